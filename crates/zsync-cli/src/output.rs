@@ -1,0 +1,85 @@
+//! How results and errors are printed.
+
+use zsync_client::ClientError;
+use zsync_client::status::StatusItem;
+
+pub fn print_error(e: &anyhow::Error) {
+    let mut text = format!("zsync: {e}");
+    let mut hint = None;
+    if let Some(client) = e.downcast_ref::<ClientError>() {
+        match client {
+            ClientError::Stale { paths } => {
+                text.push(':');
+                for p in paths {
+                    text.push_str(&format!("\n  {p}"));
+                }
+            }
+            ClientError::Invalid { problems } => {
+                text.push(':');
+                for p in problems {
+                    text.push_str(&format!("\n  {}: {}", p.path, p.message));
+                }
+            }
+            _ => {}
+        }
+        hint = client.hint();
+    }
+    for cause in e.chain().skip(1) {
+        text.push_str(&format!(": {cause}"));
+    }
+    eprintln!("{text}");
+    if let Some(h) = hint {
+        eprintln!("zsync: {h}");
+    }
+}
+
+/// One `status` line in svn's layout: seven status columns, then the path;
+/// with `verbose`, the working and last-changed revisions and the author.
+pub fn status_line(item: &StatusItem, shown: &str, verbose: bool) -> String {
+    let cols = format!(
+        "{}{}    {}",
+        item.text,
+        item.props,
+        if item.tree_conflict { 'C' } else { ' ' }
+    );
+    if !verbose {
+        return format!("{cols} {shown}");
+    }
+    let (rev, author) = match (&item.base, item.working_rev) {
+        (Some((rev, _, author)), Some(_)) => (rev.to_string(), author.as_str()),
+        (Some(_), None) => ("-".to_string(), ""),
+        _ => (String::new(), ""),
+    };
+    let wrev = match (item.working_rev, &item.base) {
+        (Some(w), _) => w.to_string(),
+        (None, Some(_)) => "-".to_string(),
+        (None, None) => String::new(),
+    };
+    format!("{cols}     {wrev:>6}   {rev:>6} {author:<12} {shown}")
+}
+
+/// A `log` entry in svn's layout.
+pub fn log_entry(entry: &zsync_format::LogEntry) {
+    let rule = "-".repeat(72);
+    let when = time::OffsetDateTime::from_unix_timestamp(entry.time)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::macros::format_description!(
+                "[year]-[month]-[day] [hour]:[minute]:[second] +0000"
+            ))
+            .ok()
+        })
+        .unwrap_or_default();
+    let lines = entry.message.lines().count();
+    println!("{rule}");
+    println!(
+        "r{} | {} | {} | {} line{}",
+        entry.rev,
+        entry.user,
+        when,
+        lines,
+        if lines == 1 { "" } else { "s" }
+    );
+    println!();
+    println!("{}", entry.message);
+}

@@ -1,0 +1,330 @@
+//! The core loop through the real binaries: checkout, status, diff, add,
+//! mkdir, remove, revert, commit, update, against a real zsyncd.
+
+mod common;
+
+use common::{Client, Server, contains_line, ls};
+
+const STORY: &str = "one\ntwo\nthree\nfour\nfive\nsix\nseven\neight\nnine\nten\n";
+
+/// Two checkouts of /demo that share a committed `story.txt`.
+fn two_checkouts(server: &Server) -> (Client, Client) {
+    let a = Client::new();
+    a.run(&["checkout", &server.url("demo"), "a"]).ok();
+    a.write("a/demo/story.txt", STORY);
+    a.run(&["add", "a/demo/story.txt"]).ok();
+    a.run(&["commit", "-m", "story", "a"]).ok();
+    let b = Client::new();
+    b.run(&["co", &server.url("demo"), "b"]).ok();
+    (a, b)
+}
+
+#[test]
+fn the_flow_from_the_readme() {
+    let server = Server::demo();
+    let c = Client::new();
+    let out = c.run(&["checkout", &server.url("demo"), "./parts/checkout"]).ok();
+    assert!(out.stdout.contains("A    parts/checkout/demo/index.html"), "{}", out.stdout);
+    assert!(out.stdout.lines().last().unwrap().starts_with("Checked out revision "));
+    assert_eq!(
+        ls(&c.path("parts/checkout/demo")),
+        vec![".zsync", "README.md", "images", "index.html", "notes.txt", "pages"]
+    );
+    // The password is never stored in the working copy.
+    let index = std::fs::read_to_string(c.path("parts/checkout/demo/.zsync/index.json")).unwrap();
+    assert!(!index.contains("zsync:zsync"));
+
+    c.run(&["status", "parts/checkout"]).ok();
+    assert_eq!(c.run(&["status", "parts/checkout"]).ok().stdout, "");
+
+    let html = c.read("parts/checkout/demo/index.html");
+    c.write("parts/checkout/demo/index.html", &html.replacen("<title>", "<title>Fixed: ", 1));
+    let st = c.run(&["status", "parts/checkout"]).ok();
+    assert_eq!(st.stdout, "M       parts/checkout/demo/index.html\n");
+    // Paths are relative to the current directory.
+    let st = c.run_in("parts/checkout/demo", &["st"]).ok();
+    assert_eq!(st.stdout, "M       index.html\n");
+
+    let diff = c.run(&["diff", "parts/checkout"]).ok().stdout;
+    assert!(diff.starts_with("Index: parts/checkout/demo/index.html\n====="), "{diff}");
+    assert!(diff.contains("--- parts/checkout/demo/index.html\t(revision "), "{diff}");
+    assert!(diff.contains("+++ parts/checkout/demo/index.html\t(working copy)"), "{diff}");
+    assert!(diff.contains("+<title>Fixed: "), "{diff}");
+
+    let ci = c.run(&["commit", "-m", "fix title", "parts/checkout"]).ok();
+    assert!(ci.stdout.contains("Sending        parts/checkout/demo/index.html"), "{}", ci.stdout);
+    let rev: u64 = ci
+        .stdout
+        .lines()
+        .last()
+        .and_then(|l| l.strip_prefix("Committed revision "))
+        .and_then(|l| l.strip_suffix('.'))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no revision in {:?}", ci.stdout));
+    assert_eq!(c.run(&["status", "parts/checkout"]).ok().stdout, "");
+
+    let other = Client::new();
+    other.run(&["checkout", &server.url("demo"), "other"]).ok();
+    assert!(other.read("other/demo/index.html").contains("<title>Fixed: "));
+    let up = other.run(&["update", "other"]).ok();
+    assert_eq!(up.stdout, format!("Updated to revision {rev}.\n"));
+
+    // A change made in the first copy arrives in the second with `U`.
+    c.write("parts/checkout/demo/notes.txt", "new notes\n");
+    c.run(&["ci", "-m", "notes", "parts/checkout"]).ok();
+    let up = other.run(&["up", "other"]).ok();
+    assert!(contains_line(&up.stdout, "U    other/demo/notes.txt"), "{}", up.stdout);
+    assert_eq!(other.read("other/demo/notes.txt"), "new notes\n");
+}
+
+#[test]
+fn checkout_url_forms() {
+    let server = Server::demo();
+    let c = Client::new();
+    // A trailing slash names the same object; TARGETDIR defaults to `.`.
+    c.run(&["checkout", &server.url("demo/")]).ok();
+    assert!(c.exists("demo/index.html"));
+    // -u supplies the user when the URL has none; no password and no
+    // terminal fails clearly.
+    let c2 = Client::new();
+    let out = c2.run(&["checkout", "-u", "zsync", &server.url_as("", "demo").replace("@", ""), "x"]);
+    let out = out.fails(1);
+    assert!(out.stderr.contains("no password for zsync"), "{}", out.stderr);
+    assert!(!c2.exists("x/demo"));
+    // Checking out a subfolder names the working copy after it.
+    c2.run(&["checkout", &server.url("demo/pages"), "sub"]).ok();
+    assert!(c2.exists("sub/pages/about.html"));
+}
+
+#[test]
+fn later_commands_use_the_stored_login_not_a_password() {
+    let server = Server::demo();
+    let c = Client::new();
+    c.run(&["checkout", &server.url("demo"), "w"]).ok();
+    let tokens = std::fs::read_to_string(c.config.path().join("tokens.toml")).unwrap();
+    assert!(!tokens.contains("zsync:zsync") && tokens.contains("token"));
+    c.write("w/demo/notes.txt", "edited\n");
+    c.run(&["commit", "-m", "x", "w"]).ok();
+    // After logout the stored token is gone and revoked.
+    c.run(&["logout", &server.url_as("zsync", "")]).ok();
+    let out = c.run(&["update", "w"]).fails(1);
+    assert!(out.stderr.contains("authentication required"), "{}", out.stderr);
+}
+
+#[test]
+fn add_mkdir_commit_single_file_remove_revert() {
+    let server = Server::demo();
+    let c = Client::new();
+    c.run(&["checkout", &server.url("demo"), "w"]).ok();
+    c.run(&["mkdir", "w/demo/docs"]).ok();
+    c.write("w/demo/docs/a.md", "# A\n");
+    c.write("w/demo/docs/b.txt", "b\n");
+    c.write("w/demo/pic.png", "\u{89}PNG\r\n\u{1a}\nfake");
+    let out = c.run(&["add", "w/demo/docs/a.md", "w/demo/docs/b.txt", "w/demo/pic.png"]).ok();
+    assert!(out.stdout.contains("A         w/demo/docs/a.md"), "{}", out.stdout);
+    let st = c.run(&["st", "w"]).ok().stdout;
+    assert_eq!(
+        st,
+        "A       w/demo/docs\nA       w/demo/docs/a.md\nA       w/demo/docs/b.txt\nA       w/demo/pic.png\n"
+    );
+    // A new file can be committed by naming only it; its new folder comes along.
+    let ci = c.run(&["ci", "-m", "a", "w/demo/docs/a.md"]).ok();
+    assert!(ci.stdout.contains("Adding         w/demo/docs\n"), "{}", ci.stdout);
+    assert!(ci.stdout.contains("Adding         w/demo/docs/a.md\n"), "{}", ci.stdout);
+    let st = c.run(&["st", "w"]).ok().stdout;
+    assert_eq!(st, "A       w/demo/docs/b.txt\nA       w/demo/pic.png\n");
+    // Revert of an addition keeps the file, unversioned.
+    c.run(&["revert", "w/demo/pic.png"]).ok();
+    assert_eq!(c.run(&["st", "w/demo/pic.png"]).ok().stdout, "?       w/demo/pic.png\n");
+    c.run(&["ci", "-m", "b", "w"]).ok();
+
+    // remove deletes the file and schedules the deletion; revert undoes it.
+    c.run(&["rm", "w/demo/notes.txt"]).ok();
+    assert!(!c.exists("w/demo/notes.txt"));
+    assert_eq!(c.run(&["st", "w/demo/notes.txt"]).ok().stdout, "D       w/demo/notes.txt\n");
+    c.run(&["revert", "w/demo/notes.txt"]).ok();
+    assert!(c.exists("w/demo/notes.txt"));
+    assert_eq!(c.run(&["st", "w"]).ok().stdout, "?       w/demo/pic.png\n");
+
+    // remove refuses local changes unless forced.
+    c.write("w/demo/README.md", "changed\n");
+    let out = c.run(&["rm", "w/demo/README.md"]).fails(1);
+    assert!(out.stderr.contains("has local changes"), "{}", out.stderr);
+    assert!(c.exists("w/demo/README.md"));
+    c.run(&["revert", "w/demo/README.md"]).ok();
+    assert_ne!(c.read("w/demo/README.md"), "changed\n");
+
+    // Deleting a folder commits, and another checkout no longer has it.
+    c.run(&["rm", "w/demo/docs"]).ok();
+    c.run(&["ci", "-m", "rm docs", "w"]).ok();
+    let d = Client::new();
+    d.run(&["co", &server.url("demo"), "x"]).ok();
+    assert!(!d.exists("x/demo/docs"));
+    assert!(d.exists("x/demo/index.html"));
+}
+
+#[test]
+fn update_merges_clean_edits_and_reports_conflicts() {
+    let server = Server::demo();
+    let (a, b) = two_checkouts(&server);
+    a.write("a/demo/story.txt", &STORY.replace("one", "ONE"));
+    a.run(&["ci", "-m", "first line", "a"]).ok();
+    b.write("b/demo/story.txt", &STORY.replace("ten", "TEN"));
+    let up = b.run(&["up", "b"]).ok();
+    assert!(contains_line(&up.stdout, "G    b/demo/story.txt"), "{}", up.stdout);
+    assert_eq!(b.read("b/demo/story.txt"), STORY.replace("one", "ONE").replace("ten", "TEN"));
+    assert_eq!(b.run(&["st", "b"]).ok().stdout, "M       b/demo/story.txt\n");
+    b.run(&["ci", "-m", "last line", "b"]).ok();
+
+    // Overlapping edits: markers, side files, C in status, exit 1.
+    a.run(&["up", "a"]).ok();
+    a.write("a/demo/story.txt", &STORY.replace("one", "ONE").replace("five", "FIVE-a").replace("ten", "TEN"));
+    a.run(&["ci", "-m", "a", "a"]).ok();
+    b.write("b/demo/story.txt", &STORY.replace("one", "ONE").replace("five", "FIVE-b").replace("ten", "TEN"));
+    let up = b.run(&["up", "b"]).fails(1);
+    assert!(contains_line(&up.stdout, "C    b/demo/story.txt"), "{}", up.stdout);
+    assert!(up.stdout.contains("Text conflicts: 1"), "{}", up.stdout);
+    let text = b.read("b/demo/story.txt");
+    assert!(text.contains("<<<<<<< .mine\nFIVE-b\n||||||| .r"), "{text}");
+    assert!(text.contains("=======\nFIVE-a\n>>>>>>> .r"), "{text}");
+    let names = ls(&b.path("b/demo"));
+    assert!(names.contains(&"story.txt.mine".to_string()), "{names:?}");
+    assert_eq!(names.iter().filter(|n| n.starts_with("story.txt.r")).count(), 2, "{names:?}");
+    assert!(b.run(&["st", "b/demo/story.txt"]).ok().stdout.starts_with("C       b/demo/story.txt"));
+
+    // A second update does not nest markers.
+    b.run(&["up", "b"]).fails(1);
+    assert_eq!(b.read("b/demo/story.txt"), text);
+
+    // Commit refuses while the conflict remains; resolved clears it.
+    let out = b.run(&["ci", "-m", "x", "b"]).fails(1);
+    assert!(out.stderr.contains("remains in conflict"), "{}", out.stderr);
+    b.write("b/demo/story.txt", &STORY.replace("one", "ONE").replace("five", "FIVE-ab").replace("ten", "TEN"));
+    b.run(&["resolved", "b/demo/story.txt"]).ok();
+    assert!(!ls(&b.path("b/demo")).iter().any(|n| n.starts_with("story.txt.")));
+    b.run(&["ci", "-m", "merged", "b"]).ok();
+    a.run(&["up", "a"]).ok();
+    assert!(a.read("a/demo/story.txt").contains("FIVE-ab"));
+}
+
+#[test]
+fn revert_of_a_conflict_restores_base_and_keeps_mine() {
+    let server = Server::demo();
+    let (a, b) = two_checkouts(&server);
+    a.write("a/demo/story.txt", "theirs\n");
+    a.run(&["ci", "-m", "a", "a"]).ok();
+    b.write("b/demo/story.txt", "mine\n");
+    b.run(&["up", "b"]).fails(1);
+    b.run(&["revert", "b/demo/story.txt"]).ok();
+    assert_eq!(b.read("b/demo/story.txt"), "theirs\n");
+    assert_eq!(b.read("b/demo/story.txt.mine"), "mine\n");
+    assert_eq!(b.run(&["st", "-q", "b"]).ok().stdout, "");
+}
+
+#[test]
+fn binary_bodies_never_merge() {
+    let server = Server::demo();
+    let a = Client::new();
+    a.run(&["co", &server.url("demo"), "a"]).ok();
+    let b = Client::new();
+    b.run(&["co", &server.url("demo"), "b"]).ok();
+    a.write("a/demo/images/logo.png", "\u{89}PNG\r\n\u{1a}\n\0theirs");
+    a.run(&["ci", "-m", "a", "a"]).ok();
+    b.write("b/demo/images/logo.png", "\u{89}PNG\r\n\u{1a}\n\0mine");
+    let up = b.run(&["up", "b"]).fails(1);
+    assert!(contains_line(&up.stdout, "C    b/demo/images/logo.png"), "{}", up.stdout);
+    assert_eq!(b.read("b/demo/images/logo.png"), "\u{89}PNG\r\n\u{1a}\n\0mine");
+    let names = ls(&b.path("b/demo/images"));
+    let theirs = names.iter().find(|n| n.starts_with("logo.png.r")).expect("logo.png.rNEW");
+    assert_eq!(b.read(&format!("b/demo/images/{theirs}")), "\u{89}PNG\r\n\u{1a}\n\0theirs");
+    b.run(&["resolve", "--accept", "theirs-full", "b/demo/images/logo.png"]).ok();
+    assert_eq!(b.read("b/demo/images/logo.png"), "\u{89}PNG\r\n\u{1a}\n\0theirs");
+    assert_eq!(b.run(&["st", "b"]).ok().stdout, "");
+}
+
+#[test]
+fn stale_commit_is_refused_whole_listing_every_path() {
+    let server = Server::demo();
+    let (a, b) = two_checkouts(&server);
+    a.write("a/demo/story.txt", "a\n");
+    a.write("a/demo/notes.txt", "a\n");
+    a.run(&["ci", "-m", "a", "a"]).ok();
+    b.write("b/demo/story.txt", "b\n");
+    b.write("b/demo/notes.txt", "b\n");
+    b.write("b/demo/README.md", "b\n");
+    let out = b.run(&["ci", "-m", "b", "b"]).fails(1);
+    assert!(out.stderr.contains("commit refused"), "{}", out.stderr);
+    assert!(out.stderr.contains("  b/demo/story.txt"), "{}", out.stderr);
+    assert!(out.stderr.contains("  b/demo/notes.txt"), "{}", out.stderr);
+    assert!(!out.stderr.contains("README"), "{}", out.stderr);
+    assert!(out.stderr.contains("zsync update"), "{}", out.stderr);
+    // Nothing of the refused commit reached the server, nothing changed here.
+    let c = Client::new();
+    c.run(&["co", &server.url("demo"), "c"]).ok();
+    assert_ne!(c.read("c/demo/README.md"), "b\n");
+    assert_eq!(b.run(&["st", "b"]).ok().stdout.lines().count(), 3);
+}
+
+#[test]
+fn edited_here_deleted_there_is_kept_as_a_tree_conflict() {
+    let server = Server::demo();
+    let (a, b) = two_checkouts(&server);
+    a.run(&["rm", "a/demo/story.txt"]).ok();
+    a.run(&["ci", "-m", "rm", "a"]).ok();
+    b.write("b/demo/story.txt", "precious\n");
+    let up = b.run(&["up", "b"]).fails(1);
+    assert!(contains_line(&up.stdout, "   C b/demo/story.txt"), "{}", up.stdout);
+    assert!(up.stdout.contains("Tree conflicts: 1"), "{}", up.stdout);
+    assert_eq!(b.read("b/demo/story.txt"), "precious\n");
+    assert_eq!(b.run(&["st", "b"]).ok().stdout, "A     C b/demo/story.txt\n");
+    // Keeping it re-adds it on commit.
+    b.run(&["resolved", "b/demo/story.txt"]).ok();
+    b.run(&["ci", "-m", "keep", "b"]).ok();
+    a.run(&["up", "a"]).ok();
+    assert_eq!(a.read("a/demo/story.txt"), "precious\n");
+}
+
+#[test]
+fn an_unversioned_file_is_never_overwritten_by_an_incoming_add() {
+    let server = Server::demo();
+    let (a, b) = two_checkouts(&server);
+    a.write("a/demo/new.txt", "from a\n");
+    a.run(&["add", "a/demo/new.txt"]).ok();
+    a.run(&["ci", "-m", "new", "a"]).ok();
+    b.write("b/demo/new.txt", "local\n");
+    let up = b.run(&["up", "b"]).fails(1);
+    assert!(contains_line(&up.stdout, "   C b/demo/new.txt"), "{}", up.stdout);
+    assert_eq!(b.read("b/demo/new.txt"), "local\n");
+    // The local file is now a local modification of the server's.
+    assert_eq!(b.run(&["st", "b"]).ok().stdout, "M     C b/demo/new.txt\n");
+    b.run(&["resolve", "--accept", "theirs-full", "b/demo/new.txt"]).ok();
+    assert_eq!(b.read("b/demo/new.txt"), "from a\n");
+}
+
+#[test]
+fn server_deletions_arrive_with_d() {
+    let server = Server::demo();
+    let (a, b) = two_checkouts(&server);
+    a.run(&["rm", "a/demo/pages"]).ok();
+    a.run(&["ci", "-m", "rm pages", "a"]).ok();
+    let up = b.run(&["up", "b"]).ok();
+    assert!(contains_line(&up.stdout, "D    b/demo/pages"), "{}", up.stdout);
+    assert!(!b.exists("b/demo/pages"));
+}
+
+#[test]
+fn status_verbose_and_unversioned() {
+    let server = Server::demo();
+    let c = Client::new();
+    c.run(&["co", &server.url("demo"), "w"]).ok();
+    c.write("w/demo/stray.txt", "x");
+    std::fs::remove_file(c.path("w/demo/README.md")).unwrap();
+    let st = c.run(&["st", "w"]).ok().stdout;
+    assert_eq!(st, "!       w/demo/README.md\n?       w/demo/stray.txt\n");
+    assert_eq!(c.run(&["st", "-q", "w"]).ok().stdout, "!       w/demo/README.md\n");
+    let v = c.run(&["st", "-v", "w"]).ok().stdout;
+    assert!(v.lines().any(|l| l.ends_with(" zsync        w/demo/index.html") && l.starts_with("        ")), "{v}");
+    assert!(v.lines().count() >= 8, "{v}");
+    // An item's path may be given from inside the copy, too.
+    assert_eq!(c.run_in("w/demo", &["st", "stray.txt"]).ok().stdout, "?       stray.txt\n");
+}

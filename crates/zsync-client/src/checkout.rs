@@ -1,0 +1,176 @@
+//! `zsync checkout URL [TARGETDIR]`: the object at URL, with its subtree,
+//! into `TARGETDIR/<last path component>`, in one streamed request.
+
+use std::path::{Path, PathBuf};
+
+use zsync_format::archive::{ArchiveReader, Header};
+use zsync_format::{Manifest, ManifestEntry};
+use zsync_model::{BodyHash, Rev};
+
+use crate::error::{ClientError, Result};
+use crate::index::{Entry, StatData};
+use crate::session::Context;
+use crate::transport::{ByteStream, Transport};
+use crate::ui::Notification;
+use crate::url::ServerUrl;
+use crate::wc::{self, WorkingCopy};
+use crate::fsutil;
+
+pub struct CheckoutResult {
+    pub root: PathBuf,
+    pub rev: Rev,
+}
+
+pub fn checkout(
+    ctx: &Context,
+    url: &str,
+    target_dir: Option<&Path>,
+    user: Option<&str>,
+) -> Result<CheckoutResult> {
+    let mut url = ServerUrl::parse(url)?;
+    if let Some(user) = user {
+        match &url.user {
+            Some(u) if u != user => {
+                return Err(ClientError::Url {
+                    url: url.redacted(),
+                    reason: format!("-u {user} and the URL's user {u} disagree"),
+                });
+            }
+            _ => url.user = Some(user.to_owned()),
+        }
+    }
+    let target = wc::absolute(&ctx.cwd, target_dir.unwrap_or(Path::new(".")));
+    if target.exists() && !target.is_dir() {
+        return Err(ClientError::refused(
+            ctx.display(&target),
+            "is a file; checkout needs a directory to put the working copy in",
+        ));
+    }
+    let tail = match url.path.name() {
+        "" => "root",
+        name => name,
+    };
+    let dest = target.join(tail);
+    if dest.exists() {
+        let empty_dir = dest.is_dir()
+            && std::fs::read_dir(&dest)
+                .map(|mut d| d.next().is_none())
+                .unwrap_or(false);
+        if !empty_dir {
+            return Err(ClientError::refused(
+                ctx.display(&dest),
+                "already exists; check out into another TARGETDIR, or remove it first",
+            ));
+        }
+    }
+
+    let transport = ctx.connect(&url)?;
+    let stream = transport.archive(&url.path)?;
+
+    let created_target = !target.exists();
+    let created_dest = !dest.exists();
+    fsutil::create_dir_all(&dest)?;
+    let result = fill(ctx, &url, &dest, stream);
+    if result.is_err() {
+        // All or nothing: leave no partial checkout behind.
+        if created_dest {
+            let _ = std::fs::remove_dir_all(&dest);
+        } else {
+            let _ = std::fs::remove_dir_all(WorkingCopy::admin_dir_of(&dest));
+        }
+        if created_target {
+            let _ = std::fs::remove_dir(&target);
+        }
+    }
+    result
+}
+
+fn fill(ctx: &Context, url: &ServerUrl, dest: &Path, stream: ByteStream) -> Result<CheckoutResult> {
+    let mut archive = ArchiveReader::new(stream)?;
+    let manifest = match archive.next_header()? {
+        Header::Manifest(m) => m,
+        _ => return Err(ClientError::Protocol("the archive does not start with a manifest".into())),
+    };
+    check_manifest(&manifest, url)?;
+    let mut wc = WorkingCopy::create(dest, url, manifest.head)?;
+    receive_bodies(&mut archive, &wc)?;
+
+    for m in &manifest.entries {
+        let mut entry = Entry::from_manifest(m);
+        let path = wc.abs(&m.path);
+        if m.kind.is_folder() {
+            fsutil::create_dir_all(&path)?;
+        } else {
+            entry.stat = Some(materialize(&wc, m, &path)?);
+        }
+        if !m.path.is_root() {
+            ctx.ui.notify(Notification::Update {
+                columns: "A   ".into(),
+                path: ctx.display(&path),
+            });
+        }
+        wc.index.entries.insert(m.path.to_string(), entry);
+    }
+    wc.save()?;
+    Ok(CheckoutResult {
+        root: dest.to_path_buf(),
+        rev: manifest.head,
+    })
+}
+
+/// The root must be a folder; every body must be named with a hash.
+fn check_manifest(manifest: &Manifest, url: &ServerUrl) -> Result<()> {
+    let root = manifest
+        .entries
+        .first()
+        .filter(|e| e.path.is_root())
+        .ok_or_else(|| ClientError::Protocol("the manifest has no root entry".into()))?;
+    if !root.kind.is_folder() {
+        return Err(ClientError::refused(
+            url.redacted(),
+            format!(
+                "names a {}, not a folder; check out the folder that holds it",
+                root.kind
+            ),
+        ));
+    }
+    for e in &manifest.entries {
+        if !e.kind.is_folder() && e.hash.is_none() {
+            return Err(ClientError::Protocol(format!("{} has no body hash", e.path)));
+        }
+    }
+    Ok(())
+}
+
+/// Reads body frames into the pristine store until the end frame.
+pub(crate) fn receive_bodies(
+    archive: &mut ArchiveReader<ByteStream>,
+    wc: &WorkingCopy,
+) -> Result<()> {
+    loop {
+        match archive.next_header()? {
+            Header::End => return Ok(()),
+            Header::Body { hash, .. } => {
+                wc.pristine.insert_verified(&hash, &mut archive.body())?;
+            }
+            Header::Manifest(_) => {
+                return Err(ClientError::Protocol("a second manifest in the archive".into()));
+            }
+        }
+    }
+}
+
+/// Writes a working file from the pristine store; returns its stat data.
+pub(crate) fn materialize(wc: &WorkingCopy, m: &ManifestEntry, path: &Path) -> Result<StatData> {
+    let hash: BodyHash = m
+        .hash
+        .ok_or_else(|| ClientError::Protocol(format!("{} has no body hash", m.path)))?;
+    write_from_pristine(wc, &hash, path)
+}
+
+pub(crate) fn write_from_pristine(wc: &WorkingCopy, hash: &BodyHash, path: &Path) -> Result<StatData> {
+    let mut source = wc.pristine.open(hash)?;
+    fsutil::write_atomic_from(path, &mut source, None)?;
+    let meta = std::fs::metadata(path).map_err(ClientError::io(path))?;
+    Ok(StatData::of(&meta))
+}

@@ -1,0 +1,250 @@
+//! `zsync commit`: sends local changes as one transaction. Only bodies the
+//! server lacks are uploaded; the commit names the base revision of every
+//! object it touches, so the server refuses it whole if any is stale.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use zsync_format::{CommitOp, CommitRequest, KnownObject};
+use zsync_model::{BodyHash, RepoPath, Rev};
+
+use crate::error::{ClientError, Result};
+use crate::index::{Schedule, StatData};
+use crate::schedule::subtree_keys;
+use crate::session::{Context, Target};
+use crate::status::{LocalState, local_state, parse_key};
+use crate::transport::Transport;
+use crate::ui::Notification;
+use crate::wc::WorkingCopy;
+
+/// What to do locally once the server accepted an op.
+struct Planned {
+    key: String,
+    rel: RepoPath,
+    body: Option<(BodyHash, u64, StatData)>,
+}
+
+/// Commits the changes under the target. `None` if there was nothing to
+/// commit.
+pub fn commit(ctx: &Context, target: &Target, message: &str) -> Result<Option<Rev>> {
+    let mut wc = WorkingCopy::open(&target.root)?;
+    wc.lock()?;
+
+    let selected = select(&wc, target)?;
+    let mut ops = Vec::new();
+    let mut planned = Vec::new();
+    let mut conflicts = Vec::new();
+    let mut deleted: Vec<RepoPath> = Vec::new();
+
+    for (key, rel) in &selected {
+        let entry = &wc.index.entries[key];
+        let shown = ctx.display(&wc.abs(rel));
+        if entry.conflict.is_some() {
+            conflicts.push(shown);
+            continue;
+        }
+        if deleted.iter().any(|d| d.contains(rel)) {
+            continue;
+        }
+        let server_path = wc.server_path(rel)?;
+        match entry.schedule {
+            Schedule::Delete => {
+                let oid = entry.oid.clone().ok_or_else(|| corrupt(&wc, key))?;
+                let mut known = Vec::new();
+                for (k, p) in subtree_keys(&wc, rel)? {
+                    let e = &wc.index.entries[&k];
+                    if p != *rel {
+                        if let Some(oid) = &e.oid {
+                            known.push(KnownObject { oid: oid.clone(), rev: e.rev });
+                        }
+                    }
+                }
+                ops.push(CommitOp::Delete { path: server_path, oid, base_rev: entry.rev, known });
+                planned.push(Planned { key: key.clone(), rel: rel.clone(), body: None });
+                deleted.push(rel.clone());
+            }
+            Schedule::Add => {
+                let body = if entry.is_folder() {
+                    None
+                } else {
+                    Some(snapshot(&wc, rel, &shown)?)
+                };
+                ops.push(CommitOp::Add {
+                    path: server_path,
+                    kind: entry.kind.clone(),
+                    props: entry.working_props().clone(),
+                    hash: body.map(|b| b.0),
+                });
+                planned.push(Planned { key: key.clone(), rel: rel.clone(), body });
+            }
+            Schedule::Normal => {
+                let (state, _) = local_state(&wc, rel, entry)?;
+                match state {
+                    LocalState::Missing => {
+                        return Err(ClientError::refused(
+                            shown,
+                            "is missing; restore it with `zsync revert` or schedule its deletion with `zsync rm`",
+                        ));
+                    }
+                    LocalState::WrongKind => {
+                        return Err(ClientError::refused(shown, "has changed between file and folder; revert it or remove it first"));
+                    }
+                    LocalState::Clean if !entry.props_modified() => continue,
+                    _ => {}
+                }
+                let body = if state == LocalState::Modified {
+                    Some(snapshot(&wc, rel, &shown)?).filter(|(h, _, _)| Some(*h) != entry.hash)
+                } else {
+                    None
+                };
+                if body.is_none() && !entry.props_modified() {
+                    continue;
+                }
+                ops.push(CommitOp::Modify {
+                    path: server_path,
+                    oid: entry.oid.clone().ok_or_else(|| corrupt(&wc, key))?,
+                    base_rev: entry.rev,
+                    props: entry.props_modified().then(|| entry.working_props().clone()),
+                    hash: body.map(|b| b.0),
+                });
+                planned.push(Planned { key: key.clone(), rel: rel.clone(), body });
+            }
+        }
+    }
+    if !conflicts.is_empty() {
+        return Err(ClientError::refused(
+            conflicts.join(", "),
+            "remains in conflict; fix the file and run `zsync resolved PATH` first",
+        ));
+    }
+    if ops.is_empty() {
+        return Ok(None);
+    }
+
+    let transport = ctx.connect(&wc.url()?)?;
+    let hashes: Vec<BodyHash> = planned
+        .iter()
+        .filter_map(|p| p.body.map(|b| b.0))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if !hashes.is_empty() {
+        for hash in transport.missing_bodies(&hashes)? {
+            let file = wc.pristine.open(&hash)?;
+            let size = file.metadata().map_err(ClientError::io(wc.pristine.path(&hash)))?.len();
+            transport.upload_body(&hash, file, size)?;
+        }
+    }
+    // `ops` and `planned` were pushed together, one for one.
+    for (op, p) in ops.iter().zip(&planned) {
+        let action = match op {
+            CommitOp::Add { .. } => "Adding",
+            CommitOp::Modify { .. } => "Sending",
+            CommitOp::Delete { .. } => "Deleting",
+        };
+        ctx.ui.notify(Notification::Commit { action, path: ctx.display(&wc.abs(&p.rel)) });
+    }
+    let response = transport
+        .commit(&CommitRequest { message: message.to_owned(), ops })
+        .map_err(|e| show_server_paths(ctx, &wc, e))?;
+
+    let author = transport.auth().user().to_owned();
+    let oids: BTreeMap<&RepoPath, _> = response.objects.iter().map(|o| (&o.path, o)).collect();
+    for p in planned {
+        let server_path = wc.server_path(&p.rel)?;
+        let entry_schedule = wc.index.entries[&p.key].schedule;
+        if entry_schedule == Schedule::Delete {
+            for (k, _) in subtree_keys(&wc, &p.rel)? {
+                wc.index.entries.remove(&k);
+            }
+            continue;
+        }
+        let Some(entry) = wc.index.entries.get_mut(&p.key) else { continue };
+        if let Some(obj) = oids.get(&server_path) {
+            entry.oid = Some(obj.oid.clone());
+        }
+        entry.rev = response.rev;
+        entry.author = author.clone();
+        entry.schedule = Schedule::Normal;
+        if let Some(props) = entry.new_props.take() {
+            entry.props = props;
+        }
+        if let Some((hash, size, stat)) = p.body {
+            entry.hash = Some(hash);
+            entry.size = size;
+            entry.stat = Some(stat);
+        }
+    }
+    wc.save()?;
+    Ok(Some(response.rev))
+}
+
+/// Entries to commit: everything under the target paths, plus added
+/// folders above added items (a new file cannot go in without its folder).
+fn select(wc: &WorkingCopy, target: &Target) -> Result<Vec<(String, RepoPath)>> {
+    let mut out = BTreeMap::new();
+    for (key, entry) in &wc.index.entries {
+        let rel = parse_key(wc, key)?;
+        if !target.paths.iter().any(|t| t.contains(&rel)) {
+            continue;
+        }
+        if entry.schedule == Schedule::Add {
+            let mut parent = rel.parent();
+            while let Some(p) = parent {
+                match wc.index.entries.get(p.as_str()) {
+                    Some(e) if e.schedule == Schedule::Add => {
+                        out.insert(p.to_string(), p.clone());
+                    }
+                    _ => break,
+                }
+                parent = p.parent();
+            }
+        }
+        out.insert(key.clone(), rel);
+    }
+    Ok(out.into_iter().collect())
+}
+
+/// Copies a working file into the pristine store (the commit sends exactly
+/// this snapshot, even if the file changes meanwhile).
+fn snapshot(wc: &WorkingCopy, rel: &RepoPath, shown: &str) -> Result<(BodyHash, u64, StatData)> {
+    let path = wc.abs(rel);
+    let meta = std::fs::metadata(&path)
+        .map_err(|_| ClientError::refused(shown, "is missing; restore it with `zsync revert` or remove it with `zsync rm`"))?;
+    let stat = StatData::of(&meta);
+    let (hash, size) = wc.pristine.insert_file(&path)?;
+    Ok((hash, size, stat))
+}
+
+/// Server paths in a refusal, shown as the user sees them.
+fn show_server_paths(ctx: &Context, wc: &WorkingCopy, e: ClientError) -> ClientError {
+    let root = RepoPath::parse(&wc.index.server_root).unwrap_or_default();
+    let show = |p: &str| {
+        RepoPath::parse(p)
+            .ok()
+            .and_then(|p| root.relative(&p))
+            .map(|rel| ctx.display(&wc.abs(&rel)))
+            .unwrap_or_else(|| p.to_owned())
+    };
+    match e {
+        ClientError::Stale { paths } => ClientError::Stale {
+            paths: paths.iter().map(|p| show(p)).collect(),
+        },
+        ClientError::Invalid { problems } => ClientError::Invalid {
+            problems: problems
+                .into_iter()
+                .map(|mut p| {
+                    p.path = show(&p.path);
+                    p
+                })
+                .collect(),
+        },
+        other => other,
+    }
+}
+
+fn corrupt(wc: &WorkingCopy, key: &str) -> ClientError {
+    ClientError::Corrupt {
+        root: wc.root.clone(),
+        detail: format!("{key} has no object id"),
+    }
+}

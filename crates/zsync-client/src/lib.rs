@@ -1,0 +1,31 @@
+//! The zsync client as a library: working copies and every client command.
+//!
+//! Commands are functions over a [`Context`] (who is asking, from where,
+//! with which [`Ui`]). They never read the terminal; the CLI supplies a
+//! `Ui` that does. Every command either does all of its work or none:
+//! targets are checked before anything changes, files are written to temp
+//! names and renamed, and the index is saved atomically at the end.
+
+pub mod checkout;
+pub mod commit;
+pub mod credentials;
+pub mod diff;
+pub mod error;
+pub mod fsutil;
+pub mod index;
+pub mod log;
+pub mod pristine;
+pub mod schedule;
+pub mod session;
+pub mod status;
+pub mod transport;
+pub mod ui;
+pub mod update;
+pub mod url;
+pub mod wc;
+
+pub use error::{ClientError, Result};
+pub use session::{Context, Target};
+pub use ui::{Notification, Ui};
+pub use url::ServerUrl;
+pub use wc::WorkingCopy;

@@ -1,0 +1,431 @@
+//! Commands that change what the next commit will do, offline: `add`,
+//! `mkdir`, `remove`, `revert`, `resolve`. Each checks every target before
+//! it changes anything.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use zsync_model::{Kind, RepoPath};
+
+use crate::checkout::write_from_pristine;
+use crate::error::{ClientError, Result};
+use crate::fsutil;
+use crate::index::{Conflict, Entry, Schedule};
+use crate::session::Context;
+use crate::status::{LocalState, local_state, parse_key};
+use crate::ui::Notification;
+use crate::wc::{self, WorkingCopy};
+
+/// Opens the one working copy that holds every path, locked, and maps the
+/// paths into it.
+fn open_for(ctx: &Context, paths: &[PathBuf]) -> Result<(WorkingCopy, Vec<(PathBuf, RepoPath)>)> {
+    let mut root: Option<PathBuf> = None;
+    let mut mapped = Vec::new();
+    for p in paths {
+        let abs = wc::absolute(&ctx.cwd, p);
+        let search_from = if abs.exists() { abs.clone() } else { abs.parent().map(Path::to_path_buf).unwrap_or_default() };
+        let r = wc::find_root(&search_from).ok_or_else(|| ClientError::NotAWorkingCopy(abs.clone()))?;
+        match &root {
+            Some(existing) if existing != &r => {
+                return Err(ClientError::refused(
+                    ctx.display(&abs),
+                    "is in another working copy than the other targets; run the command once per working copy",
+                ));
+            }
+            _ => root = Some(r),
+        }
+        mapped.push(abs);
+    }
+    let root = root.ok_or_else(|| ClientError::refused(".", "no targets given"))?;
+    let mut wc = WorkingCopy::open(&root)?;
+    wc.lock()?;
+    let mapped = mapped
+        .into_iter()
+        .map(|abs| wc.rel(&abs).map(|rel| (abs, rel)))
+        .collect::<Result<Vec<_>>>()?;
+    Ok((wc, mapped))
+}
+
+fn parent_is_versioned_folder(wc: &WorkingCopy, rel: &RepoPath, pending: &BTreeSet<RepoPath>) -> bool {
+    let Some(parent) = rel.parent() else { return false };
+    if pending.contains(&parent) {
+        return true;
+    }
+    wc.index
+        .entries
+        .get(parent.as_str())
+        .is_some_and(|e| e.is_folder() && e.schedule != Schedule::Delete)
+}
+
+/// `zsync add [-t KIND] PATH...`: schedules files and folders (recursively)
+/// for addition, guessing each file's kind unless `kind` is given.
+pub fn add(ctx: &Context, paths: &[PathBuf], kind: Option<&Kind>) -> Result<()> {
+    let (mut wc, targets) = open_for(ctx, paths)?;
+    let mut plan: Vec<(RepoPath, Entry)> = Vec::new();
+    let mut pending = BTreeSet::new();
+    let mut targets = targets;
+    targets.sort_by(|a, b| a.1.cmp(&b.1));
+    for (abs, rel) in &targets {
+        let shown = ctx.display(abs);
+        let meta = std::fs::symlink_metadata(abs)
+            .map_err(|_| ClientError::refused(&shown, "does not exist; create it first"))?;
+        if rel.is_root() {
+            return Err(ClientError::refused(&shown, "is the working copy's root, which is versioned already"));
+        }
+        if pending.contains(rel) {
+            continue;
+        }
+        if let Some(e) = wc.index.entries.get(rel.as_str()) {
+            let reason = if e.schedule == Schedule::Delete {
+                "is scheduled for deletion; `zsync revert` it first"
+            } else {
+                "is already under version control"
+            };
+            return Err(ClientError::refused(&shown, reason));
+        }
+        if !parent_is_versioned_folder(&wc, rel, &pending) {
+            return Err(ClientError::refused(&shown, "its folder is not under version control; add the folder first"));
+        }
+        if meta.file_type().is_symlink() {
+            return Err(ClientError::refused(&shown, "is a symbolic link; zsync versions files and folders only"));
+        }
+        if meta.is_dir() {
+            if let Some(k) = kind.filter(|k| !k.is_folder()) {
+                return Err(ClientError::refused(&shown, format!("is a folder, so it cannot be of kind {k}")));
+            }
+            collect_tree(ctx, abs, rel, &mut plan, &mut pending)?;
+        } else {
+            if kind.is_some_and(Kind::is_folder) {
+                return Err(ClientError::refused(&shown, "is a file, so it cannot be a folder"));
+            }
+            plan.push((rel.clone(), new_file_entry(ctx, abs, kind)?));
+            pending.insert(rel.clone());
+        }
+    }
+    for (rel, entry) in plan {
+        ctx.ui.notify(Notification::Schedule {
+            action: "A".into(),
+            path: ctx.display(&wc.abs(&rel)),
+        });
+        wc.index.entries.insert(rel.to_string(), entry);
+    }
+    wc.save()
+}
+
+fn new_file_entry(ctx: &Context, abs: &Path, kind: Option<&Kind>) -> Result<Entry> {
+    let head = fsutil::read_head(abs, zsync_types::SNIFF_BYTES)?;
+    let name = abs.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let (kind, props) = match kind {
+        Some(k) => (k.clone(), ctx.registry.props_for(k, &name, &head)),
+        None => ctx.registry.guess(&name, &head),
+    };
+    Ok(Entry::added(kind, props))
+}
+
+fn collect_tree(
+    ctx: &Context,
+    abs: &Path,
+    rel: &RepoPath,
+    plan: &mut Vec<(RepoPath, Entry)>,
+    pending: &mut BTreeSet<RepoPath>,
+) -> Result<()> {
+    plan.push((rel.clone(), Entry::added(Kind::folder(), Default::default())));
+    pending.insert(rel.clone());
+    let mut children: Vec<_> = std::fs::read_dir(abs)
+        .map_err(ClientError::io(abs))?
+        .collect::<std::io::Result<Vec<_>>>()
+        .map_err(ClientError::io(abs))?;
+    children.sort_by_key(|c| c.file_name());
+    for child in children {
+        let path = child.path();
+        let name = child.file_name();
+        let name = name.to_str().ok_or_else(|| {
+            ClientError::refused(ctx.display(&path), "the name is not valid UTF-8")
+        })?;
+        let child_rel = rel
+            .join(name)
+            .map_err(|e| ClientError::refused(ctx.display(&path), e.to_string()))?;
+        let ft = child.file_type().map_err(ClientError::io(&path))?;
+        if ft.is_symlink() {
+            ctx.ui.notify(Notification::Warning(format!(
+                "skipped {}: symbolic links are not versioned",
+                ctx.display(&path)
+            )));
+        } else if ft.is_dir() {
+            collect_tree(ctx, &path, &child_rel, plan, pending)?;
+        } else {
+            plan.push((child_rel.clone(), new_file_entry(ctx, &path, None)?));
+            pending.insert(child_rel);
+        }
+    }
+    Ok(())
+}
+
+/// `zsync mkdir PATH...`: creates folders and schedules them for addition.
+pub fn mkdir(ctx: &Context, paths: &[PathBuf]) -> Result<()> {
+    let (mut wc, mut targets) = open_for(ctx, paths)?;
+    targets.sort_by(|a, b| a.1.cmp(&b.1));
+    let mut pending = BTreeSet::new();
+    for (abs, rel) in &targets {
+        let shown = ctx.display(abs);
+        if abs.exists() || wc.index.entries.contains_key(rel.as_str()) {
+            return Err(ClientError::refused(&shown, "already exists"));
+        }
+        if !parent_is_versioned_folder(&wc, rel, &pending) {
+            return Err(ClientError::refused(&shown, "its parent is not a versioned folder"));
+        }
+        pending.insert(rel.clone());
+    }
+    for (abs, rel) in &targets {
+        std::fs::create_dir(abs).map_err(ClientError::io(abs))?;
+        wc.index
+            .entries
+            .insert(rel.to_string(), Entry::added(Kind::folder(), Default::default()));
+        ctx.ui.notify(Notification::Schedule {
+            action: "A".into(),
+            path: ctx.display(abs),
+        });
+    }
+    wc.save()
+}
+
+/// Index keys at or below `rel`, sorted.
+pub(crate) fn subtree_keys(wc: &WorkingCopy, rel: &RepoPath) -> Result<Vec<(String, RepoPath)>> {
+    let mut out = Vec::new();
+    for key in wc.index.entries.keys() {
+        let p = parse_key(wc, key)?;
+        if rel.contains(&p) {
+            out.push((key.clone(), p));
+        }
+    }
+    Ok(out)
+}
+
+/// `zsync remove PATH...`: deletes the items from disk and schedules their
+/// deletion. Refuses items with local changes unless `force`.
+pub fn remove(ctx: &Context, paths: &[PathBuf], force: bool, keep_local: bool) -> Result<()> {
+    let (mut wc, targets) = open_for(ctx, paths)?;
+    for (abs, rel) in &targets {
+        let shown = ctx.display(abs);
+        if rel.is_root() {
+            return Err(ClientError::refused(&shown, "is the working copy's root; delete it on the server instead"));
+        }
+        if !wc.index.entries.contains_key(rel.as_str()) {
+            return Err(ClientError::refused(&shown, "is not under version control"));
+        }
+        if force || keep_local {
+            continue;
+        }
+        for (key, p) in subtree_keys(&wc, rel)? {
+            let entry = &wc.index.entries[&key];
+            let (state, _) = local_state(&wc, &p, entry)?;
+            if entry.schedule == Schedule::Add || state == LocalState::Modified || entry.conflict.is_some() {
+                return Err(ClientError::refused(
+                    ctx.display(&wc.abs(&p)),
+                    "has local changes; use --force to remove it anyway (the changes are lost), or --keep-local",
+                ));
+            }
+        }
+        if abs.is_dir() {
+            let target = crate::session::Target { root: wc.root.clone(), paths: vec![rel.clone()] };
+            if let Some(extra) = crate::status::unversioned(&wc, &target)?.first() {
+                return Err(ClientError::refused(
+                    ctx.display(&wc.abs(extra)),
+                    "is not versioned and would be lost; move it away or use --force",
+                ));
+            }
+        }
+    }
+    for (abs, rel) in &targets {
+        for (key, p) in subtree_keys(&wc, rel)? {
+            let Some(entry) = wc.index.entries.get_mut(&key) else { continue };
+            if entry.schedule == Schedule::Add {
+                wc.index.entries.remove(&key);
+            } else {
+                entry.schedule = Schedule::Delete;
+                entry.conflict = None;
+            }
+            ctx.ui.notify(Notification::Schedule {
+                action: "D".into(),
+                path: ctx.display(&wc.abs(&p)),
+            });
+        }
+        if !keep_local {
+            let result = if abs.is_dir() { std::fs::remove_dir_all(abs) } else { std::fs::remove_file(abs) };
+            match result {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(ClientError::io(abs)(e)),
+                _ => {}
+            }
+        }
+    }
+    wc.save()
+}
+
+/// `zsync revert PATH...`: back to the base state, recursively: undoes
+/// edits, adds and removals and clears conflicts. After a text conflict
+/// the user's own text stays in `NAME.mine`.
+pub fn revert(ctx: &Context, paths: &[PathBuf]) -> Result<()> {
+    let (mut wc, targets) = open_for(ctx, paths)?;
+    let mut keys = BTreeSet::new();
+    for (abs, rel) in &targets {
+        let sub = subtree_keys(&wc, rel)?;
+        if sub.is_empty() {
+            ctx.ui.notify(Notification::Warning(format!(
+                "skipped {}: not under version control",
+                ctx.display(abs)
+            )));
+        }
+        keys.extend(sub);
+    }
+    for (key, rel) in keys {
+        let Some(entry) = wc.index.entries.get(&key).cloned() else { continue };
+        let path = wc.abs(&rel);
+        let mut changed = entry.conflict.is_some() || entry.props_modified();
+        if let Some(conflict) = &entry.conflict {
+            for side in conflict.side_files() {
+                // The user's own text survives a revert, so nothing is lost.
+                if !side.ends_with(".mine") {
+                    fsutil::remove_file_if_exists(&path.with_file_name(side))?;
+                }
+            }
+        }
+        if entry.schedule == Schedule::Add {
+            wc.index.entries.remove(&key);
+            report_reverted(ctx, &path);
+            continue;
+        }
+        let (state, _) = local_state(&wc, &rel, &entry)?;
+        let mut new = entry.clone();
+        new.conflict = None;
+        new.new_props = None;
+        if entry.schedule == Schedule::Delete || state != LocalState::Clean || entry.conflict.is_some() {
+            if entry.is_folder() {
+                if state == LocalState::WrongKind {
+                    return Err(ClientError::refused(ctx.display(&path), "a file is where the folder belongs; move it away first"));
+                }
+                fsutil::create_dir_all(&path)?;
+            } else if let Some(hash) = entry.hash {
+                if path.is_dir() {
+                    return Err(ClientError::refused(ctx.display(&path), "a folder is where the file belongs; move it away first"));
+                }
+                new.stat = Some(write_from_pristine(&wc, &hash, &path)?);
+            }
+            changed |= entry.schedule == Schedule::Delete || state != LocalState::Clean;
+        }
+        new.schedule = Schedule::Normal;
+        wc.index.entries.insert(key, new);
+        if changed {
+            report_reverted(ctx, &path);
+        }
+    }
+    wc.save()
+}
+
+fn report_reverted(ctx: &Context, path: &Path) {
+    ctx.ui.notify(Notification::Schedule {
+        action: "Reverted".into(),
+        path: ctx.display(path),
+    });
+}
+
+/// Which version `resolve` keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Accept {
+    /// The file as it is now (the user edited the markers away).
+    Working,
+    /// The base before the update that conflicted.
+    Base,
+    /// The user's text from before the update.
+    MineFull,
+    /// The incoming version.
+    TheirsFull,
+}
+
+impl std::str::FromStr for Accept {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        Ok(match s {
+            "working" => Accept::Working,
+            "base" => Accept::Base,
+            "mine-full" | "mf" => Accept::MineFull,
+            "theirs-full" | "tf" => Accept::TheirsFull,
+            _ => return Err(format!("unknown --accept value {s:?}: use working, base, mine-full or theirs-full")),
+        })
+    }
+}
+
+/// `zsync resolve --accept ARG PATH...` (and `resolved PATH...`).
+pub fn resolve(ctx: &Context, paths: &[PathBuf], accept: Accept) -> Result<()> {
+    let (mut wc, targets) = open_for(ctx, paths)?;
+    let mut victims = Vec::new();
+    for (abs, rel) in &targets {
+        let found: Vec<_> = subtree_keys(&wc, rel)?
+            .into_iter()
+            .filter(|(k, _)| wc.index.entries[k].conflict.is_some())
+            .collect();
+        if found.is_empty() {
+            return Err(ClientError::refused(ctx.display(abs), "is not in conflict"));
+        }
+        victims.extend(found);
+    }
+    for (key, rel) in victims {
+        let Some(mut entry) = wc.index.entries.get(&key).cloned() else { continue };
+        let Some(conflict) = entry.conflict.take() else { continue };
+        let path = wc.abs(&rel);
+        let side = |name: &str| path.with_file_name(name);
+        match (&conflict, accept) {
+            (_, Accept::Working) => {}
+            (Conflict::Text { mine, .. }, Accept::MineFull) => copy_over(&side(mine), &path)?,
+            (Conflict::Text { old, .. }, Accept::Base) => copy_over(&side(old), &path)?,
+            (Conflict::Text { .. } | Conflict::Binary { .. }, Accept::TheirsFull) => {
+                if let Some(hash) = entry.hash {
+                    entry.stat = Some(write_from_pristine(&wc, &hash, &path)?);
+                }
+            }
+            (Conflict::Binary { .. }, Accept::MineFull) => {}
+            (Conflict::Tree { .. }, Accept::TheirsFull) => {
+                if entry.oid.is_none() {
+                    // Deleted on the server: theirs is no item at all.
+                    wc.index.entries.remove(&key);
+                    if path.is_dir() {
+                        std::fs::remove_dir_all(&path).map_err(ClientError::io(&path))?;
+                    } else {
+                        fsutil::remove_file_if_exists(&path)?;
+                    }
+                    report_resolved(ctx, &path);
+                    continue;
+                }
+                entry.schedule = Schedule::Normal;
+                if let Some(hash) = entry.hash {
+                    entry.stat = Some(write_from_pristine(&wc, &hash, &path)?);
+                } else if entry.is_folder() {
+                    fsutil::create_dir_all(&path)?;
+                }
+            }
+            (_, other) => {
+                return Err(ClientError::refused(
+                    ctx.display(&path),
+                    format!("--accept {other:?} does not apply to this kind of conflict; use working or theirs-full"),
+                ));
+            }
+        }
+        for name in conflict.side_files() {
+            fsutil::remove_file_if_exists(&side(name))?;
+        }
+        wc.index.entries.insert(key, entry);
+        report_resolved(ctx, &path);
+    }
+    wc.save()
+}
+
+fn copy_over(from: &Path, to: &Path) -> Result<()> {
+    let mut source = std::fs::File::open(from).map_err(ClientError::io(from))?;
+    fsutil::write_atomic_from(to, &mut source, None).map(|_| ())
+}
+
+fn report_resolved(ctx: &Context, path: &Path) {
+    ctx.ui.notify(Notification::Schedule {
+        action: "Resolved".into(),
+        path: ctx.display(path),
+    });
+}

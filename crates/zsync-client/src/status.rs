@@ -1,0 +1,236 @@
+//! `zsync status`: what changed in the working copy, offline, in svn's
+//! columns. Files whose stat data still matches the index are not read;
+//! others are hashed and compared with their base.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use zsync_model::{ADMIN_DIR, Kind, RepoPath, Rev};
+
+use crate::error::{ClientError, Result};
+use crate::fsutil;
+use crate::index::{Conflict, Entry, Schedule, StatData};
+use crate::session::{Context, Target};
+use crate::wc::WorkingCopy;
+
+/// Files modified less than this long before the index was written are
+/// re-read, because a later edit in the same timestamp tick would leave
+/// their stat data unchanged (git's racy-clean rule).
+const RACY_WINDOW_NS: i128 = 1_000_000_000;
+
+/// The state of a versioned item on disk compared with its base.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LocalState {
+    Clean,
+    Modified,
+    Missing,
+    /// A file where a folder is versioned, or the reverse.
+    WrongKind,
+}
+
+/// Compares one item with its base. Returns fresh stat data when a file was
+/// read and found clean, so the caller can refresh the index.
+pub fn local_state(
+    wc: &WorkingCopy,
+    rel: &RepoPath,
+    entry: &Entry,
+) -> Result<(LocalState, Option<StatData>)> {
+    let path = wc.abs(rel);
+    let meta = match std::fs::symlink_metadata(&path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((LocalState::Missing, None)),
+        Err(e) => return Err(ClientError::io(&path)(e)),
+    };
+    if entry.is_folder() {
+        let state = if meta.is_dir() { LocalState::Clean } else { LocalState::WrongKind };
+        return Ok((state, None));
+    }
+    if !meta.is_file() {
+        return Ok((LocalState::WrongKind, None));
+    }
+    let Some(base) = entry.hash else {
+        return Ok((LocalState::Modified, None));
+    };
+    let stat = StatData::of(&meta);
+    let racy = stat.mtime_ns + RACY_WINDOW_NS >= wc.index.stamp_ns;
+    if entry.stat == Some(stat) && !racy {
+        return Ok((LocalState::Clean, None));
+    }
+    if stat.size != entry.size {
+        return Ok((LocalState::Modified, None));
+    }
+    let (hash, _) = fsutil::hash_file(&path)?;
+    if hash == base {
+        Ok((LocalState::Clean, Some(stat)))
+    } else {
+        Ok((LocalState::Modified, None))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusItem {
+    /// Relative to the working copy's root.
+    pub path: RepoPath,
+    pub abs: PathBuf,
+    /// Column 1: ` A D M R C ? ! ~`.
+    pub text: char,
+    /// Column 2: ` M C`.
+    pub props: char,
+    /// Column 7: `C` for a tree conflict.
+    pub tree_conflict: bool,
+    /// The base revision, kind and last author of a versioned item.
+    pub base: Option<(Rev, Kind, String)>,
+    /// The revision the item was last updated or committed to; `None` for
+    /// items not yet on the server.
+    pub working_rev: Option<Rev>,
+    pub conflict: Option<Conflict>,
+}
+
+impl StatusItem {
+    /// True if the item has anything to report without `-v`.
+    pub fn is_interesting(&self) -> bool {
+        self.text != ' ' || self.props != ' ' || self.tree_conflict
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StatusOptions {
+    /// `-v`: every item, changed or not.
+    pub verbose: bool,
+    /// `-q`: hide unversioned items.
+    pub quiet: bool,
+}
+
+/// The status of every item under the target's paths, sorted by path.
+pub fn status(ctx: &Context, target: &Target, opts: StatusOptions) -> Result<Vec<StatusItem>> {
+    let _ = ctx;
+    let mut wc = WorkingCopy::open(&target.root)?;
+    let mut items = BTreeMap::new();
+    let mut refreshed = Vec::new();
+
+    for (key, entry) in &wc.index.entries {
+        let rel = parse_key(&wc, key)?;
+        if !target.paths.iter().any(|t| t.contains(&rel)) {
+            continue;
+        }
+        let (state, fresh) = local_state(&wc, &rel, entry)?;
+        if let Some(stat) = fresh {
+            refreshed.push((key.clone(), stat));
+        }
+        let text = match (&entry.conflict, entry.schedule, state) {
+            (Some(c), _, _) if !c.is_tree() => 'C',
+            (_, Schedule::Add, LocalState::Missing) => '!',
+            (_, Schedule::Add, _) => 'A',
+            (_, Schedule::Delete, _) => 'D',
+            (_, _, LocalState::Missing) => '!',
+            (_, _, LocalState::WrongKind) => '~',
+            (_, _, LocalState::Modified) => 'M',
+            (_, _, LocalState::Clean) => ' ',
+        };
+        let item = StatusItem {
+            abs: wc.abs(&rel),
+            path: rel.clone(),
+            text,
+            props: if entry.props_modified() { 'M' } else { ' ' },
+            tree_conflict: entry.conflict.as_ref().is_some_and(Conflict::is_tree),
+            base: Some((entry.rev, entry.kind.clone(), entry.author.clone())),
+            working_rev: entry.oid.as_ref().map(|_| wc.index.rev.max(entry.rev)),
+            conflict: entry.conflict.clone(),
+        };
+        if opts.verbose || item.is_interesting() {
+            items.insert(rel, item);
+        }
+    }
+
+    if !opts.quiet {
+        for rel in unversioned(&wc, target)? {
+            items.insert(
+                rel.clone(),
+                StatusItem {
+                    abs: wc.abs(&rel),
+                    path: rel,
+                    text: '?',
+                    props: ' ',
+                    tree_conflict: false,
+                    base: None,
+                    working_rev: None,
+                    conflict: None,
+                },
+            );
+        }
+    }
+
+    for t in &target.paths {
+        if !items.contains_key(t)
+            && !wc.index.entries.contains_key(t.as_str())
+            && !wc.abs(t).exists()
+        {
+            return Err(ClientError::refused(
+                ctx.display(&wc.abs(t)),
+                "is neither versioned nor on disk",
+            ));
+        }
+    }
+
+    // Refreshing the stat cache is an optimisation: skip it if another
+    // command holds the lock.
+    if !refreshed.is_empty() && wc.lock().is_ok() {
+        for (key, stat) in refreshed {
+            if let Some(e) = wc.index.entries.get_mut(&key) {
+                e.stat = Some(stat);
+            }
+        }
+        wc.save()?;
+    }
+    Ok(items.into_values().collect())
+}
+
+pub(crate) fn parse_key(wc: &WorkingCopy, key: &str) -> Result<RepoPath> {
+    RepoPath::parse(key).map_err(|e| ClientError::Corrupt {
+        root: wc.root.clone(),
+        detail: format!("index path {key:?}: {e}"),
+    })
+}
+
+/// Unversioned items inside versioned folders under the target. An
+/// unversioned folder is listed, not descended into (as svn does).
+pub fn unversioned(wc: &WorkingCopy, target: &Target) -> Result<Vec<RepoPath>> {
+    let mut out = Vec::new();
+    for (key, entry) in &wc.index.entries {
+        if !entry.is_folder() || entry.schedule == Schedule::Delete {
+            continue;
+        }
+        let dir_rel = parse_key(wc, key)?;
+        let covered = target
+            .paths
+            .iter()
+            .any(|t| t.contains(&dir_rel) || dir_rel.contains(t));
+        if !covered {
+            continue;
+        }
+        let dir = wc.abs(&dir_rel);
+        let Ok(read) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for item in read {
+            let item = item.map_err(ClientError::io(&dir))?;
+            let name = item.file_name().to_string_lossy().into_owned();
+            if dir_rel.is_root() && name == ADMIN_DIR {
+                continue;
+            }
+            let Ok(rel) = dir_rel.join(&name) else {
+                // A name zsync cannot version still shows up, by its lossy name.
+                if let Ok(rel) = dir_rel.join(&name.replace(|c: char| c.is_control() || c == '\\', "?")) {
+                    out.push(rel);
+                }
+                continue;
+            };
+            if !wc.index.entries.contains_key(rel.as_str())
+                && target.paths.iter().any(|t| t.contains(&rel))
+            {
+                out.push(rel);
+            }
+        }
+    }
+    Ok(out)
+}

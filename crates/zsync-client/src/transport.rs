@@ -1,0 +1,230 @@
+//! How the client talks to a server. [`Transport`] is the role; the
+//! [`HttpTransport`] speaks the `/api/v1` HTTP API.
+
+use std::io::Read;
+use std::time::Duration;
+
+use base64::Engine;
+use zsync_format::{
+    API_PREFIX, ApiError, CommitRequest, CommitResponse, HashList, LogEntry, LoginResponse,
+    Manifest,
+};
+use zsync_model::{BodyHash, RepoPath};
+
+use crate::error::{ClientError, Result};
+use crate::url::{ServerUrl, percent_encode};
+
+/// A byte stream from the server (an archive).
+pub type ByteStream = Box<dyn Read + Send>;
+
+/// The requests of the sync protocol. Blocking: the working-copy code is
+/// sequential file I/O, and a transport may run its own runtime inside.
+pub trait Transport {
+    fn manifest(&self, path: &RepoPath) -> Result<Manifest>;
+    /// The subtree as one archive stream (manifest, then bodies).
+    fn archive(&self, path: &RepoPath) -> Result<ByteStream>;
+    /// An archive holding just these bodies.
+    fn fetch_bodies(&self, hashes: &[BodyHash]) -> Result<ByteStream>;
+    fn missing_bodies(&self, hashes: &[BodyHash]) -> Result<Vec<BodyHash>>;
+    fn upload_body(&self, hash: &BodyHash, body: std::fs::File, size: u64) -> Result<()>;
+    fn commit(&self, request: &CommitRequest) -> Result<CommitResponse>;
+    fn log(&self, path: &RepoPath, limit: Option<u32>) -> Result<Vec<LogEntry>>;
+    /// Exchanges the current credentials for a token.
+    fn login(&self) -> Result<LoginResponse>;
+    /// Revokes the current token.
+    fn logout(&self) -> Result<()>;
+}
+
+#[derive(Clone)]
+pub enum Auth {
+    None,
+    Basic { user: String, password: String },
+    Bearer { user: String, token: String },
+}
+
+impl Auth {
+    pub fn user(&self) -> &str {
+        match self {
+            Auth::None => "anonymous",
+            Auth::Basic { user, .. } | Auth::Bearer { user, .. } => user,
+        }
+    }
+}
+
+pub struct HttpTransport {
+    client: reqwest::blocking::Client,
+    url: ServerUrl,
+    auth: Auth,
+}
+
+impl HttpTransport {
+    pub fn new(url: &ServerUrl, auth: Auth) -> Result<Self> {
+        let client = reqwest::blocking::Client::builder()
+            .connect_timeout(Duration::from_secs(15))
+            // Archives of large trees stream for a long time: no overall
+            // timeout.
+            .timeout(None)
+            .user_agent(concat!("zsync/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ClientError::Connect {
+                url: url.server(),
+                detail: e.to_string(),
+            })?;
+        Ok(Self {
+            client,
+            url: url.clone(),
+            auth,
+        })
+    }
+
+    pub fn set_auth(&mut self, auth: Auth) {
+        self.auth = auth;
+    }
+
+    pub fn auth(&self) -> &Auth {
+        &self.auth
+    }
+
+    fn endpoint(&self, route: &str, path: Option<&RepoPath>) -> String {
+        let mut s = format!("{}{}/{}", self.url.server(), API_PREFIX, route);
+        if let Some(path) = path {
+            for c in path.components() {
+                s.push('/');
+                s.push_str(&percent_encode(c));
+            }
+        }
+        s
+    }
+
+    fn send(&self, request: reqwest::blocking::RequestBuilder) -> Result<reqwest::blocking::Response> {
+        let request = match &self.auth {
+            Auth::None => request,
+            Auth::Basic { user, password } => request.header(
+                reqwest::header::AUTHORIZATION,
+                format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+                ),
+            ),
+            Auth::Bearer { token, .. } => request.bearer_auth(token),
+        };
+        let response = request.send().map_err(|e| self.network_error(e))?;
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        Err(self.error_from(response))
+    }
+
+    fn network_error(&self, e: reqwest::Error) -> ClientError {
+        let mut detail = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            detail = s.to_string();
+            source = s.source();
+        }
+        ClientError::Connect {
+            url: self.url.server(),
+            detail,
+        }
+    }
+
+    fn error_from(&self, response: reqwest::blocking::Response) -> ClientError {
+        let status = response.status().as_u16();
+        let text = response.text().unwrap_or_default();
+        let api: Option<ApiError> = serde_json::from_str(&text).ok();
+        let message = api
+            .as_ref()
+            .map(|a| a.message.clone())
+            .unwrap_or_else(|| text.chars().take(300).collect::<String>().trim().to_owned());
+        match status {
+            401 => match self.auth {
+                Auth::None => ClientError::AuthRequired {
+                    url: self.url.redacted(),
+                    hint: "put the user and password in the URL once (http://USER:PASSWORD@HOST/PATH), or run `zsync login URL`".into(),
+                },
+                Auth::Bearer { ref user, .. } => ClientError::AuthRequired {
+                    url: self.url.redacted(),
+                    hint: format!("the stored login of {user} is no longer valid; run `zsync login URL`"),
+                },
+                Auth::Basic { .. } => ClientError::AuthFailed {
+                    user: self.auth.user().to_owned(),
+                    url: self.url.server(),
+                },
+            },
+            403 => ClientError::Forbidden(message),
+            404 => ClientError::NotFound { what: message },
+            409 if api.as_ref().is_some_and(|a| a.code == "stale") => ClientError::Stale {
+                paths: api.map(|a| a.paths.into_iter().map(|p| p.path).collect()).unwrap_or_default(),
+            },
+            422 => ClientError::Invalid {
+                problems: api.map(|a| a.paths).unwrap_or_default(),
+            },
+            _ => ClientError::Server { status, message },
+        }
+    }
+
+    fn json<T: serde::de::DeserializeOwned>(&self, response: reqwest::blocking::Response) -> Result<T> {
+        let bytes = response.bytes().map_err(|e| self.network_error(e))?;
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol(e.to_string()))
+    }
+}
+
+impl Transport for HttpTransport {
+    fn manifest(&self, path: &RepoPath) -> Result<Manifest> {
+        let response = self.send(self.client.get(self.endpoint("tree", Some(path))))?;
+        self.json(response)
+    }
+
+    fn archive(&self, path: &RepoPath) -> Result<ByteStream> {
+        let response = self.send(self.client.get(self.endpoint("archive", Some(path))))?;
+        Ok(Box::new(response))
+    }
+
+    fn fetch_bodies(&self, hashes: &[BodyHash]) -> Result<ByteStream> {
+        let list = HashList {
+            hashes: hashes.to_vec(),
+        };
+        let response = self.send(self.client.post(self.endpoint("bodies/fetch", None)).json(&list))?;
+        Ok(Box::new(response))
+    }
+
+    fn missing_bodies(&self, hashes: &[BodyHash]) -> Result<Vec<BodyHash>> {
+        let list = HashList {
+            hashes: hashes.to_vec(),
+        };
+        let response =
+            self.send(self.client.post(self.endpoint("bodies/missing", None)).json(&list))?;
+        Ok(self.json::<HashList>(response)?.hashes)
+    }
+
+    fn upload_body(&self, hash: &BodyHash, body: std::fs::File, size: u64) -> Result<()> {
+        let url = self.endpoint(&format!("bodies/{}", hash.to_hex()), None);
+        let body = reqwest::blocking::Body::sized(body, size);
+        self.send(self.client.put(url).body(body))?;
+        Ok(())
+    }
+
+    fn commit(&self, request: &CommitRequest) -> Result<CommitResponse> {
+        let response = self.send(self.client.post(self.endpoint("commit", None)).json(request))?;
+        self.json(response)
+    }
+
+    fn log(&self, path: &RepoPath, limit: Option<u32>) -> Result<Vec<LogEntry>> {
+        let mut request = self.client.get(self.endpoint("log", Some(path)));
+        if let Some(limit) = limit {
+            request = request.query(&[("limit", limit)]);
+        }
+        let response = self.send(request)?;
+        self.json(response)
+    }
+
+    fn login(&self) -> Result<LoginResponse> {
+        let response = self.send(self.client.post(self.endpoint("login", None)))?;
+        self.json(response)
+    }
+
+    fn logout(&self) -> Result<()> {
+        self.send(self.client.post(self.endpoint("logout", None)))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,49 @@
+//! The client library never touches the terminal: it reports what it does
+//! and asks for secrets through [`Ui`], which the CLI implements.
+
+/// One line of progress from a command.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Notification {
+    /// An update/checkout action on a path, in svn's four columns: text,
+    /// properties, lock, tree conflict (e.g. `"U   "`, `" U  "`, `"   C"`).
+    Update { columns: String, path: String },
+    /// A scheduling change: `A`, `D`, or `Reverted`, `Resolved`.
+    Schedule { action: String, path: String },
+    /// Commit progress: `Adding`, `Sending`, `Deleting`.
+    Commit { action: &'static str, path: String },
+    /// Something the user should know that is not an error.
+    Warning(String),
+}
+
+pub trait Ui {
+    fn notify(&self, note: Notification);
+
+    /// Asks for a secret without echo. `None` when no one can be asked
+    /// (not a terminal): the library then fails with a clear error.
+    fn password(&self, prompt: &str) -> Option<String>;
+
+    /// Asks for a line of text (e.g. a user name). `None` if no one can be asked.
+    fn line(&self, prompt: &str) -> Option<String> {
+        let _ = prompt;
+        None
+    }
+}
+
+/// A `Ui` that records notifications and never prompts; for tests and
+/// embedding.
+#[derive(Default)]
+pub struct RecordingUi {
+    pub notes: std::sync::Mutex<Vec<Notification>>,
+}
+
+impl Ui for RecordingUi {
+    fn notify(&self, note: Notification) {
+        if let Ok(mut notes) = self.notes.lock() {
+            notes.push(note);
+        }
+    }
+
+    fn password(&self, _prompt: &str) -> Option<String> {
+        None
+    }
+}

@@ -1,0 +1,448 @@
+//! `zsync update`: brings the working copy to the server's newest revision,
+//! keeping local edits. Text edited on both sides merges three ways;
+//! overlapping edits, binary clashes and structural clashes become
+//! conflicts that are recorded in the index and never lose a local change.
+
+use std::collections::{BTreeMap, HashMap};
+
+use zsync_format::archive::ArchiveReader;
+use zsync_format::{Manifest, ManifestEntry};
+use zsync_merge::{MergeLabels, merge3};
+use zsync_model::{BodyHash, Oid, Props, RepoPath, Rev};
+
+use crate::checkout::{receive_bodies, write_from_pristine};
+use crate::error::{ClientError, Result};
+use crate::fsutil;
+use crate::index::{Conflict, Entry, Schedule};
+use crate::schedule::subtree_keys;
+use crate::session::{Context, Target};
+use crate::status::{LocalState, local_state, parse_key, unversioned};
+use crate::transport::Transport;
+use crate::ui::Notification;
+use crate::wc::WorkingCopy;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UpdateSummary {
+    pub rev: Rev,
+    pub text_conflicts: usize,
+    pub tree_conflicts: usize,
+    /// Property keys both sides changed differently; the local value was kept.
+    pub prop_clashes: usize,
+}
+
+impl UpdateSummary {
+    pub fn has_conflicts(&self) -> bool {
+        self.text_conflicts + self.tree_conflicts > 0
+    }
+}
+
+struct Updater<'a, 'c> {
+    ctx: &'a Context<'c>,
+    wc: WorkingCopy,
+    summary: UpdateSummary,
+}
+
+pub fn update(ctx: &Context, target: &Target) -> Result<UpdateSummary> {
+    let mut wc = WorkingCopy::open(&target.root)?;
+    wc.lock()?;
+    let transport = ctx.connect(&wc.url()?)?;
+    let mut u = Updater { ctx, wc, summary: UpdateSummary::default() };
+    for path in &target.paths {
+        let server_path = u.wc.server_path(path)?;
+        let manifest = match transport.manifest(&server_path) {
+            Ok(m) => m,
+            Err(ClientError::NotFound { .. }) if !path.is_root() => Manifest {
+                root: server_path,
+                head: 0,
+                entries: Vec::new(),
+            },
+            Err(ClientError::NotFound { .. }) => {
+                return Err(ClientError::refused(
+                    u.wc.url()?.redacted(),
+                    "the working copy's folder no longer exists on the server",
+                ));
+            }
+            Err(e) => return Err(e),
+        };
+        u.apply(&transport, path, &manifest)?;
+        if path.is_root() {
+            u.wc.index.rev = manifest.head;
+        }
+        u.summary.rev = u.summary.rev.max(manifest.head);
+    }
+    u.wc.save()?;
+    Ok(u.summary)
+}
+
+impl Updater<'_, '_> {
+    fn note(&self, columns: &str, rel: &RepoPath) {
+        self.ctx.ui.notify(Notification::Update {
+            columns: columns.to_owned(),
+            path: self.ctx.display(&self.wc.abs(rel)),
+        });
+    }
+
+    fn apply(&mut self, transport: &dyn Transport, base: &RepoPath, manifest: &Manifest) -> Result<()> {
+        let mut theirs: BTreeMap<RepoPath, &ManifestEntry> = BTreeMap::new();
+        let mut their_path: HashMap<&Oid, RepoPath> = HashMap::new();
+        for m in &manifest.entries {
+            let rel = base
+                .join_path(&m.path)
+                .map_err(|e| ClientError::Protocol(e.to_string()))?;
+            their_path.insert(&m.oid, rel.clone());
+            theirs.insert(rel, m);
+        }
+        let mut mine: HashMap<Oid, RepoPath> = HashMap::new();
+        for (key, e) in &self.wc.index.entries {
+            let rel = parse_key(&self.wc, key)?;
+            if let (Some(oid), true) = (&e.oid, base.contains(&rel)) {
+                mine.insert(oid.clone(), rel);
+            }
+        }
+
+        let needed: Vec<BodyHash> = theirs
+            .values()
+            .filter_map(|m| m.hash)
+            .filter(|h| !self.wc.pristine.contains(h))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if !needed.is_empty() {
+            let mut archive = ArchiveReader::new(transport.fetch_bodies(&needed)?)?;
+            receive_bodies(&mut archive, &self.wc)?;
+        }
+
+        // Deletions (and the old place of moved objects) first, topmost only.
+        let mut gone: Vec<RepoPath> = mine
+            .iter()
+            .filter(|(oid, rel)| their_path.get(oid) != Some(rel))
+            .map(|(_, rel)| rel.clone())
+            .collect();
+        gone.sort();
+        let mut handled: Vec<RepoPath> = Vec::new();
+        for rel in gone {
+            if handled.iter().any(|h| h.contains(&rel)) {
+                continue;
+            }
+            self.delete(&rel)?;
+            handled.push(rel);
+        }
+
+        let mut skipped: Vec<RepoPath> = Vec::new();
+        for (rel, m) in &theirs {
+            if skipped.iter().any(|s| s.contains(rel)) {
+                continue;
+            }
+            let existing = self.wc.index.entries.get(rel.as_str());
+            let same_object = existing.is_some_and(|e| e.oid.as_ref() == Some(&m.oid));
+            if same_object {
+                self.modify(rel, m)?;
+            } else if !self.add(rel, m)? {
+                skipped.push(rel.clone());
+            }
+        }
+        Ok(())
+    }
+
+    /// The server no longer has the object at `rel`.
+    fn delete(&mut self, rel: &RepoPath) -> Result<()> {
+        let keys = subtree_keys(&self.wc, rel)?;
+        let mut local_changes = false;
+        for (key, p) in &keys {
+            let e = &self.wc.index.entries[key];
+            let (state, _) = local_state(&self.wc, p, e)?;
+            if e.schedule == Schedule::Add
+                || e.conflict.is_some()
+                || matches!(state, LocalState::Modified | LocalState::WrongKind)
+                || e.props_modified()
+            {
+                local_changes = true;
+            }
+        }
+        let path = self.wc.abs(rel);
+        if path.is_dir() {
+            let t = Target { root: self.wc.root.clone(), paths: vec![rel.clone()] };
+            local_changes |= !unversioned(&self.wc, &t)?.is_empty();
+        }
+        let scheduled_delete = self.wc.index.entries.get(rel.as_str()).is_some_and(|e| e.schedule == Schedule::Delete);
+        if !local_changes || scheduled_delete {
+            if !scheduled_delete {
+                let result = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+                match result {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(ClientError::io(&path)(e)),
+                    _ => {}
+                }
+            }
+            for (key, _) in keys {
+                self.wc.index.entries.remove(&key);
+            }
+            self.note("D   ", rel);
+            return Ok(());
+        }
+        // Edited here, deleted there: keep everything as a local addition.
+        for (key, p) in keys {
+            let Some(e) = self.wc.index.entries.get(&key) else { continue };
+            let (state, _) = local_state(&self.wc, &p, e)?;
+            if e.schedule == Schedule::Delete || state == LocalState::Missing {
+                self.wc.index.entries.remove(&key);
+                continue;
+            }
+            let props = e.working_props().clone();
+            let mut added = Entry::added(e.kind.clone(), props);
+            added.conflict = e.conflict.clone();
+            self.wc.index.entries.insert(key, added);
+        }
+        if let Some(e) = self.wc.index.entries.get_mut(rel.as_str()) {
+            e.conflict = Some(Conflict::Tree { reason: "local edit, incoming delete upon update".into() });
+        }
+        self.summary.tree_conflicts += 1;
+        self.note("   C", rel);
+        Ok(())
+    }
+
+    /// The server has a new object at `rel`. False if it could not be
+    /// placed (its subtree is then skipped).
+    fn add(&mut self, rel: &RepoPath, m: &ManifestEntry) -> Result<bool> {
+        let path = self.wc.abs(rel);
+        let local = self.wc.index.entries.get(rel.as_str()).cloned();
+        let on_disk = std::fs::symlink_metadata(&path).ok();
+        let mut entry = Entry::from_manifest(m);
+
+        let obstructed = local.is_some() || on_disk.is_some();
+        if !obstructed {
+            if let Some(parent) = path.parent() {
+                fsutil::create_dir_all(parent)?;
+            }
+            if m.kind.is_folder() {
+                fsutil::create_dir_all(&path)?;
+            } else if let Some(hash) = m.hash {
+                entry.stat = Some(write_from_pristine(&self.wc, &hash, &path)?);
+            }
+            self.wc.index.entries.insert(rel.to_string(), entry);
+            self.note("A   ", rel);
+            return Ok(true);
+        }
+
+        let disk_is_dir = on_disk.as_ref().is_some_and(|d| d.is_dir());
+        let disk_is_file = on_disk.as_ref().is_some_and(|d| d.is_file());
+        let same_content = disk_is_file
+            && m.hash.is_some()
+            && fsutil::hash_file(&path).map(|(h, _)| Some(h) == m.hash).unwrap_or(false);
+        if (m.kind.is_folder() && disk_is_dir) || (!m.kind.is_folder() && same_content) {
+            // What is here already is what the server has: adopt it.
+            if let Some(l) = &local {
+                entry.new_props = l.new_props.clone().filter(|p| p != &m.props);
+            }
+            if same_content {
+                entry.stat = std::fs::metadata(&path).ok().map(|meta| crate::index::StatData::of(&meta));
+            }
+            self.wc.index.entries.insert(rel.to_string(), entry);
+            self.note("E   ", rel);
+            return Ok(true);
+        }
+        if !m.kind.is_folder() && (disk_is_file || on_disk.is_none()) {
+            // Keep the local file as a modification of the server's.
+            let reason = if local.is_some() {
+                "local add, incoming add upon update"
+            } else {
+                "local unversioned, incoming add upon update"
+            };
+            if let Some(l) = &local {
+                entry.new_props = l.new_props.clone().filter(|p| p != &m.props);
+            }
+            entry.conflict = Some(Conflict::Tree { reason: reason.into() });
+            self.wc.index.entries.insert(rel.to_string(), entry);
+            self.summary.tree_conflicts += 1;
+            self.note("   C", rel);
+            return Ok(true);
+        }
+        self.ctx.ui.notify(Notification::Warning(format!(
+            "skipped {}: a local {} is in the way of the incoming {}; move it away and update again",
+            self.ctx.display(&path),
+            if disk_is_dir { "folder" } else { "file" },
+            m.kind
+        )));
+        self.summary.tree_conflicts += 1;
+        Ok(false)
+    }
+
+    /// The object at `rel` exists on both sides; bring in the server's change.
+    fn modify(&mut self, rel: &RepoPath, m: &ManifestEntry) -> Result<()> {
+        let key = rel.to_string();
+        let Some(e) = self.wc.index.entries.get(&key).cloned() else { return Ok(()) };
+        let body_changed = m.hash != e.hash;
+        let props_changed = m.props != e.props;
+        if !body_changed && !props_changed && m.kind == e.kind {
+            if m.rev != e.rev {
+                let entry = self.wc.index.entries.get_mut(&key);
+                if let Some(entry) = entry {
+                    entry.rev = m.rev;
+                    entry.author = m.author.clone();
+                }
+            }
+            return Ok(());
+        }
+        if e.conflict.is_some() {
+            self.ctx.ui.notify(Notification::Warning(format!(
+                "skipped {}: it remains in conflict; resolve it and update again",
+                self.ctx.display(&self.wc.abs(rel))
+            )));
+            return Ok(());
+        }
+        let mut new = Entry::from_manifest(m);
+        new.stat = e.stat;
+        new.schedule = e.schedule;
+        if e.is_folder() != m.kind.is_folder() {
+            new.conflict = Some(Conflict::Tree { reason: "incoming change between file and folder upon update".into() });
+            self.wc.index.entries.insert(key, Entry { conflict: new.conflict, ..e });
+            self.summary.tree_conflicts += 1;
+            self.note("   C", rel);
+            return Ok(());
+        }
+        if e.schedule == Schedule::Delete {
+            new.conflict = Some(Conflict::Tree { reason: "local delete, incoming edit upon update".into() });
+            self.wc.index.entries.insert(key, new);
+            self.summary.tree_conflicts += 1;
+            self.note("   C", rel);
+            return Ok(());
+        }
+
+        let mut text = ' ';
+        if body_changed && !m.kind.is_folder() {
+            let (state, _) = local_state(&self.wc, rel, &e)?;
+            text = self.merge_body(rel, &e, m, state, &mut new)?;
+        }
+        let mut prop = ' ';
+        if props_changed {
+            match &e.new_props {
+                None => prop = 'U',
+                Some(mine) => {
+                    let (merged, clashes) = merge_props(&e.props, mine, &m.props);
+                    self.summary.prop_clashes += clashes.len();
+                    for k in &clashes {
+                        self.ctx.ui.notify(Notification::Warning(format!(
+                            "{}: property {k:?} changed on both sides; kept yours",
+                            self.ctx.display(&self.wc.abs(rel))
+                        )));
+                    }
+                    new.new_props = Some(merged).filter(|p| p != &m.props);
+                    prop = 'G';
+                }
+            }
+        } else {
+            new.new_props = e.new_props.clone();
+        }
+        if text == 'C' {
+            self.summary.text_conflicts += 1;
+        }
+        self.wc.index.entries.insert(key, new);
+        if text != ' ' || prop != ' ' {
+            self.note(&format!("{text}{prop}  "), rel);
+        }
+        Ok(())
+    }
+
+    /// Brings the server's body into a file; returns the update letter.
+    fn merge_body(
+        &mut self,
+        rel: &RepoPath,
+        e: &Entry,
+        m: &ManifestEntry,
+        state: LocalState,
+        new: &mut Entry,
+    ) -> Result<char> {
+        let path = self.wc.abs(rel);
+        let Some(their_hash) = m.hash else { return Ok(' ') };
+        match state {
+            LocalState::Clean | LocalState::Missing => {
+                new.stat = Some(write_from_pristine(&self.wc, &their_hash, &path)?);
+                return Ok('U');
+            }
+            LocalState::WrongKind => {
+                new.conflict = Some(Conflict::Tree { reason: "local obstruction, incoming edit upon update".into() });
+                self.summary.tree_conflicts += 1;
+                return Ok(' ');
+            }
+            LocalState::Modified => {}
+        }
+        new.stat = None;
+        let mine = fsutil::read(&path)?;
+        if BodyHash::of(&mine) == their_hash {
+            return Ok('G');
+        }
+        let theirs = self.wc.pristine.read(&their_hash)?;
+        let base = match e.hash {
+            Some(h) => self.wc.pristine.read(&h)?,
+            None => Vec::new(),
+        };
+        let name = rel.name();
+        let new_side = format!("{name}.r{}", m.rev);
+        if zsync_merge::is_binary(&mine) || zsync_merge::is_binary(&theirs) || zsync_merge::is_binary(&base) {
+            fsutil::write_atomic(&path.with_file_name(&new_side), &theirs, None)?;
+            new.conflict = Some(Conflict::Binary { new: new_side });
+            return Ok('C');
+        }
+        let old_side = format!("{name}.r{}", e.rev);
+        let mine_side = format!("{name}.mine");
+        let labels = MergeLabels {
+            mine: ".mine",
+            base: &format!(".r{}", e.rev),
+            theirs: &format!(".r{}", m.rev),
+        };
+        let outcome = merge3(&base, &mine, &theirs, &labels);
+        if outcome.conflicts == 0 {
+            fsutil::write_atomic(&path, &outcome.merged, None)?;
+            return Ok('G');
+        }
+        fsutil::write_atomic(&path.with_file_name(&mine_side), &mine, None)?;
+        fsutil::write_atomic(&path.with_file_name(&old_side), &base, None)?;
+        fsutil::write_atomic(&path.with_file_name(&new_side), &theirs, None)?;
+        fsutil::write_atomic(&path, &outcome.merged, None)?;
+        new.conflict = Some(Conflict::Text { mine: mine_side, old: old_side, new: new_side });
+        Ok('C')
+    }
+}
+
+/// Merges property maps key by key. Returns the merged map and the keys
+/// that both sides changed differently (the local value is kept for those).
+pub fn merge_props(base: &Props, mine: &Props, theirs: &Props) -> (Props, Vec<String>) {
+    let keys: std::collections::BTreeSet<&String> = base.keys().chain(mine.keys()).chain(theirs.keys()).collect();
+    let mut merged = Props::new();
+    let mut clashes = Vec::new();
+    for k in keys {
+        let (b, m, t) = (base.get(k), mine.get(k), theirs.get(k));
+        let value = if m == b {
+            t
+        } else if t == b || m == t {
+            m
+        } else {
+            clashes.push(k.clone());
+            m
+        };
+        if let Some(v) = value {
+            merged.insert(k.clone(), v.clone());
+        }
+    }
+    (merged, clashes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn props(pairs: &[(&str, &str)]) -> Props {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn props_merge_key_by_key() {
+        let base = props(&[("a", "1"), ("b", "1")]);
+        let mine = props(&[("a", "2"), ("b", "1")]);
+        let theirs = props(&[("a", "1"), ("b", "3"), ("c", "4")]);
+        let (merged, clashes) = merge_props(&base, &mine, &theirs);
+        assert_eq!(merged, props(&[("a", "2"), ("b", "3"), ("c", "4")]));
+        assert!(clashes.is_empty());
+        let (_, clashes) = merge_props(&base, &props(&[("a", "x")]), &props(&[("a", "y")]));
+        assert_eq!(clashes, vec!["a".to_string()]);
+    }
+}

@@ -1,0 +1,268 @@
+//! A working copy on disk: the files, and the `.zsync/` admin directory at
+//! its top holding the index, the pristine store, temp space and the lock.
+
+use std::fs;
+use std::path::{Component, Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use zsync_model::{ADMIN_DIR, RepoPath};
+
+use crate::error::{ClientError, Result};
+use crate::fsutil;
+use crate::index::{FORMAT_VERSION, Index};
+use crate::pristine::Pristine;
+use crate::url::ServerUrl;
+
+const INDEX_FILE: &str = "index.json";
+const LOCK_FILE: &str = "lock";
+
+pub struct WorkingCopy {
+    /// Absolute path of the working copy's top folder.
+    pub root: PathBuf,
+    pub index: Index,
+    pub pristine: Pristine,
+    lock: Option<PathBuf>,
+}
+
+impl WorkingCopy {
+    pub fn admin_dir_of(root: &Path) -> PathBuf {
+        root.join(ADMIN_DIR)
+    }
+
+    pub fn is_root(dir: &Path) -> bool {
+        Self::admin_dir_of(dir).join(INDEX_FILE).is_file()
+    }
+
+    /// Starts a new working copy in `root` (which must exist), locked.
+    pub fn create(root: &Path, url: &ServerUrl, rev: u64) -> Result<Self> {
+        let admin = Self::admin_dir_of(root);
+        fsutil::create_dir_all(&admin.join("tmp"))?;
+        fsutil::create_dir_all(&admin.join("pristine"))?;
+        let index = Index {
+            format: FORMAT_VERSION,
+            url: url.with_path(RepoPath::root()).redacted(),
+            server_root: url.path.to_string(),
+            rev,
+            stamp_ns: 0,
+            entries: Default::default(),
+        };
+        let mut wc = Self {
+            root: root.to_path_buf(),
+            index,
+            pristine: Pristine::new(admin.join("pristine")),
+            lock: None,
+        };
+        wc.lock()?;
+        Ok(wc)
+    }
+
+    /// Opens the working copy whose top folder is `root`.
+    pub fn open(root: &Path) -> Result<Self> {
+        let admin = Self::admin_dir_of(root);
+        let index_path = admin.join(INDEX_FILE);
+        let text = fs::read(&index_path).map_err(ClientError::io(&index_path))?;
+        let index: Index = serde_json::from_slice(&text).map_err(|e| ClientError::Corrupt {
+            root: root.to_path_buf(),
+            detail: format!("cannot read {}: {e}", index_path.display()),
+        })?;
+        if index.format != FORMAT_VERSION {
+            return Err(ClientError::Corrupt {
+                root: root.to_path_buf(),
+                detail: format!(
+                    "index format {} is not the {} this zsync understands; use a matching zsync",
+                    index.format, FORMAT_VERSION
+                ),
+            });
+        }
+        Ok(Self {
+            root: root.to_path_buf(),
+            index,
+            pristine: Pristine::new(admin.join("pristine")),
+            lock: None,
+        })
+    }
+
+    /// Takes the working copy's lock, so two commands never change it at
+    /// once. Released when the `WorkingCopy` is dropped.
+    pub fn lock(&mut self) -> Result<()> {
+        if self.lock.is_some() {
+            return Ok(());
+        }
+        let path = Self::admin_dir_of(&self.root).join(LOCK_FILE);
+        match fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(mut f) => {
+                use std::io::Write;
+                let _ = writeln!(f, "{}", std::process::id());
+                self.lock = Some(path);
+                Ok(())
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let pid = fs::read_to_string(&path).unwrap_or_default();
+                Err(ClientError::Locked {
+                    root: self.root.clone(),
+                    holder: match pid.trim() {
+                        "" => String::new(),
+                        pid => format!(" (process {pid})"),
+                    },
+                })
+            }
+            Err(e) => Err(ClientError::io(&path)(e)),
+        }
+    }
+
+    /// Removes a lock left by a command that was killed, and temp files.
+    pub fn cleanup(root: &Path) -> Result<()> {
+        let admin = Self::admin_dir_of(root);
+        fsutil::remove_file_if_exists(&admin.join(LOCK_FILE))?;
+        let tmp = admin.join("tmp");
+        if tmp.is_dir() {
+            fs::remove_dir_all(&tmp).map_err(ClientError::io(&tmp))?;
+        }
+        fsutil::create_dir_all(&tmp)
+    }
+
+    pub fn tmp_dir(&self) -> PathBuf {
+        Self::admin_dir_of(&self.root).join("tmp")
+    }
+
+    /// Writes the index atomically.
+    pub fn save(&mut self) -> Result<()> {
+        self.index.stamp_ns = now_ns();
+        let json = serde_json::to_vec(&self.index).map_err(|e| ClientError::Corrupt {
+            root: self.root.clone(),
+            detail: e.to_string(),
+        })?;
+        let path = Self::admin_dir_of(&self.root).join(INDEX_FILE);
+        fsutil::write_atomic(&path, &json, None)
+    }
+
+    /// The server URL of the working copy's root object.
+    pub fn url(&self) -> Result<ServerUrl> {
+        let base = ServerUrl::parse(&self.index.url)?;
+        let path = RepoPath::parse(&self.index.server_root).map_err(|e| ClientError::Corrupt {
+            root: self.root.clone(),
+            detail: e.to_string(),
+        })?;
+        Ok(base.with_path(path))
+    }
+
+    /// The server path of a working-copy path.
+    pub fn server_path(&self, rel: &RepoPath) -> Result<RepoPath> {
+        let root = RepoPath::parse(&self.index.server_root).map_err(|e| ClientError::Corrupt {
+            root: self.root.clone(),
+            detail: e.to_string(),
+        })?;
+        root.join_path(rel)
+            .map_err(|e| ClientError::refused(rel, e.to_string()))
+    }
+
+    pub fn abs(&self, rel: &RepoPath) -> PathBuf {
+        let mut p = self.root.clone();
+        for c in rel.components() {
+            p.push(c);
+        }
+        p
+    }
+
+    /// The working-copy path of an absolute path inside it.
+    pub fn rel(&self, abs: &Path) -> Result<RepoPath> {
+        let tail = abs
+            .strip_prefix(&self.root)
+            .map_err(|_| ClientError::NotAWorkingCopy(abs.to_path_buf()))?;
+        let mut parts = Vec::new();
+        for c in tail.components() {
+            match c {
+                Component::Normal(s) => parts.push(s.to_str().ok_or_else(|| {
+                    ClientError::refused(abs.display(), "the name is not valid UTF-8")
+                })?),
+                _ => return Err(ClientError::refused(abs.display(), "not a plain path")),
+            }
+        }
+        RepoPath::parse(&parts.join("/")).map_err(|e| ClientError::refused(abs.display(), e.to_string()))
+    }
+}
+
+impl Drop for WorkingCopy {
+    fn drop(&mut self) {
+        if let Some(lock) = self.lock.take() {
+            let _ = fs::remove_file(lock);
+        }
+    }
+}
+
+pub fn now_ns() -> i128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i128)
+        .unwrap_or(0)
+}
+
+/// Makes `path` absolute against `cwd` and folds `.` and `..` lexically.
+pub fn absolute(cwd: &Path, path: &Path) -> PathBuf {
+    let joined = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        cwd.join(path)
+    };
+    let mut out = PathBuf::new();
+    for c in joined.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// The top folder of the working copy holding `abs`, if any.
+pub fn find_root(abs: &Path) -> Option<PathBuf> {
+    let mut dir = Some(abs);
+    while let Some(d) = dir {
+        if WorkingCopy::is_root(d) {
+            return Some(d.to_path_buf());
+        }
+        dir = d.parent();
+    }
+    None
+}
+
+/// `path` relative to `base`, with `..` where needed, for display.
+pub fn relative_to(path: &Path, base: &Path) -> PathBuf {
+    if let Ok(rest) = path.strip_prefix(base) {
+        return if rest.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            rest.to_path_buf()
+        };
+    }
+    let p: Vec<_> = path.components().collect();
+    let b: Vec<_> = base.components().collect();
+    let common = p.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    if common <= 1 {
+        return path.to_path_buf();
+    }
+    let mut out = PathBuf::new();
+    for _ in common..b.len() {
+        out.push("..");
+    }
+    for c in &p[common..] {
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths() {
+        assert_eq!(relative_to(Path::new("/a/b/c"), Path::new("/a")), PathBuf::from("b/c"));
+        assert_eq!(relative_to(Path::new("/a/b"), Path::new("/a/b")), PathBuf::from("."));
+        assert_eq!(relative_to(Path::new("/a/x"), Path::new("/a/b")), PathBuf::from("../x"));
+        assert_eq!(absolute(Path::new("/a/b"), Path::new("../c/./d")), PathBuf::from("/a/c/d"));
+    }
+}

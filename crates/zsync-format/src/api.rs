@@ -1,0 +1,217 @@
+//! JSON request and response bodies of the `/api/v1` routes.
+
+use serde::{Deserialize, Serialize};
+use zsync_model::{BodyHash, Kind, Oid, Props, RepoPath, Rev};
+
+/// The API version prefix of every route.
+pub const API_PREFIX: &str = "/api/v1";
+
+/// One object in a [`Manifest`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestEntry {
+    /// Relative to the manifest's root; empty for the root object itself.
+    pub path: RepoPath,
+    pub oid: Oid,
+    pub kind: Kind,
+    /// The revision that last changed this object.
+    pub rev: Rev,
+    /// The body's hash; `None` for folders.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<BodyHash>,
+    #[serde(default)]
+    pub size: u64,
+    #[serde(default, skip_serializing_if = "Props::is_empty")]
+    pub props: Props,
+    /// Who made revision `rev`.
+    #[serde(default)]
+    pub author: String,
+}
+
+/// A subtree as of revision `head`: the root object first, then every
+/// descendant, parents before children, sorted by path.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// The server path of the subtree's root object.
+    pub root: RepoPath,
+    /// The newest revision of the whole store when the manifest was read.
+    pub head: Rev,
+    pub entries: Vec<ManifestEntry>,
+}
+
+/// One change in a commit. Every change to an existing object names the
+/// object's id and the revision the client based its change on, so the
+/// server can refuse the commit if anything changed since (optimistic
+/// concurrency, as in ZODB).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum CommitOp {
+    /// Create a new object. Its parent must exist or be added earlier in the
+    /// same commit.
+    Add {
+        path: RepoPath,
+        kind: Kind,
+        #[serde(default)]
+        props: Props,
+        /// Required for everything but folders; the body must be uploaded.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        hash: Option<BodyHash>,
+    },
+    /// Change the body and/or properties of an existing object.
+    Modify {
+        path: RepoPath,
+        oid: Oid,
+        base_rev: Rev,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        props: Option<Props>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        hash: Option<BodyHash>,
+    },
+    /// Delete an object and, for a folder, its whole subtree. `known` lists
+    /// every descendant the client had, with its base revision: if the
+    /// server's subtree differs from it, the delete is stale.
+    Delete {
+        path: RepoPath,
+        oid: Oid,
+        base_rev: Rev,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        known: Vec<KnownObject>,
+    },
+}
+
+impl CommitOp {
+    pub fn path(&self) -> &RepoPath {
+        match self {
+            CommitOp::Add { path, .. }
+            | CommitOp::Modify { path, .. }
+            | CommitOp::Delete { path, .. } => path,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KnownObject {
+    pub oid: Oid,
+    pub rev: Rev,
+}
+
+/// `POST /api/v1/commit`. Paths are absolute server paths (relative to the
+/// store root).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommitRequest {
+    pub message: String,
+    pub ops: Vec<CommitOp>,
+}
+
+/// What the server did with one object of a commit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommittedObject {
+    pub path: RepoPath,
+    pub oid: Oid,
+    /// The new revision (the commit's), or for deletions the revision of
+    /// the delete.
+    pub rev: Rev,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommitResponse {
+    pub rev: Rev,
+    pub objects: Vec<CommittedObject>,
+}
+
+/// `POST /api/v1/bodies/missing`: which of these bodies the server lacks.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HashList {
+    pub hashes: Vec<BodyHash>,
+}
+
+/// What a change did to one object in a revision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ChangeAction {
+    /// Added.
+    A,
+    /// Modified.
+    M,
+    /// Deleted.
+    D,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangedPath {
+    pub path: RepoPath,
+    pub oid: Oid,
+    pub action: ChangeAction,
+}
+
+/// One revision in `GET /api/v1/log/{path}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogEntry {
+    pub rev: Rev,
+    /// Seconds since the Unix epoch.
+    pub time: i64,
+    pub user: String,
+    pub message: String,
+    #[serde(default)]
+    pub changes: Vec<ChangedPath>,
+}
+
+/// `POST /api/v1/login`: a bearer token for later requests.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginResponse {
+    pub token: String,
+    /// Seconds since the Unix epoch.
+    pub expires: i64,
+    pub user: String,
+}
+
+/// Every error response carries this JSON body, whatever the status code.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    /// Machine-readable: `unauthorized`, `forbidden`, `not_found`, `stale`,
+    /// `invalid`, `conflict`, `too_large`, `bad_request`, `internal`.
+    pub code: String,
+    /// One line for a person.
+    pub message: String,
+    /// The paths concerned (all stale paths of a refused commit).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub paths: Vec<PathProblem>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PathProblem {
+    pub path: String,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        Self {
+            code: code.to_owned(),
+            message: message.into(),
+            paths: Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commit_op_json_shape() {
+        let op = CommitOp::Add {
+            path: RepoPath::parse("demo/a.txt").unwrap(),
+            kind: Kind::document(),
+            props: Props::new(),
+            hash: None,
+        };
+        let json = serde_json::to_string(&op).unwrap();
+        assert_eq!(json, r#"{"op":"add","path":"demo/a.txt","kind":"document","props":{}}"#);
+        assert_eq!(serde_json::from_str::<CommitOp>(&json).unwrap(), op);
+    }
+
+    #[test]
+    fn manifest_refuses_escaping_paths() {
+        let bad = r#"{"path":"../etc","oid":"00000000000000000000000000000000","kind":"file","rev":1}"#;
+        assert!(serde_json::from_str::<ManifestEntry>(bad).is_err());
+    }
+}

@@ -1,0 +1,10 @@
+//! The formats that cross the wire between `zsync` and `zsyncd`.
+//!
+//! JSON messages ([`api`]) describe trees, commits and errors; the
+//! [`archive`] stream carries a manifest and the bodies it names in one
+//! response, so a checkout is a single request.
+
+pub mod api;
+pub mod archive;
+
+pub use api::*;

@@ -1,0 +1,232 @@
+//! Unified (`diff -u`) and context (`diff -c`) output, in GNU's layout.
+
+use crate::analyze::{Change, diff_lines};
+use crate::lines::{is_incomplete, split_lines};
+
+const NO_NEWLINE: &str = "\\ No newline at end of file\n";
+
+/// Which printed format to produce.
+#[derive(Clone, Copy)]
+enum Style {
+    Unified,
+    Context,
+}
+
+pub(crate) fn unified(old: &[u8], new: &[u8], old_label: &str, new_label: &str, context: usize) -> String {
+    render(old, new, old_label, new_label, context, Style::Unified)
+}
+
+pub(crate) fn context(old: &[u8], new: &[u8], old_label: &str, new_label: &str, context: usize) -> String {
+    render(old, new, old_label, new_label, context, Style::Context)
+}
+
+fn render(
+    old: &[u8],
+    new: &[u8],
+    old_label: &str,
+    new_label: &str,
+    context: usize,
+    style: Style,
+) -> String {
+    if old == new {
+        return String::new();
+    }
+    let a = split_lines(old);
+    let b = split_lines(new);
+    // GNU widens the analysis horizon to the context so that boundary
+    // shifting can see the lines it will print.
+    let changes = diff_lines(&a, &b, context);
+    if changes.is_empty() {
+        return String::new();
+    }
+
+    let mut out = String::new();
+    match style {
+        Style::Unified => {
+            out.push_str(&format!("--- {old_label}\n+++ {new_label}\n"));
+        }
+        Style::Context => {
+            out.push_str(&format!("*** {old_label}\n--- {new_label}\n"));
+        }
+    }
+    for hunk in group_hunks(&changes, context) {
+        let window = Window::new(hunk, context, a.len(), b.len());
+        match style {
+            Style::Unified => unified_hunk(&mut out, hunk, &window, &a, &b),
+            Style::Context => context_hunk(&mut out, hunk, &window, &a, &b),
+        }
+    }
+    out
+}
+
+/// Splits the changes into hunks: a change joins the previous hunk when at
+/// most `2 * context` unchanged lines separate them (their contexts would
+/// overlap or touch).
+fn group_hunks(changes: &[Change], context: usize) -> Vec<&[Change]> {
+    let mut hunks = Vec::new();
+    let mut start = 0;
+    for k in 1..=changes.len() {
+        let split = match (changes.get(k - 1), changes.get(k)) {
+            (Some(prev), Some(next)) => {
+                next.line0.saturating_sub(prev.line0 + prev.deleted) > context.saturating_mul(2)
+            }
+            _ => true,
+        };
+        if split {
+            hunks.push(&changes[start..k]);
+            start = k;
+        }
+    }
+    hunks
+}
+
+/// The printed line range of a hunk: first/last line (0-based, inclusive,
+/// `last = first - 1` for an empty range) in each file.
+struct Window {
+    first0: isize,
+    last0: isize,
+    first1: isize,
+    last1: isize,
+}
+
+impl Window {
+    fn new(hunk: &[Change], context: usize, len0: usize, len1: usize) -> Self {
+        let (Some(head), Some(tail)) = (hunk.first(), hunk.last()) else {
+            return Window {
+                first0: 0,
+                last0: -1,
+                first1: 0,
+                last1: -1,
+            };
+        };
+        let ctx = context.min(isize::MAX as usize / 4) as isize;
+        let first0 = (head.line0 as isize - ctx).max(0);
+        let first1 = (head.line1 as isize - ctx).max(0);
+        let last0 = (tail.line0 as isize + tail.deleted as isize - 1 + ctx).min(len0 as isize - 1);
+        let last1 = (tail.line1 as isize + tail.inserted as isize - 1 + ctx).min(len1 as isize - 1);
+        Window {
+            first0,
+            last0,
+            first1,
+            last1,
+        }
+    }
+}
+
+/// `@@` range: "start,count", just "start" for one line, and the line
+/// *before* the range with count 0 for an empty range (what `patch` expects).
+fn unified_range(first: isize, last: isize) -> String {
+    let (a, b) = (first + 1, last + 1);
+    if b < a {
+        format!("{b},0")
+    } else if b == a {
+        format!("{b}")
+    } else {
+        format!("{a},{}", b - a + 1)
+    }
+}
+
+/// `***`/`---` range: "start,end", or a single number (the line itself, or
+/// the line before an empty range).
+fn context_range(first: isize, last: isize) -> String {
+    let (a, b) = (first + 1, last + 1);
+    if b > a { format!("{a},{b}") } else { format!("{b}") }
+}
+
+fn push_line(out: &mut String, marker: &str, line: &[u8]) {
+    out.push_str(marker);
+    out.push_str(&String::from_utf8_lossy(line));
+    if is_incomplete(line) {
+        out.push('\n');
+        out.push_str(NO_NEWLINE);
+    }
+}
+
+fn line_at<'a>(lines: &[&'a [u8]], i: isize) -> &'a [u8] {
+    usize::try_from(i)
+        .ok()
+        .and_then(|i| lines.get(i))
+        .copied()
+        .unwrap_or(b"\n")
+}
+
+fn unified_hunk(out: &mut String, hunk: &[Change], w: &Window, a: &[&[u8]], b: &[&[u8]]) {
+    out.push_str(&format!(
+        "@@ -{} +{} @@\n",
+        unified_range(w.first0, w.last0),
+        unified_range(w.first1, w.last1)
+    ));
+    let mut changes = hunk.iter().peekable();
+    let (mut i, mut j) = (w.first0, w.first1);
+    while i <= w.last0 || j <= w.last1 {
+        match changes.peek() {
+            Some(c) if i >= c.line0 as isize => {
+                for _ in 0..c.deleted {
+                    push_line(out, "-", line_at(a, i));
+                    i += 1;
+                }
+                for _ in 0..c.inserted {
+                    push_line(out, "+", line_at(b, j));
+                    j += 1;
+                }
+                changes.next();
+            }
+            _ => {
+                push_line(out, " ", line_at(a, i));
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+}
+
+fn context_hunk(out: &mut String, hunk: &[Change], w: &Window, a: &[&[u8]], b: &[&[u8]]) {
+    out.push_str("***************\n");
+    out.push_str(&format!("*** {} ****\n", context_range(w.first0, w.last0)));
+    // Each side's lines are shown only if that side has changed lines.
+    if hunk.iter().any(|c| c.deleted > 0) {
+        let mut k = 0;
+        for i in w.first0..=w.last0 {
+            while hunk
+                .get(k)
+                .is_some_and(|c| (c.line0 + c.deleted) as isize <= i)
+            {
+                k += 1;
+            }
+            let marker = match hunk.get(k) {
+                Some(c) if c.line0 as isize <= i => {
+                    if c.inserted > 0 {
+                        "! "
+                    } else {
+                        "- "
+                    }
+                }
+                _ => "  ",
+            };
+            push_line(out, marker, line_at(a, i));
+        }
+    }
+    out.push_str(&format!("--- {} ----\n", context_range(w.first1, w.last1)));
+    if hunk.iter().any(|c| c.inserted > 0) {
+        let mut k = 0;
+        for j in w.first1..=w.last1 {
+            while hunk
+                .get(k)
+                .is_some_and(|c| (c.line1 + c.inserted) as isize <= j)
+            {
+                k += 1;
+            }
+            let marker = match hunk.get(k) {
+                Some(c) if c.line1 as isize <= j => {
+                    if c.deleted > 0 {
+                        "! "
+                    } else {
+                        "+ "
+                    }
+                }
+                _ => "  ",
+            };
+            push_line(out, marker, line_at(b, j));
+        }
+    }
+}

@@ -1,0 +1,79 @@
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// A stable object id, independent of the object's path: renames and moves
+/// keep it, so history follows the object. 128 random bits, shown as hex.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Oid(String);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("invalid object id {0:?}: expected 32 lowercase hexadecimal digits")]
+pub struct OidParseError(pub String);
+
+impl Oid {
+    /// The root folder's id is fixed, so every store agrees on it.
+    pub fn root() -> Self {
+        Self("0".repeat(32))
+    }
+
+    pub fn random() -> Self {
+        let bytes: [u8; 16] = rand::random();
+        Self(hex::encode(bytes))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for Oid {
+    type Err = OidParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.len() == 32 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(OidParseError(s.chars().take(80).collect()))
+        }
+    }
+}
+
+impl TryFrom<String> for Oid {
+    type Error = OidParseError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<Oid> for String {
+    fn from(o: Oid) -> String {
+        o.0
+    }
+}
+
+impl fmt::Display for Oid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Oid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Oid({})", &self.0[..8])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_ids_parse_and_differ() {
+        let a = Oid::random();
+        assert_eq!(a.as_str().parse::<Oid>().unwrap(), a);
+        assert_ne!(a, Oid::random());
+        assert!("ABC".parse::<Oid>().is_err());
+    }
+}

@@ -1,0 +1,146 @@
+//! The one error type of every handler, and how it becomes a JSON
+//! [`ApiError`] response.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use zsync_format::{ApiError, PathProblem};
+use zsync_model::RepoPath;
+use zsync_store::StoreError;
+
+/// Why a request failed. Each variant maps to one HTTP status and one
+/// [`ApiError::code`].
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{message}")]
+    NotFound {
+        message: String,
+        path: Option<String>,
+    },
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("{} object(s) changed on the server since your base revision", .0.len())]
+    Stale(Vec<RepoPath>),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("{} problem(s) in the request", .0.len())]
+    Invalid(Vec<PathProblem>),
+    /// The detail is logged, never sent: it may describe the server's
+    /// internals.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn not_found_path(path: &RepoPath) -> Self {
+        Error::NotFound {
+            message: format!("no object at /{path}"),
+            path: Some(path.to_string()),
+        }
+    }
+
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            Error::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            Error::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Error::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            Error::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found"),
+            Error::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "bad_request"),
+            Error::Stale(_) => (StatusCode::CONFLICT, "stale"),
+            Error::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Error::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            Error::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+
+    /// The JSON body a client gets.
+    pub fn to_api_error(&self) -> ApiError {
+        let (_, code) = self.status_and_code();
+        match self {
+            Error::Stale(paths) => ApiError {
+                code: code.into(),
+                message: format!(
+                    "{} object(s) changed on the server since your base revision; \
+                     run `zsync update` first",
+                    paths.len()
+                ),
+                paths: paths
+                    .iter()
+                    .map(|p| PathProblem {
+                        path: p.to_string(),
+                        message: "changed on the server".into(),
+                    })
+                    .collect(),
+            },
+            Error::Invalid(problems) => ApiError {
+                code: code.into(),
+                message: format!(
+                    "{} problem(s) in the request; nothing was changed",
+                    problems.len()
+                ),
+                paths: problems.clone(),
+            },
+            Error::NotFound {
+                message,
+                path: Some(path),
+            } => ApiError {
+                code: code.into(),
+                message: message.clone(),
+                paths: vec![PathProblem {
+                    path: path.clone(),
+                    message: "not found".into(),
+                }],
+            },
+            Error::Internal(_) => ApiError::new(
+                code,
+                "internal server error; the server's log has the details",
+            ),
+            other => ApiError::new(code, other.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => Error::NotFound {
+                message: format!("{what} not found"),
+                path: None,
+            },
+            StoreError::Stale(paths) => Error::Stale(paths),
+            StoreError::Invalid(problems) => Error::Invalid(problems),
+            StoreError::AlreadyExists(what) => Error::Conflict(format!("{what} already exists")),
+            StoreError::TooLarge { limit } => {
+                Error::TooLarge(format!("body is larger than the limit of {limit} bytes"))
+            }
+            e @ StoreError::HashMismatch { .. } => Error::BadRequest(e.to_string()),
+            other => Error::Internal(other.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let (status, _) = self.status_and_code();
+        if let Error::Internal(detail) = &self {
+            tracing::error!(%detail, "request failed");
+        }
+        let mut response = (status, Json(self.to_api_error())).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"zsync\""),
+            );
+        }
+        response
+    }
+}

@@ -1,0 +1,90 @@
+//! The content-addressed bodies: which ones the server lacks, uploading
+//! one, and fetching several as an archive.
+
+use std::collections::HashSet;
+use std::io;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use futures_util::StreamExt as _;
+use tokio_util::io::StreamReader;
+use zsync_format::HashList;
+use zsync_model::Role;
+use zsync_store::{Store, StoreError};
+
+use crate::ServerState;
+use crate::archive;
+use crate::auth::Caller;
+use crate::error::Error;
+use crate::extract::{ApiJson, HashParam, declared_length};
+
+pub async fn missing<S: Store>(
+    State(state): State<ServerState<S>>,
+    caller: Caller,
+    ApiJson(list): ApiJson<HashList>,
+) -> Result<Json<HashList>, Error> {
+    caller.require(Role::Editor, "upload bodies")?;
+    let hashes = state.store.missing_bodies(&list.hashes).await?;
+    Ok(Json(HashList { hashes }))
+}
+
+/// Marks an error as the client's (its upload broke off), not the store's.
+#[derive(Debug, thiserror::Error)]
+#[error("reading the upload: {0}")]
+struct UploadError(String);
+
+pub async fn put<S: Store>(
+    State(state): State<ServerState<S>>,
+    caller: Caller,
+    HashParam(hash): HashParam,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<StatusCode, Error> {
+    caller.require(Role::Editor, "upload bodies")?;
+    let limit = state.config.max_body_bytes;
+    if declared_length(&headers).is_some_and(|len| len > limit) {
+        return Err(StoreError::TooLarge { limit }.into());
+    }
+    let data = body
+        .into_data_stream()
+        .map(|chunk| chunk.map_err(|e| io::Error::other(UploadError(e.to_string()))));
+    let result = state
+        .store
+        .put_body(hash, StreamReader::new(data), limit)
+        .await;
+    match result {
+        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        Err(StoreError::Io(e)) if e.get_ref().is_some_and(|inner| inner.is::<UploadError>()) => {
+            Err(Error::BadRequest(format!("upload of {hash} broke off: {e}")))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn fetch<S: Store>(
+    State(state): State<ServerState<S>>,
+    caller: Caller,
+    ApiJson(list): ApiJson<HashList>,
+) -> Result<Response, Error> {
+    caller.require(Role::Reader, "read")?;
+    let mut seen = HashSet::new();
+    let mut bodies = Vec::new();
+    for hash in list.hashes {
+        if !seen.insert(hash) {
+            continue;
+        }
+        match state.store.body_size(&hash).await? {
+            Some(size) => bodies.push((hash, size)),
+            None => {
+                return Err(Error::NotFound {
+                    message: format!("body {hash} not found"),
+                    path: None,
+                });
+            }
+        }
+    }
+    Ok(archive::response(state.store.clone(), None, bodies))
+}

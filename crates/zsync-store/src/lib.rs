@@ -1,0 +1,194 @@
+//! The object store behind `zsyncd`: typed objects with properties, global
+//! revisions, the full history of every object, content-addressed bodies,
+//! users and login tokens.
+//!
+//! [`Store`] is the role; [`SqlStore`] implements it on SQLite through sqlx.
+//! The store knows nothing of HTTP, SSH or permissions: the server decides
+//! who may call what.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use bytes::Bytes;
+use futures_util::Stream;
+use tokio::io::AsyncRead;
+use zsync_format::{CommitRequest, CommitResponse, LogEntry, Manifest, PathProblem};
+use zsync_model::{BodyHash, Kind, Oid, Props, RepoPath, Rev, Role};
+
+mod sql;
+
+pub use sql::SqlStore;
+
+/// Bodies are stored and streamed in chunks of this size, so no body is
+/// ever held whole in memory.
+pub const CHUNK_SIZE: usize = 1 << 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} not found")]
+    NotFound(String),
+    /// A commit was refused because these objects changed on the server
+    /// since the client's base revision. Every stale path is listed.
+    #[error("{} object(s) changed on the server since your base revision", .0.len())]
+    Stale(Vec<RepoPath>),
+    /// A commit or upload was refused because its content is not
+    /// acceptable; one problem per path.
+    #[error("{} problem(s) in the request", .0.len())]
+    Invalid(Vec<PathProblem>),
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+    #[error("body is larger than the limit of {limit} bytes")]
+    TooLarge { limit: u64 },
+    #[error("uploaded body hashes to {actual}, not {expected}")]
+    HashMismatch {
+        expected: BodyHash,
+        actual: BodyHash,
+    },
+    #[error("store is corrupt: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("I/O error in the store: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The current state of one object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectRecord {
+    pub path: RepoPath,
+    pub oid: Oid,
+    pub kind: Kind,
+    /// The revision that last changed this object.
+    pub rev: Rev,
+    pub hash: Option<BodyHash>,
+    pub size: u64,
+    pub props: Props,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserRecord {
+    pub name: String,
+    /// A PHC string (argon2id); the store never sees a password.
+    pub password_hash: String,
+    pub role: Role,
+    pub disabled: bool,
+}
+
+/// A stream of a body's bytes, chunk by chunk.
+pub type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, StoreError>> + Send + 'static>>;
+
+/// The object store. Cheap to clone: clones share one connection pool.
+///
+/// Every method is one transaction; [`Store::commit`] either applies every
+/// operation of the request or none.
+pub trait Store: Clone + Send + Sync + 'static {
+    /// The newest revision (0 for an empty store).
+    fn head(&self) -> impl Future<Output = Result<Rev, StoreError>> + Send;
+
+    /// The object at `path` and its whole subtree, as of one consistent
+    /// snapshot. [`StoreError::NotFound`] if there is no such object.
+    fn manifest(
+        &self,
+        root: &RepoPath,
+    ) -> impl Future<Output = Result<Manifest, StoreError>> + Send;
+
+    /// The object at `path`, if any.
+    fn object(
+        &self,
+        path: &RepoPath,
+    ) -> impl Future<Output = Result<Option<ObjectRecord>, StoreError>> + Send;
+
+    /// Those of `hashes` whose bodies the store does not hold.
+    fn missing_bodies(
+        &self,
+        hashes: &[BodyHash],
+    ) -> impl Future<Output = Result<Vec<BodyHash>, StoreError>> + Send;
+
+    /// Stores a body streamed from `body`, which must hash to `expected`
+    /// and be at most `max_size` bytes. The body is spooled outside the
+    /// database first, so no write lock is held while the client sends.
+    /// Storing a body the store already holds is a no-op that succeeds.
+    fn put_body<R: AsyncRead + Unpin + Send>(
+        &self,
+        expected: BodyHash,
+        body: R,
+        max_size: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The size of a stored body, or `None` if the store lacks it.
+    fn body_size(
+        &self,
+        hash: &BodyHash,
+    ) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send;
+
+    /// The body's bytes, streamed chunk by chunk.
+    fn read_body(
+        &self,
+        hash: &BodyHash,
+    ) -> impl Future<Output = Result<BodyStream, StoreError>> + Send;
+
+    /// Applies a commit as one transaction and one new revision by `user`.
+    /// Refuses the whole request with [`StoreError::Stale`] (listing every
+    /// stale path) or [`StoreError::Invalid`] (listing every problem).
+    fn commit(
+        &self,
+        user: &str,
+        request: &CommitRequest,
+    ) -> impl Future<Output = Result<CommitResponse, StoreError>> + Send;
+
+    /// Revisions that changed `path` or anything below it, newest first.
+    fn log(
+        &self,
+        path: &RepoPath,
+        limit: Option<u32>,
+    ) -> impl Future<Output = Result<Vec<LogEntry>, StoreError>> + Send;
+
+    /// [`StoreError::AlreadyExists`] if the name is taken.
+    fn add_user(&self, user: &UserRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn user(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<UserRecord>, StoreError>> + Send;
+
+    fn list_users(&self) -> impl Future<Output = Result<Vec<UserRecord>, StoreError>> + Send;
+
+    /// Replaces the password hash and revokes every token of the user.
+    fn set_password(
+        &self,
+        name: &str,
+        password_hash: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn set_role(
+        &self,
+        name: &str,
+        role: Role,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Removes the user and their tokens.
+    fn remove_user(&self, name: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Records a login token by its hash (the token itself is never stored).
+    fn add_token(
+        &self,
+        user: &str,
+        token_hash: &str,
+        expires: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The user a token belongs to, if it exists and has not expired at `now`.
+    fn token_user(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+
+    /// Revokes a token; true if it existed.
+    fn remove_token(
+        &self,
+        token_hash: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}

@@ -1,0 +1,218 @@
+//! Content-addressed bodies, stored as chunks of [`CHUNK_SIZE`] bytes so
+//! that neither an upload nor a download is ever held whole in memory.
+
+use std::collections::HashSet;
+use std::io::SeekFrom;
+use std::path::Path;
+
+use bytes::Bytes;
+use sqlx::AssertSqlSafe;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use zsync_model::{BodyHash, BodyHasher};
+
+use super::rows;
+use super::sqlite::{self, Pool};
+use crate::{BodyStream, CHUNK_SIZE, StoreError};
+
+/// How many hashes one `IN (…)` lookup names; well below every engine's
+/// limit on bound parameters.
+const LOOKUP_BATCH: usize = 500;
+
+/// Read size while spooling an upload.
+const SPOOL_BUFFER: usize = 64 * 1024;
+
+const BODY_SIZE: &str = "SELECT size FROM bodies WHERE hash = $1";
+
+async fn size_in<'e, E>(executor: E, hash: &BodyHash) -> Result<Option<u64>, StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlite::Db>,
+{
+    let row: Option<(i64,)> = sqlx::query_as(BODY_SIZE)
+        .bind(hash.to_hex())
+        .fetch_optional(executor)
+        .await?;
+    row.map(|(s,)| rows::size(s)).transpose()
+}
+
+pub(crate) async fn size(pool: &Pool, hash: &BodyHash) -> Result<Option<u64>, StoreError> {
+    size_in(pool, hash).await
+}
+
+pub(crate) async fn missing(pool: &Pool, hashes: &[BodyHash]) -> Result<Vec<BodyHash>, StoreError> {
+    let mut seen = HashSet::new();
+    let unique: Vec<&BodyHash> = hashes.iter().filter(|h| seen.insert(*h)).collect();
+    let mut missing = Vec::new();
+    for batch in unique.chunks(LOOKUP_BATCH) {
+        let placeholders: Vec<String> = (1..=batch.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT hash FROM bodies WHERE hash IN ({})",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query_as::<_, (String,)>(AssertSqlSafe(sql));
+        for hash in batch {
+            query = query.bind(hash.to_hex());
+        }
+        let present: HashSet<String> = query
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .map(|(h,)| h)
+            .collect();
+        missing.extend(
+            batch
+                .iter()
+                .filter(|h| !present.contains(&h.to_hex()))
+                .map(|h| **h),
+        );
+    }
+    Ok(missing)
+}
+
+pub(crate) async fn put<R: AsyncRead + Unpin + Send>(
+    pool: &Pool,
+    tmp_dir: &Path,
+    expected: BodyHash,
+    mut body: R,
+    max_size: u64,
+) -> Result<(), StoreError> {
+    if size(pool, &expected).await?.is_some() {
+        return Ok(());
+    }
+
+    // The spool file is deleted when `spool` drops, on every path out of
+    // this function.
+    let dir = tmp_dir.to_owned();
+    let spool = tokio::task::spawn_blocking(move || {
+        tempfile::Builder::new().prefix("upload-").tempfile_in(dir)
+    })
+    .await
+    .map_err(std::io::Error::other)??;
+    let mut file = tokio::fs::File::from_std(spool.as_file().try_clone()?);
+
+    let mut hasher = BodyHasher::new();
+    let mut buf = vec![0u8; SPOOL_BUFFER];
+    loop {
+        let n = body.read(&mut buf).await?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        if hasher.len() > max_size {
+            return Err(StoreError::TooLarge { limit: max_size });
+        }
+        file.write_all(&buf[..n]).await?;
+    }
+    file.flush().await?;
+    let actual = hasher.finish();
+    if actual != expected {
+        return Err(StoreError::HashMismatch { expected, actual });
+    }
+    let size = hasher.len();
+    file.seek(SeekFrom::Start(0)).await?;
+
+    // Only now, with the whole body on disk, take the write lock.
+    let mut tx = sqlite::begin_write(pool).await?;
+    if size_in(&mut *tx, &expected).await?.is_some() {
+        // Another upload of the same body won the race.
+        tx.rollback().await?;
+        return Ok(());
+    }
+    let hex = expected.to_hex();
+    sqlx::query("INSERT INTO bodies (hash, size) VALUES ($1, $2)")
+        .bind(&hex)
+        .bind(rows::to_i64(size)?)
+        .execute(&mut *tx)
+        .await?;
+    let mut chunk = vec![0u8; CHUNK_SIZE];
+    let mut seq: i64 = 0;
+    let mut stored: u64 = 0;
+    loop {
+        let n = read_full(&mut file, &mut chunk).await?;
+        if n == 0 {
+            break;
+        }
+        sqlx::query("INSERT INTO chunks (hash, seq, data) VALUES ($1, $2, $3)")
+            .bind(&hex)
+            .bind(seq)
+            .bind(&chunk[..n])
+            .execute(&mut *tx)
+            .await?;
+        seq += 1;
+        stored += n as u64;
+    }
+    if stored != size {
+        return Err(StoreError::Io(std::io::Error::other(format!(
+            "spooled upload shrank from {size} to {stored} bytes"
+        ))));
+    }
+    tx.commit().await?;
+    tracing::debug!(hash = %expected, size, "stored body");
+    Ok(())
+}
+
+/// Fills `buf` unless the reader ends first; returns the bytes read.
+async fn read_full<R: AsyncRead + Unpin>(reader: &mut R, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        let n = reader.read(&mut buf[filled..]).await?;
+        if n == 0 {
+            break;
+        }
+        filled += n;
+    }
+    Ok(filled)
+}
+
+/// Where a body download has got to.
+struct ReadState {
+    pool: Pool,
+    hash: String,
+    seq: i64,
+    sent: u64,
+    size: u64,
+}
+
+pub(crate) async fn read(pool: &Pool, hash: &BodyHash) -> Result<BodyStream, StoreError> {
+    let size = size(pool, hash)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("body {hash}")))?;
+    let state = ReadState {
+        pool: pool.clone(),
+        hash: hash.to_hex(),
+        seq: 0,
+        sent: 0,
+        size,
+    };
+    // Bodies never change once stored, so each chunk can be read in its
+    // own statement without a transaction spanning the download.
+    let stream = futures_util::stream::try_unfold(state, |mut st| async move {
+        if st.sent >= st.size {
+            return Ok(None);
+        }
+        let row: Option<(Vec<u8>,)> =
+            sqlx::query_as("SELECT data FROM chunks WHERE hash = $1 AND seq = $2")
+                .bind(&st.hash)
+                .bind(st.seq)
+                .fetch_optional(&st.pool)
+                .await?;
+        let data = match row {
+            Some((data,)) if !data.is_empty() => data,
+            _ => {
+                return Err(StoreError::Corrupt(format!(
+                    "body {} lacks chunk {} ({} of {} bytes present)",
+                    st.hash, st.seq, st.sent, st.size
+                )));
+            }
+        };
+        st.sent += data.len() as u64;
+        if st.sent > st.size {
+            return Err(StoreError::Corrupt(format!(
+                "body {} has more than its {} bytes",
+                st.hash, st.size
+            )));
+        }
+        st.seq += 1;
+        Ok(Some((Bytes::from(data), st)))
+    });
+    Ok(Box::pin(stream))
+}

@@ -1,0 +1,508 @@
+//! Commits. Everything happens in one write transaction: first every
+//! operation is checked against the current state and all problems are
+//! collected, then, only if there were none, the operations are applied
+//! as one new revision.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sqlx::AssertSqlSafe;
+use zsync_format::{
+    CommitOp, CommitRequest, CommitResponse, CommittedObject, KnownObject, PathProblem,
+};
+use zsync_model::{BodyHash, Kind, Oid, RepoPath, Rev};
+
+use super::objects;
+use super::rows::{self, OBJECT_COLUMNS, ObjectRow};
+use super::sqlite::{self, Pool, Tx};
+use crate::{ObjectRecord, StoreError};
+
+pub(crate) async fn commit(
+    pool: &Pool,
+    user: &str,
+    request: &CommitRequest,
+) -> Result<CommitResponse, StoreError> {
+    if request.ops.is_empty() {
+        return Err(StoreError::Invalid(vec![PathProblem {
+            path: String::new(),
+            message: "nothing to commit".into(),
+        }]));
+    }
+    let mut tx = sqlite::begin_write(pool).await?;
+    let steps = match check(&mut tx, &request.ops).await {
+        Ok(steps) => steps,
+        Err(e) => {
+            // Release the write lock now rather than when the connection
+            // is next used; the refusal matters more than a failed rollback.
+            let _ = tx.rollback().await;
+            return Err(e);
+        }
+    };
+    let response = apply(&mut tx, user, request, steps).await?;
+    tx.commit().await?;
+    tracing::debug!(
+        rev = response.rev,
+        user,
+        ops = request.ops.len(),
+        "committed"
+    );
+    Ok(response)
+}
+
+/// What applying one checked operation needs beyond the operation itself.
+enum Step {
+    Add {
+        oid: Oid,
+        parent_oid: Oid,
+        size: u64,
+    },
+    Modify {
+        current: ObjectRecord,
+        /// The size of the new body, if the operation replaces it.
+        new_size: Option<u64>,
+    },
+    /// The object and every descendant, as they are before the delete.
+    Delete { subtree: Vec<ObjectRecord> },
+}
+
+/// The problems found while checking a request.
+#[derive(Default)]
+struct Problems {
+    stale: BTreeSet<RepoPath>,
+    invalid: Vec<PathProblem>,
+    /// Index into `invalid` by path, so each path gets one entry.
+    by_path: HashMap<String, usize>,
+}
+
+impl Problems {
+    fn stale(&mut self, path: &RepoPath) {
+        self.stale.insert(path.clone());
+    }
+
+    fn invalid(&mut self, path: &RepoPath, message: String) {
+        let key = path.to_string();
+        match self.by_path.get(&key) {
+            Some(&i) => {
+                let entry = &mut self.invalid[i];
+                entry.message.push_str("; ");
+                entry.message.push_str(&message);
+            }
+            None => {
+                self.by_path.insert(key.clone(), self.invalid.len());
+                self.invalid.push(PathProblem { path: key, message });
+            }
+        }
+    }
+
+    /// Stale wins over invalid: the client has to update before anything
+    /// else it sends can be judged.
+    fn into_result(self) -> Result<(), StoreError> {
+        if !self.stale.is_empty() {
+            Err(StoreError::Stale(self.stale.into_iter().collect()))
+        } else if !self.invalid.is_empty() {
+            Err(StoreError::Invalid(self.invalid))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Shows a path to a person: `/` for the root, `/a/b` otherwise.
+fn shown(path: &RepoPath) -> String {
+    format!("/{path}")
+}
+
+/// Checks every operation against the state in `tx` and returns how to
+/// apply each (one step per operation, in order), or every problem found.
+/// An operation that yields no step always records a problem, so the
+/// steps line up with the operations whenever this succeeds.
+async fn check(tx: &mut Tx, ops: &[CommitOp]) -> Result<Vec<Step>, StoreError> {
+    let mut problems = Problems::default();
+
+    let mut counts: HashMap<&RepoPath, usize> = HashMap::new();
+    for op in ops {
+        *counts.entry(op.path()).or_default() += 1;
+    }
+    let deleted: HashSet<&RepoPath> = ops
+        .iter()
+        .filter_map(|op| match op {
+            CommitOp::Delete { path, .. } => Some(path),
+            _ => None,
+        })
+        .collect();
+    let mut reported_twice = HashSet::new();
+    for op in ops {
+        let path = op.path();
+        if counts.get(path).is_some_and(|&n| n > 1) && reported_twice.insert(path) {
+            problems.invalid(path, "appears more than once in this commit".into());
+        }
+        let mut ancestor = path.parent();
+        while let Some(a) = ancestor {
+            if deleted.contains(&a) {
+                problems.invalid(
+                    path,
+                    format!("is below {}, which this commit deletes", shown(&a)),
+                );
+                break;
+            }
+            ancestor = a.parent();
+        }
+    }
+
+    let mut bodies = BodySizes::default();
+    // Objects added earlier in this request: their kind and new oid.
+    let mut added: HashMap<&RepoPath, (&Kind, Oid)> = HashMap::new();
+    let mut steps = Vec::with_capacity(ops.len());
+    for op in ops {
+        let step = match op {
+            CommitOp::Add {
+                path, kind, hash, ..
+            } => {
+                if path.is_root() {
+                    problems.invalid(path, "the root folder cannot be added".into());
+                } else if objects::object_in(&mut **tx, path).await?.is_some() {
+                    // Someone else added it since the client's update.
+                    problems.stale(path);
+                }
+                let parent_oid = match path.parent() {
+                    None => Oid::root(),
+                    Some(parent) => match parent_folder(tx, &added, &parent).await? {
+                        Ok(oid) => oid,
+                        Err(message) => {
+                            problems.invalid(path, message);
+                            Oid::root()
+                        }
+                    },
+                };
+                let size = match (kind.is_folder(), hash) {
+                    (true, Some(_)) => {
+                        problems.invalid(path, "a folder has no body".into());
+                        0
+                    }
+                    (false, None) => {
+                        problems.invalid(path, format!("a {kind} needs a body"));
+                        0
+                    }
+                    (true, None) => 0,
+                    (false, Some(h)) => body_size(tx, &mut bodies, &mut problems, path, h).await?,
+                };
+                let oid = Oid::random();
+                added.insert(path, (kind, oid.clone()));
+                Step::Add {
+                    oid,
+                    parent_oid,
+                    size,
+                }
+            }
+            CommitOp::Modify {
+                path,
+                oid,
+                base_rev,
+                hash,
+                ..
+            } => {
+                let current = current(tx, &mut problems, path, oid, *base_rev).await?;
+                let mut new_size = None;
+                if let Some(h) = hash {
+                    if current.as_ref().is_some_and(|c| c.kind.is_folder()) {
+                        problems.invalid(path, "a folder has no body".into());
+                    } else {
+                        new_size = Some(body_size(tx, &mut bodies, &mut problems, path, h).await?);
+                    }
+                }
+                match current {
+                    Some(current) => Step::Modify { current, new_size },
+                    // Stale: the request is refused, so no step is needed.
+                    None => continue,
+                }
+            }
+            CommitOp::Delete {
+                path,
+                oid,
+                base_rev,
+                known,
+            } => {
+                if path.is_root() {
+                    problems.invalid(path, "the root folder cannot be deleted".into());
+                    continue;
+                }
+                let Some(current) = current(tx, &mut problems, path, oid, *base_rev).await? else {
+                    continue;
+                };
+                let descendants = descendants(tx, path).await?;
+                if !same_descendants(&current.oid, &descendants, known) {
+                    // Something below was added, changed or removed since.
+                    problems.stale(path);
+                }
+                let mut subtree = Vec::with_capacity(descendants.len() + 1);
+                subtree.push(current);
+                subtree.extend(descendants);
+                Step::Delete { subtree }
+            }
+        };
+        steps.push(step);
+    }
+    problems.into_result()?;
+    Ok(steps)
+}
+
+/// The object `oid` at `path` if it is there at `base_rev`; otherwise
+/// records the path as stale.
+async fn current(
+    tx: &mut Tx,
+    problems: &mut Problems,
+    path: &RepoPath,
+    oid: &Oid,
+    base_rev: Rev,
+) -> Result<Option<ObjectRecord>, StoreError> {
+    match objects::object_in(&mut **tx, path).await? {
+        Some(c) if c.oid == *oid && c.rev == base_rev => Ok(Some(c)),
+        _ => {
+            problems.stale(path);
+            Ok(None)
+        }
+    }
+}
+
+/// The oid of the folder `parent`, existing or added earlier in the
+/// request, or why it cannot hold children.
+async fn parent_folder(
+    tx: &mut Tx,
+    added: &HashMap<&RepoPath, (&Kind, Oid)>,
+    parent: &RepoPath,
+) -> Result<Result<Oid, String>, StoreError> {
+    if let Some((kind, oid)) = added.get(parent) {
+        return Ok(if kind.is_folder() {
+            Ok(oid.clone())
+        } else {
+            Err(format!(
+                "parent {} is a {kind}, not a folder",
+                shown(parent)
+            ))
+        });
+    }
+    Ok(match objects::object_in(&mut **tx, parent).await? {
+        Some(p) if p.kind.is_folder() => Ok(p.oid),
+        Some(p) => Err(format!(
+            "parent {} is a {}, not a folder",
+            shown(parent),
+            p.kind
+        )),
+        None => Err(format!("parent folder {} does not exist", shown(parent))),
+    })
+}
+
+/// Sizes of bodies looked up so far in this request.
+#[derive(Default)]
+struct BodySizes(HashMap<BodyHash, Option<u64>>);
+
+/// The size of body `hash`; records a problem (and returns 0) if the
+/// store lacks it.
+async fn body_size(
+    tx: &mut Tx,
+    sizes: &mut BodySizes,
+    problems: &mut Problems,
+    path: &RepoPath,
+    hash: &BodyHash,
+) -> Result<u64, StoreError> {
+    let size = match sizes.0.get(hash) {
+        Some(&size) => size,
+        None => {
+            let row: Option<(i64,)> = sqlx::query_as("SELECT size FROM bodies WHERE hash = $1")
+                .bind(hash.to_hex())
+                .fetch_optional(&mut **tx)
+                .await?;
+            let size = row.map(|(s,)| rows::size(s)).transpose()?;
+            sizes.0.insert(*hash, size);
+            size
+        }
+    };
+    Ok(size.unwrap_or_else(|| {
+        problems.invalid(path, format!("body {hash} was not uploaded"));
+        0
+    }))
+}
+
+/// Every object strictly below `path`, sorted by path.
+async fn descendants(tx: &mut Tx, path: &RepoPath) -> Result<Vec<ObjectRecord>, StoreError> {
+    let (lower, upper) = rows::subtree_bounds(path);
+    let sql = format!(
+        "SELECT {OBJECT_COLUMNS} FROM objects WHERE path >= $1 AND path < $2 ORDER BY path"
+    );
+    let found: Vec<ObjectRow> = sqlx::query_as(AssertSqlSafe(sql))
+        .bind(lower)
+        .bind(upper)
+        .fetch_all(&mut **tx)
+        .await?;
+    found.into_iter().map(rows::object).collect()
+}
+
+/// Whether the server's descendants are exactly what the client knew. An
+/// entry for the deleted object itself is tolerated.
+fn same_descendants(own: &Oid, server: &[ObjectRecord], known: &[KnownObject]) -> bool {
+    let server: HashSet<(&Oid, Rev)> = server.iter().map(|o| (&o.oid, o.rev)).collect();
+    let known: HashSet<(&Oid, Rev)> = known
+        .iter()
+        .filter(|k| k.oid != *own)
+        .map(|k| (&k.oid, k.rev))
+        .collect();
+    server == known
+}
+
+fn now() -> i64 {
+    // A clock before 1970 is a broken clock; 0 keeps the commit working.
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+async fn apply(
+    tx: &mut Tx,
+    user: &str,
+    request: &CommitRequest,
+    steps: Vec<Step>,
+) -> Result<CommitResponse, StoreError> {
+    let rev = objects::head_in(&mut **tx).await? + 1;
+    let rev_i = rows::to_i64(rev)?;
+    sqlx::query("INSERT INTO revisions (rev, time, author, message) VALUES ($1, $2, $3, $4)")
+        .bind(rev_i)
+        .bind(now())
+        .bind(user)
+        .bind(&request.message)
+        .execute(&mut **tx)
+        .await?;
+
+    let mut objects = Vec::with_capacity(steps.len());
+    for (op, step) in request.ops.iter().zip(steps) {
+        let record = match (op, step) {
+            (
+                CommitOp::Add {
+                    path,
+                    kind,
+                    props,
+                    hash,
+                },
+                Step::Add {
+                    oid,
+                    parent_oid,
+                    size,
+                },
+            ) => {
+                let record = ObjectRecord {
+                    path: path.clone(),
+                    oid,
+                    kind: kind.clone(),
+                    rev,
+                    hash: *hash,
+                    size,
+                    props: props.clone(),
+                };
+                insert_object(tx, &record, &parent_oid).await?;
+                insert_history(tx, &record, "A").await?;
+                record
+            }
+            (CommitOp::Modify { props, hash, .. }, Step::Modify { current, new_size }) => {
+                let record = ObjectRecord {
+                    rev,
+                    hash: hash.or(current.hash),
+                    size: new_size.unwrap_or(current.size),
+                    props: props.clone().unwrap_or(current.props),
+                    ..current
+                };
+                update_object(tx, &record).await?;
+                insert_history(tx, &record, "M").await?;
+                record
+            }
+            (CommitOp::Delete { .. }, Step::Delete { subtree }) => {
+                let mut deleted = subtree.into_iter().map(|o| ObjectRecord { rev, ..o });
+                let Some(top) = deleted.next() else {
+                    return Err(StoreError::Corrupt("delete of nothing".into()));
+                };
+                insert_history(tx, &top, "D").await?;
+                for below in deleted {
+                    insert_history(tx, &below, "D").await?;
+                }
+                delete_subtree(tx, &top.path).await?;
+                top
+            }
+            _ => {
+                return Err(StoreError::Corrupt(
+                    "commit steps do not match the operations".into(),
+                ));
+            }
+        };
+        objects.push(CommittedObject {
+            path: record.path,
+            oid: record.oid,
+            rev,
+        });
+    }
+    Ok(CommitResponse { rev, objects })
+}
+
+async fn insert_object(tx: &mut Tx, o: &ObjectRecord, parent_oid: &Oid) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO objects (oid, parent_oid, name, path, kind, rev, hash, size, props) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(o.oid.as_str())
+    .bind(parent_oid.as_str())
+    .bind(o.path.name())
+    .bind(o.path.as_str())
+    .bind(o.kind.as_str())
+    .bind(rows::to_i64(o.rev)?)
+    .bind(o.hash.map(|h| h.to_hex()))
+    .bind(rows::to_i64(o.size)?)
+    .bind(rows::props_json(&o.props)?)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn update_object(tx: &mut Tx, o: &ObjectRecord) -> Result<(), StoreError> {
+    sqlx::query("UPDATE objects SET rev = $1, hash = $2, size = $3, props = $4 WHERE oid = $5")
+        .bind(rows::to_i64(o.rev)?)
+        .bind(o.hash.map(|h| h.to_hex()))
+        .bind(rows::to_i64(o.size)?)
+        .bind(rows::props_json(&o.props)?)
+        .bind(o.oid.as_str())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Records the state `o` had after revision `o.rev`.
+async fn insert_history(tx: &mut Tx, o: &ObjectRecord, action: &str) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO history (oid, rev, path, kind, hash, size, props, action) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(o.oid.as_str())
+    .bind(rows::to_i64(o.rev)?)
+    .bind(o.path.as_str())
+    .bind(o.kind.as_str())
+    .bind(o.hash.map(|h| h.to_hex()))
+    .bind(rows::to_i64(o.size)?)
+    .bind(rows::props_json(&o.props)?)
+    .bind(action)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn delete_subtree(tx: &mut Tx, path: &RepoPath) -> Result<(), StoreError> {
+    let (lower, upper) = rows::subtree_bounds(path);
+    let sql = format!(
+        "DELETE FROM objects WHERE {}",
+        rows::subtree_condition("path", path)
+    );
+    // One statement, so the parent references are checked only once the
+    // whole subtree is gone.
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(path.as_str())
+        .bind(lower)
+        .bind(upper)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,176 @@
+//! Reading objects: the head revision, single objects, manifests of
+//! subtrees, and the log.
+
+use futures_util::TryStreamExt;
+use sqlx::AssertSqlSafe;
+use zsync_format::{ChangeAction, ChangedPath, LogEntry, Manifest, ManifestEntry};
+use zsync_model::{RepoPath, Rev};
+
+use super::rows::{self, OBJECT_COLUMNS, ObjectRow};
+use super::sqlite::{self, Pool};
+use crate::{ObjectRecord, StoreError};
+
+const HEAD: &str = "SELECT COALESCE(MAX(rev), 0) FROM revisions";
+
+/// The newest revision, read through any executor (pool or transaction).
+pub(crate) async fn head_in<'e, E>(executor: E) -> Result<Rev, StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlite::Db>,
+{
+    let (head,): (i64,) = sqlx::query_as(HEAD).fetch_one(executor).await?;
+    rows::rev(head)
+}
+
+pub(crate) async fn head(pool: &Pool) -> Result<Rev, StoreError> {
+    head_in(pool).await
+}
+
+/// The object at `path`, through any executor.
+pub(crate) async fn object_in<'e, E>(
+    executor: E,
+    path: &RepoPath,
+) -> Result<Option<ObjectRecord>, StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlite::Db>,
+{
+    let sql = format!("SELECT {OBJECT_COLUMNS} FROM objects WHERE path = $1");
+    let row: Option<ObjectRow> = sqlx::query_as(AssertSqlSafe(sql))
+        .bind(path.as_str())
+        .fetch_optional(executor)
+        .await?;
+    row.map(rows::object).transpose()
+}
+
+pub(crate) async fn object(
+    pool: &Pool,
+    path: &RepoPath,
+) -> Result<Option<ObjectRecord>, StoreError> {
+    object_in(pool, path).await
+}
+
+pub(crate) async fn manifest(pool: &Pool, root: &RepoPath) -> Result<Manifest, StoreError> {
+    let mut tx = sqlite::begin_read(pool).await?;
+    let head = head_in(&mut *tx).await?;
+    let sql = format!(
+        "SELECT o.path, o.oid, o.kind, o.rev, o.hash, o.size, o.props, COALESCE(r.author, '') \
+         FROM objects o LEFT JOIN revisions r ON r.rev = o.rev \
+         WHERE {} ORDER BY o.path",
+        rows::subtree_condition("o.path", root)
+    );
+    let (lower, upper) = rows::subtree_bounds(root);
+    let mut entries = Vec::new();
+    {
+        let mut stream = sqlx::query_as::<
+            _,
+            (
+                String,
+                String,
+                String,
+                i64,
+                Option<String>,
+                i64,
+                String,
+                String,
+            ),
+        >(AssertSqlSafe(sql))
+        .bind(root.as_str())
+        .bind(lower)
+        .bind(upper)
+        .fetch(&mut *tx);
+        while let Some((p, o, k, r, h, s, pr, author)) = stream.try_next().await? {
+            let record = rows::object((p, o, k, r, h, s, pr))?;
+            let path = root.relative(&record.path).ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "{} was selected below {root} but is not",
+                    record.path
+                ))
+            })?;
+            entries.push(ManifestEntry {
+                path,
+                oid: record.oid,
+                kind: record.kind,
+                rev: record.rev,
+                hash: record.hash,
+                size: record.size,
+                props: record.props,
+                author,
+            });
+        }
+    }
+    tx.commit().await?;
+    // The root sorts first, so if it is absent the first row is something else.
+    if entries.first().is_none_or(|e| !e.path.is_root()) {
+        return Err(StoreError::NotFound(root.to_string()));
+    }
+    Ok(Manifest {
+        root: root.clone(),
+        head,
+        entries,
+    })
+}
+
+pub(crate) async fn log(
+    pool: &Pool,
+    path: &RepoPath,
+    limit: Option<u32>,
+) -> Result<Vec<LogEntry>, StoreError> {
+    let mut tx = sqlite::begin_read(pool).await?;
+    let (lower, upper) = rows::subtree_bounds(path);
+    let condition = rows::subtree_condition("path", path);
+    let revs_sql = format!(
+        "SELECT r.rev, r.time, r.author, r.message FROM revisions r \
+         WHERE r.rev IN (SELECT rev FROM history WHERE {condition}) \
+         ORDER BY r.rev DESC LIMIT $4"
+    );
+    let limit = limit.map_or(i64::MAX, i64::from);
+    let revisions: Vec<(i64, i64, String, String)> = sqlx::query_as(AssertSqlSafe(revs_sql))
+        .bind(path.as_str())
+        .bind(&lower)
+        .bind(&upper)
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+
+    let changes_sql = format!(
+        "SELECT path, oid, action FROM history WHERE rev = $4 AND {condition} ORDER BY path"
+    );
+    let mut entries = Vec::with_capacity(revisions.len());
+    for (rev, time, user, message) in revisions {
+        let changed: Vec<(String, String, String)> =
+            sqlx::query_as(AssertSqlSafe(changes_sql.clone()))
+                .bind(path.as_str())
+                .bind(&lower)
+                .bind(&upper)
+                .bind(rev)
+                .fetch_all(&mut *tx)
+                .await?;
+        let changes = changed
+            .into_iter()
+            .map(|(p, o, a)| {
+                Ok(ChangedPath {
+                    path: rows::path(p)?,
+                    oid: rows::oid(o)?,
+                    action: action(&a)?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        entries.push(LogEntry {
+            rev: rows::rev(rev)?,
+            time,
+            user,
+            message,
+            changes,
+        });
+    }
+    tx.commit().await?;
+    Ok(entries)
+}
+
+fn action(s: &str) -> Result<ChangeAction, StoreError> {
+    match s {
+        "A" => Ok(ChangeAction::A),
+        "M" => Ok(ChangeAction::M),
+        "D" => Ok(ChangeAction::D),
+        _ => Err(StoreError::Corrupt(format!("unknown history action {s:?}"))),
+    }
+}

@@ -1,0 +1,85 @@
+//! Everything SQLite-specific: connection settings, migrations, how write
+//! transactions begin, and SQL whose syntax differs between engines. The
+//! other modules use only portable SQL with `$n` placeholders, so a
+//! PostgreSQL engine needs another module like this one (plus `COLLATE "C"`
+//! on path columns, since manifests are sorted bytewise).
+
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{SqlSafeStr, Transaction};
+
+use crate::StoreError;
+
+pub(crate) type Db = sqlx::Sqlite;
+pub(crate) type Pool = sqlx::Pool<Db>;
+pub(crate) type Tx = Transaction<'static, Db>;
+
+/// Writers queue on SQLite's lock for at most this long before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// SQLite allows one writer at a time anyway; a few connections let reads
+/// proceed while a commit runs.
+const MAX_CONNECTIONS: u32 = 8;
+
+/// The migrations, embedded so the binary needs no files besides the
+/// database. Append new versions; never edit an applied one (the migrator
+/// checks their checksums).
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "initial",
+    include_str!("../../migrations/sqlite/0001_initial.sql"),
+)];
+
+/// Creates the root folder unless it exists.
+pub(crate) const INSERT_ROOT: &str = "INSERT INTO objects (oid, parent_oid, name, path, kind, rev, hash, size, props) \
+     VALUES ($1, NULL, '', '', $2, 0, NULL, 0, '{}') ON CONFLICT (oid) DO NOTHING";
+
+/// Opens (creating if needed) the database file and brings its schema up
+/// to date.
+pub(crate) async fn connect(db_file: &Path) -> Result<Pool, StoreError> {
+    let options = SqliteConnectOptions::new()
+        .filename(db_file)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(BUSY_TIMEOUT);
+    let pool = SqlitePoolOptions::new()
+        .max_connections(MAX_CONNECTIONS)
+        .connect_with(options)
+        .await?;
+    migrator().run(&pool).await?;
+    Ok(pool)
+}
+
+fn migrator() -> Migrator {
+    let migrations = MIGRATIONS
+        .iter()
+        .map(|&(version, description, sql)| {
+            Migration::new(
+                version,
+                description.into(),
+                MigrationType::Simple,
+                sql.into_sql_str(),
+                false,
+            )
+        })
+        .collect();
+    Migrator::with_migrations(migrations)
+}
+
+/// Begins a write transaction. `BEGIN IMMEDIATE` takes the write lock at
+/// once, so two writers queue (busy timeout) instead of both reading and
+/// then one failing to upgrade its lock.
+pub(crate) async fn begin_write(pool: &Pool) -> Result<Tx, StoreError> {
+    Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
+}
+
+/// Begins a read transaction: in WAL mode every statement in it sees the
+/// snapshot taken by its first read.
+pub(crate) async fn begin_read(pool: &Pool) -> Result<Tx, StoreError> {
+    Ok(pool.begin().await?)
+}

@@ -1,0 +1,840 @@
+//! `SqlStore` against real SQLite databases in temporary directories.
+
+use std::collections::BTreeMap;
+
+use futures_util::TryStreamExt;
+use tempfile::TempDir;
+use zsync_format::{ChangeAction, CommitOp, CommitRequest, CommitResponse, KnownObject};
+use zsync_model::{BodyHash, Kind, Oid, Props, RepoPath, Role};
+use zsync_store::{CHUNK_SIZE, SqlStore, Store, StoreError, UserRecord};
+
+const MAX: u64 = 64 * 1024 * 1024;
+
+async fn new_store() -> (TempDir, SqlStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqlStore::open(&dir.path().join("data")).await.unwrap();
+    (dir, store)
+}
+
+fn p(s: &str) -> RepoPath {
+    RepoPath::parse(s).unwrap()
+}
+
+fn props(pairs: &[(&str, &str)]) -> Props {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+async fn upload(store: &SqlStore, data: &[u8]) -> BodyHash {
+    let hash = BodyHash::of(data);
+    store.put_body(hash, data, MAX).await.unwrap();
+    hash
+}
+
+fn folder(path: &str) -> CommitOp {
+    CommitOp::Add {
+        path: p(path),
+        kind: Kind::folder(),
+        props: Props::new(),
+        hash: None,
+    }
+}
+
+fn doc(path: &str, hash: BodyHash) -> CommitOp {
+    CommitOp::Add {
+        path: p(path),
+        kind: Kind::document(),
+        props: props(&[("title", path)]),
+        hash: Some(hash),
+    }
+}
+
+fn modify(path: &str, oid: &Oid, base_rev: u64, hash: Option<BodyHash>) -> CommitOp {
+    CommitOp::Modify {
+        path: p(path),
+        oid: oid.clone(),
+        base_rev,
+        props: None,
+        hash,
+    }
+}
+
+fn request(message: &str, ops: Vec<CommitOp>) -> CommitRequest {
+    CommitRequest {
+        message: message.into(),
+        ops,
+    }
+}
+
+async fn commit(store: &SqlStore, ops: Vec<CommitOp>) -> CommitResponse {
+    store.commit("alice", &request("test", ops)).await.unwrap()
+}
+
+/// The oid and rev of the object at `path`.
+async fn at(store: &SqlStore, path: &str) -> (Oid, u64) {
+    let o = store.object(&p(path)).await.unwrap().unwrap();
+    (o.oid, o.rev)
+}
+
+fn stale_paths(e: StoreError) -> Vec<String> {
+    match e {
+        StoreError::Stale(paths) => paths.iter().map(|p| p.to_string()).collect(),
+        other => panic!("expected Stale, got {other:?}"),
+    }
+}
+
+/// The problems of an Invalid error as path → message.
+fn problems(e: StoreError) -> BTreeMap<String, String> {
+    match e {
+        StoreError::Invalid(list) => list.into_iter().map(|p| (p.path, p.message)).collect(),
+        other => panic!("expected Invalid, got {other:?}"),
+    }
+}
+
+fn tmp_files(dir: &TempDir) -> usize {
+    std::fs::read_dir(dir.path().join("data/tmp"))
+        .unwrap()
+        .count()
+}
+
+/// Revisions with at least one history row, read straight from the file.
+async fn history_revs(dir: &TempDir) -> Vec<i64> {
+    let url = format!("sqlite://{}", dir.path().join("data/zsync.db").display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let revs: Vec<(i64,)> = sqlx::query_as("SELECT DISTINCT rev FROM history ORDER BY rev")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    revs.into_iter().map(|(r,)| r).collect()
+}
+
+#[tokio::test]
+async fn root_exists_at_rev_0() {
+    let (_dir, store) = new_store().await;
+    assert_eq!(store.head().await.unwrap(), 0);
+    let root = store.object(&RepoPath::root()).await.unwrap().unwrap();
+    assert_eq!(root.oid, Oid::root());
+    assert!(root.kind.is_folder());
+    assert_eq!((root.rev, root.hash, root.size), (0, None, 0));
+    let m = store.manifest(&RepoPath::root()).await.unwrap();
+    assert_eq!(m.head, 0);
+    assert_eq!(m.entries.len(), 1);
+    assert!(m.entries[0].path.is_root());
+    assert_eq!(m.entries[0].author, "");
+    assert!(store.log(&RepoPath::root(), None).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn open_twice_keeps_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    {
+        let store = SqlStore::open(&data).await.unwrap();
+        commit(&store, vec![folder("demo")]).await;
+        store.close().await;
+    }
+    let store = SqlStore::open(&data).await.unwrap();
+    assert_eq!(store.head().await.unwrap(), 1);
+    assert!(store.object(&p("demo")).await.unwrap().is_some());
+    assert_eq!(at(&store, "").await, (Oid::root(), 0));
+}
+
+#[tokio::test]
+async fn add_and_manifest() {
+    let (_dir, store) = new_store().await;
+    let b = upload(&store, b"bee").await;
+    let x = upload(&store, b"ex").await;
+    let r1 = commit(
+        &store,
+        vec![
+            folder("demo"),
+            doc("demo/b.txt", b),
+            folder("demo/a"),
+            doc("demo/a/x", x),
+        ],
+    )
+    .await;
+    assert_eq!(r1.rev, 1);
+    let paths: Vec<_> = r1.objects.iter().map(|o| o.path.to_string()).collect();
+    assert_eq!(paths, ["demo", "demo/b.txt", "demo/a", "demo/a/x"]);
+    assert!(r1.objects.iter().all(|o| o.rev == 1));
+    // A sibling whose name extends "demo" must not leak into its subtree.
+    store
+        .commit("bob", &request("sibling", vec![folder("demo-x")]))
+        .await
+        .unwrap();
+
+    let m = store.manifest(&p("demo")).await.unwrap();
+    assert_eq!(m.root, p("demo"));
+    assert_eq!(m.head, 2);
+    let rel: Vec<_> = m.entries.iter().map(|e| e.path.to_string()).collect();
+    assert_eq!(rel, ["", "a", "a/x", "b.txt"]);
+    assert!(m.entries.iter().all(|e| e.author == "alice" && e.rev == 1));
+    let bt = &m.entries[3];
+    assert_eq!(bt.kind, Kind::document());
+    assert_eq!((bt.hash, bt.size), (Some(b), 3));
+    assert_eq!(bt.props, props(&[("title", "demo/b.txt")]));
+    assert_eq!(bt.oid, r1.objects[1].oid);
+
+    let all = store.manifest(&RepoPath::root()).await.unwrap();
+    let abs: Vec<_> = all.entries.iter().map(|e| e.path.to_string()).collect();
+    assert_eq!(
+        abs,
+        ["", "demo", "demo-x", "demo/a", "demo/a/x", "demo/b.txt"]
+    );
+    assert_eq!(all.entries[2].author, "bob");
+    // The root folder did not change when children were added.
+    assert_eq!(all.entries[0].rev, 0);
+    assert_eq!(all.entries[1].rev, 1);
+
+    let leaf = store.manifest(&p("demo/a/x")).await.unwrap();
+    assert_eq!(leaf.entries.len(), 1);
+    assert!(leaf.entries[0].path.is_root());
+
+    match store.manifest(&p("nope")).await {
+        Err(StoreError::NotFound(what)) => assert_eq!(what, "nope"),
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn modify_with_right_and_stale_base_revs() {
+    let (dir, store) = new_store().await;
+    let h1 = upload(&store, b"one").await;
+    commit(
+        &store,
+        vec![folder("d"), doc("d/a", h1), doc("d/b", h1), doc("d/c", h1)],
+    )
+    .await;
+    let (a, _) = at(&store, "d/a").await;
+    let (b, _) = at(&store, "d/b").await;
+    let (c, _) = at(&store, "d/c").await;
+
+    let h2 = upload(&store, b"second").await;
+    let r2 = commit(&store, vec![modify("d/a", &a, 1, Some(h2))]).await;
+    assert_eq!(r2.rev, 2);
+    let rec = store.object(&p("d/a")).await.unwrap().unwrap();
+    assert_eq!((rec.rev, rec.hash, rec.size), (2, Some(h2), 6));
+    assert_eq!(rec.props, props(&[("title", "d/a")]), "props kept");
+    // The folder's rev stays: only the child changed.
+    assert_eq!(at(&store, "d").await.1, 1);
+
+    // Props replace the whole map and keep the body.
+    let r3 = commit(
+        &store,
+        vec![CommitOp::Modify {
+            path: p("d/b"),
+            oid: b.clone(),
+            base_rev: 1,
+            props: Some(props(&[("x", "y")])),
+            hash: None,
+        }],
+    )
+    .await;
+    let rec = store.object(&p("d/b")).await.unwrap().unwrap();
+    assert_eq!((rec.rev, rec.hash, rec.size), (r3.rev, Some(h1), 3));
+    assert_eq!(rec.props, props(&[("x", "y")]));
+
+    // Two stale ops (old base rev; wrong oid) and one good one: nothing is
+    // written and both stale paths are listed.
+    let err = store
+        .commit(
+            "alice",
+            &request(
+                "stale",
+                vec![
+                    modify("d/c", &c, 1, Some(h2)),
+                    modify("d/b", &b, 1, None),
+                    modify("d/a", &Oid::random(), 2, None),
+                ],
+            ),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(stale_paths(err), ["d/a", "d/b"]);
+    assert_eq!(store.head().await.unwrap(), 3);
+    let rec = store.object(&p("d/c")).await.unwrap().unwrap();
+    assert_eq!((rec.rev, rec.hash), (1, Some(h1)));
+    assert_eq!(history_revs(&dir).await, [1, 2, 3]);
+}
+
+#[tokio::test]
+async fn delete_folder_subtree() {
+    let (dir, store) = new_store().await;
+    let h = upload(&store, b"x").await;
+    commit(
+        &store,
+        vec![
+            folder("d"),
+            folder("d/sub"),
+            doc("d/sub/f", h),
+            doc("d/g", h),
+            doc("e", h),
+        ],
+    )
+    .await;
+    let (d, _) = at(&store, "d").await;
+    let known_of = |paths: Vec<(Oid, u64)>| {
+        paths
+            .into_iter()
+            .map(|(oid, rev)| KnownObject { oid, rev })
+            .collect::<Vec<_>>()
+    };
+    let sub = at(&store, "d/sub").await;
+    let f = at(&store, "d/sub/f").await;
+    let g = at(&store, "d/g").await;
+
+    // Incomplete: the client does not know d/g.
+    let delete = |known| CommitOp::Delete {
+        path: p("d"),
+        oid: d.clone(),
+        base_rev: 1,
+        known,
+    };
+    let err = store
+        .commit(
+            "alice",
+            &request("rm", vec![delete(known_of(vec![sub.clone(), f.clone()]))]),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(stale_paths(err), ["d"]);
+    // Outdated: the client knows an older d/g.
+    let err = store
+        .commit(
+            "alice",
+            &request(
+                "rm",
+                vec![delete(known_of(vec![
+                    sub.clone(),
+                    f.clone(),
+                    (g.0.clone(), 0),
+                ]))],
+            ),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(stale_paths(err), ["d"]);
+    assert_eq!(store.head().await.unwrap(), 1);
+
+    let r = commit(&store, vec![delete(known_of(vec![sub, f, g]))]).await;
+    assert_eq!(r.rev, 2);
+    assert_eq!(r.objects.len(), 1);
+    assert_eq!((r.objects[0].path.as_str(), r.objects[0].rev), ("d", 2));
+    for gone in ["d", "d/sub", "d/sub/f", "d/g"] {
+        assert!(store.object(&p(gone)).await.unwrap().is_none(), "{gone}");
+    }
+    assert!(store.object(&p("e")).await.unwrap().is_some());
+    let log = store.log(&p("d"), None).await.unwrap();
+    assert_eq!(log[0].rev, 2);
+    let changes: Vec<_> = log[0]
+        .changes
+        .iter()
+        .map(|c| (c.path.to_string(), c.action))
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            ("d".to_string(), ChangeAction::D),
+            ("d/g".to_string(), ChangeAction::D),
+            ("d/sub".to_string(), ChangeAction::D),
+            ("d/sub/f".to_string(), ChangeAction::D),
+        ]
+    );
+    assert_eq!(history_revs(&dir).await, [1, 2]);
+    // The path can be used again, by a new object.
+    let r = commit(&store, vec![folder("d")]).await;
+    assert_ne!(r.objects[0].oid, d);
+}
+
+#[tokio::test]
+async fn invalid_requests() {
+    let (_dir, store) = new_store().await;
+    let h = upload(&store, b"x").await;
+    commit(&store, vec![folder("d"), doc("d/f", h)]).await;
+    let (d, _) = at(&store, "d").await;
+    let (f, _) = at(&store, "d/f").await;
+    let missing = BodyHash::of(b"never uploaded");
+
+    let err = store
+        .commit("alice", &request("m", vec![]))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        problems(err).into_values().collect::<Vec<_>>(),
+        ["nothing to commit"]
+    );
+
+    let err = store
+        .commit(
+            "alice",
+            &request(
+                "m",
+                vec![
+                    doc("nope/f", h),
+                    doc("d/f/under-doc", h),
+                    doc("d/g", missing),
+                    CommitOp::Add {
+                        path: p("d/h"),
+                        kind: Kind::folder(),
+                        props: Props::new(),
+                        hash: Some(h),
+                    },
+                    CommitOp::Add {
+                        path: p("d/i"),
+                        kind: Kind::image(),
+                        props: Props::new(),
+                        hash: None,
+                    },
+                    folder("new"),
+                    doc("new/ok", h),
+                    doc("later/x", h),
+                    folder("later"),
+                ],
+            ),
+        )
+        .await
+        .unwrap_err();
+    let found = problems(err);
+    assert_eq!(
+        found.keys().collect::<Vec<_>>(),
+        ["d/f/under-doc", "d/g", "d/h", "d/i", "later/x", "nope/f"]
+    );
+    assert!(found["nope/f"].contains("does not exist"), "{found:?}");
+    assert!(found["d/f/under-doc"].contains("not a folder"), "{found:?}");
+    assert_eq!(found["d/g"], format!("body {missing} was not uploaded"));
+    assert!(found["d/h"].contains("folder has no body"), "{found:?}");
+    assert!(found["d/i"].contains("needs a body"), "{found:?}");
+
+    // The same path twice; an op below a deleted folder.
+    let err = store
+        .commit(
+            "alice",
+            &request(
+                "m",
+                vec![
+                    folder("x"),
+                    folder("x"),
+                    CommitOp::Delete {
+                        path: p("d"),
+                        oid: d.clone(),
+                        base_rev: 1,
+                        known: vec![KnownObject {
+                            oid: f.clone(),
+                            rev: 1,
+                        }],
+                    },
+                    doc("d/new", h),
+                ],
+            ),
+        )
+        .await
+        .unwrap_err();
+    let found = problems(err);
+    assert!(found["x"].contains("more than once"), "{found:?}");
+    assert!(found["d/new"].contains("deletes"), "{found:?}");
+
+    // Modify that gives a folder a body, or names a missing body.
+    let err = store
+        .commit(
+            "alice",
+            &request(
+                "m",
+                vec![
+                    modify("d", &d, 1, Some(h)),
+                    modify("d/f", &f, 1, Some(missing)),
+                ],
+            ),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(problems(err).len(), 2);
+
+    // Stale wins over invalid.
+    let err = store
+        .commit("alice", &request("m", vec![folder("d"), doc("nope/f", h)]))
+        .await
+        .unwrap_err();
+    assert_eq!(stale_paths(err), ["d"]);
+    assert_eq!(store.head().await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn add_where_something_exists_is_stale() {
+    let (_dir, store) = new_store().await;
+    commit(&store, vec![folder("a"), folder("b")]).await;
+    let err = store
+        .commit(
+            "bob",
+            &request("m", vec![folder("a"), folder("b"), folder("c")]),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(stale_paths(err), ["a", "b"]);
+    assert!(store.object(&p("c")).await.unwrap().is_none());
+}
+
+/// Produces a body in uneven pieces, as a network would.
+fn pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 7 % 251) as u8).collect()
+}
+
+#[tokio::test]
+async fn multi_chunk_body_streams_both_ways() {
+    let (dir, store) = new_store().await;
+    let data = pattern(2 * CHUNK_SIZE + CHUNK_SIZE / 2 + 3);
+    let hash = BodyHash::of(&data);
+    assert_eq!(store.missing_bodies(&[hash, hash]).await.unwrap(), [hash]);
+
+    let (client, server) = tokio::io::duplex(4096);
+    let send = {
+        let data = data.clone();
+        tokio::spawn(async move {
+            use tokio::io::AsyncWriteExt;
+            let mut client = client;
+            for piece in data.chunks(10_007) {
+                client.write_all(piece).await.unwrap();
+            }
+        })
+    };
+    store.put_body(hash, server, MAX).await.unwrap();
+    send.await.unwrap();
+    assert_eq!(
+        store.body_size(&hash).await.unwrap(),
+        Some(data.len() as u64)
+    );
+    assert!(store.missing_bodies(&[hash]).await.unwrap().is_empty());
+    assert_eq!(tmp_files(&dir), 0);
+
+    let chunks: Vec<_> = store
+        .read_body(&hash)
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(chunks.len(), 3);
+    assert!(chunks.iter().all(|c| c.len() <= CHUNK_SIZE));
+    assert_eq!(chunks.concat(), data);
+
+    // Uploading it again is a no-op, and the empty body works too.
+    store.put_body(hash, &data[..], MAX).await.unwrap();
+    let empty = upload(&store, b"").await;
+    assert_eq!(store.body_size(&empty).await.unwrap(), Some(0));
+    let none: Vec<_> = store
+        .read_body(&empty)
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+
+    let other = BodyHash::of(b"other");
+    assert_eq!(
+        store.missing_bodies(&[empty, other, hash]).await.unwrap(),
+        [other]
+    );
+    assert!(matches!(
+        store.read_body(&other).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(store.body_size(&other).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn bad_uploads_leave_nothing() {
+    let (dir, store) = new_store().await;
+    let data = pattern(CHUNK_SIZE + 10);
+    let hash = BodyHash::of(&data);
+
+    let wrong = BodyHash::of(b"something else");
+    match store.put_body(wrong, &data[..], MAX).await {
+        Err(StoreError::HashMismatch { expected, actual }) => {
+            assert_eq!((expected, actual), (wrong, hash));
+        }
+        other => panic!("expected HashMismatch, got {other:?}"),
+    }
+    match store.put_body(hash, &data[..], 1000).await {
+        Err(StoreError::TooLarge { limit }) => assert_eq!(limit, 1000),
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+    // Exactly at the limit is fine.
+    let small = b"12345";
+    store
+        .put_body(BodyHash::of(small), &small[..], 5)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .put_body(BodyHash::of(b"123456"), &b"123456"[..], 5)
+            .await,
+        Err(StoreError::TooLarge { .. })
+    ));
+
+    assert_eq!(
+        store.missing_bodies(&[hash, wrong]).await.unwrap(),
+        [hash, wrong]
+    );
+    assert_eq!(tmp_files(&dir), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_commits_to_one_object() {
+    let (_dir, store) = new_store().await;
+    commit(&store, vec![folder("d")]).await;
+    let (d, _) = at(&store, "d").await;
+    let change = |v: &str| {
+        request(
+            "race",
+            vec![CommitOp::Modify {
+                path: p("d"),
+                oid: d.clone(),
+                base_rev: 1,
+                props: Some(props(&[("v", v)])),
+                hash: None,
+            }],
+        )
+    };
+    let tasks: Vec<_> = (0..4)
+        .map(|i| {
+            let (store, request) = (store.clone(), change(&i.to_string()));
+            tokio::spawn(async move { store.commit("alice", &request).await })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for t in tasks {
+        results.push(t.await.unwrap());
+    }
+    let ok: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(ok.len(), 1, "{results:?}");
+    assert_eq!(ok[0].rev, 2);
+    for failed in results.into_iter().filter_map(|r| r.err()) {
+        assert_eq!(stale_paths(failed), ["d"]);
+    }
+    assert_eq!(store.head().await.unwrap(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_commits_to_different_objects() {
+    let (dir, store) = new_store().await;
+    let names = ["a", "b", "c", "d", "e", "f"];
+    commit(&store, names.iter().map(|n| folder(n)).collect()).await;
+    let mut tasks = Vec::new();
+    for name in names {
+        let store = store.clone();
+        let (oid, rev) = at(&store, name).await;
+        tasks.push(tokio::spawn(async move {
+            store
+                .commit("alice", &request(name, vec![modify(name, &oid, rev, None)]))
+                .await
+        }));
+    }
+    let mut revs = Vec::new();
+    for t in tasks {
+        revs.push(t.await.unwrap().unwrap().rev);
+    }
+    revs.sort();
+    assert_eq!(revs, [2, 3, 4, 5, 6, 7]);
+    assert_eq!(history_revs(&dir).await, [1, 2, 3, 4, 5, 6, 7]);
+    for name in names {
+        assert!(at(&store, name).await.1 > 1);
+    }
+}
+
+#[tokio::test]
+async fn log_order_limit_and_scope() {
+    let (dir, store) = new_store().await;
+    let h = upload(&store, b"x").await;
+    commit(&store, vec![folder("a"), folder("b")]).await; // 1
+    commit(&store, vec![doc("a/f", h)]).await; // 2
+    commit(&store, vec![doc("b/g", h)]).await; // 3
+    let (f, _) = at(&store, "a/f").await;
+    store
+        .commit(
+            "bob",
+            &request("edit f", vec![modify("a/f", &f, 2, None), doc("b/h", h)]),
+        )
+        .await
+        .unwrap(); // 4
+
+    let all = store.log(&RepoPath::root(), None).await.unwrap();
+    assert_eq!(all.iter().map(|e| e.rev).collect::<Vec<_>>(), [4, 3, 2, 1]);
+    assert_eq!(all[0].user, "bob");
+    assert_eq!(all[0].message, "edit f");
+    assert!(all[0].time > 1_600_000_000);
+    let changes: Vec<_> = all[0]
+        .changes
+        .iter()
+        .map(|c| (c.path.to_string(), c.action))
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            ("a/f".to_string(), ChangeAction::M),
+            ("b/h".to_string(), ChangeAction::A)
+        ]
+    );
+    assert_eq!(all[0].changes[0].oid, f);
+
+    let a = store.log(&p("a"), None).await.unwrap();
+    assert_eq!(a.iter().map(|e| e.rev).collect::<Vec<_>>(), [4, 2, 1]);
+    // Changes are limited to the path asked about.
+    assert_eq!(a[0].changes.len(), 1);
+    assert_eq!(a[2].changes.len(), 1);
+    assert_eq!(a[2].changes[0].path, p("a"));
+
+    let limited = store.log(&p("a"), Some(2)).await.unwrap();
+    assert_eq!(limited.iter().map(|e| e.rev).collect::<Vec<_>>(), [4, 2]);
+    assert!(store.log(&p("zzz"), None).await.unwrap().is_empty());
+    assert_eq!(history_revs(&dir).await, [1, 2, 3, 4]);
+}
+
+fn user(name: &str, role: Role) -> UserRecord {
+    UserRecord {
+        name: name.into(),
+        password_hash: format!("$argon2id$fake${name}"),
+        role,
+        disabled: false,
+    }
+}
+
+#[tokio::test]
+async fn users_round_trip() {
+    let (_dir, store) = new_store().await;
+    let alice = user("alice", Role::Manager);
+    store.add_user(&alice).await.unwrap();
+    store
+        .add_user(&UserRecord {
+            disabled: true,
+            ..user("bob", Role::Reader)
+        })
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.add_user(&alice).await,
+        Err(StoreError::AlreadyExists(_))
+    ));
+    assert_eq!(store.user("alice").await.unwrap(), Some(alice.clone()));
+    assert_eq!(store.user("carol").await.unwrap(), None);
+
+    store.set_role("bob", Role::Editor).await.unwrap();
+    let users = store.list_users().await.unwrap();
+    assert_eq!(users.len(), 2);
+    assert_eq!(users[0], alice);
+    assert_eq!((users[1].role, users[1].disabled), (Role::Editor, true));
+
+    assert!(matches!(
+        store.set_role("carol", Role::Reader).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store.set_password("carol", "x").await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store.remove_user("carol").await,
+        Err(StoreError::NotFound(_))
+    ));
+    store.remove_user("bob").await.unwrap();
+    assert_eq!(store.list_users().await.unwrap(), [alice]);
+}
+
+#[tokio::test]
+async fn tokens_expire_and_are_revoked() {
+    let (_dir, store) = new_store().await;
+    store.add_user(&user("alice", Role::Editor)).await.unwrap();
+    store.add_user(&user("bob", Role::Editor)).await.unwrap();
+    store.add_token("alice", "t1", 1000).await.unwrap();
+    store.add_token("alice", "t2", 2000).await.unwrap();
+    store.add_token("bob", "t3", 2000).await.unwrap();
+    assert!(matches!(
+        store.add_token("carol", "t4", 2000).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    assert_eq!(
+        store.token_user("t1", 999).await.unwrap().as_deref(),
+        Some("alice")
+    );
+    assert_eq!(store.token_user("t1", 1000).await.unwrap(), None, "expired");
+    assert_eq!(store.token_user("nope", 0).await.unwrap(), None);
+
+    assert!(store.remove_token("t1").await.unwrap());
+    assert!(!store.remove_token("t1").await.unwrap());
+    assert_eq!(store.token_user("t1", 0).await.unwrap(), None);
+
+    // A new password revokes that user's tokens only.
+    store.set_password("alice", "$argon2id$new").await.unwrap();
+    assert_eq!(
+        store.user("alice").await.unwrap().unwrap().password_hash,
+        "$argon2id$new"
+    );
+    assert_eq!(store.token_user("t2", 0).await.unwrap(), None);
+    assert_eq!(
+        store.token_user("t3", 0).await.unwrap().as_deref(),
+        Some("bob")
+    );
+
+    store.remove_user("bob").await.unwrap();
+    assert_eq!(store.token_user("t3", 0).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn root_can_change_props_but_not_go() {
+    let (_dir, store) = new_store().await;
+    let r = commit(
+        &store,
+        vec![CommitOp::Modify {
+            path: RepoPath::root(),
+            oid: Oid::root(),
+            base_rev: 0,
+            props: Some(props(&[("title", "Site")])),
+            hash: None,
+        }],
+    )
+    .await;
+    let root = store.object(&RepoPath::root()).await.unwrap().unwrap();
+    assert_eq!((root.rev, root.props), (r.rev, props(&[("title", "Site")])));
+    let err = store
+        .commit(
+            "alice",
+            &request(
+                "rm",
+                vec![CommitOp::Delete {
+                    path: RepoPath::root(),
+                    oid: Oid::root(),
+                    base_rev: 1,
+                    known: Vec::new(),
+                }],
+            ),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(problems(err).len(), 1);
+}
+
+#[tokio::test]
+async fn damaged_rows_are_reported_as_corrupt() {
+    let (dir, store) = new_store().await;
+    commit(&store, vec![folder("d")]).await;
+    let url = format!("sqlite://{}", dir.path().join("data/zsync.db").display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query("UPDATE objects SET props = 'not json' WHERE path = 'd'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    for result in [
+        store.manifest(&RepoPath::root()).await.map(|_| ()),
+        store.object(&p("d")).await.map(|_| ()),
+    ] {
+        match result {
+            Err(StoreError::Corrupt(what)) => assert!(what.contains("not json"), "{what}"),
+            other => panic!("expected Corrupt, got {other:?}"),
+        }
+    }
+}

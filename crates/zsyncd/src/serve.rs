@@ -1,0 +1,105 @@
+//! Serving HTTP until Ctrl-C or SIGTERM.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use tokio::net::TcpListener;
+use zsync_server::{ServerConfig, ServerState};
+use zsync_store::Store;
+
+use crate::hint::HintExt as _;
+
+/// How long requests in flight may take to finish after a shutdown signal.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Binds `addr` and prints the `listening on` line with the address
+/// actually bound (the port may have been 0).
+pub async fn bind(addr: &str) -> Result<(TcpListener, SocketAddr)> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))
+        .hint("is another server using that address? choose another one with --http ADDR")?;
+    let local = listener.local_addr().context("the bound address is unknown")?;
+    Ok((listener, local))
+}
+
+/// Prints lines to stdout and flushes them at once: scripts and tests wait
+/// for them. A closed stdout is no reason to stop serving.
+pub fn announce(lines: &[String]) {
+    let mut out = std::io::stdout().lock();
+    let written = lines
+        .iter()
+        .try_for_each(|line| writeln!(out, "{line}"))
+        .and_then(|()| out.flush());
+    if let Err(e) = written {
+        tracing::warn!(error = %e, "cannot write to stdout");
+    }
+}
+
+/// The base URL of a bound address, for people: a wildcard address is
+/// shown as the loopback one, which reaches it from this machine.
+pub fn base_url(local: SocketAddr) -> String {
+    let mut shown = local;
+    if local.ip().is_unspecified() {
+        shown.set_ip(match local {
+            SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    format!("http://{shown}")
+}
+
+/// Serves until a shutdown signal, then gives requests in flight
+/// [`DRAIN_TIMEOUT`] to finish.
+pub async fn run<S: Store>(listener: TcpListener, store: S) -> Result<()> {
+    let state = ServerState::new(store, ServerConfig::default());
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = zsync_server::serve(listener, state, async {
+        // A dropped sender also means stop.
+        let _ = stop_rx.await;
+    });
+    tokio::pin!(server);
+    tokio::select! {
+        result = &mut server => return result.context("the HTTP server failed"),
+        () = shutdown_signal() => {}
+    }
+    tracing::info!("shutting down");
+    let _ = stop_tx.send(());
+    match tokio::time::timeout(DRAIN_TIMEOUT, server).await {
+        Ok(result) => result.context("the HTTP server failed"),
+        Err(_) => {
+            tracing::warn!("requests still running after {DRAIN_TIMEOUT:?}; stopping anyway");
+            Ok(())
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot watch for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut sigterm) => {
+                sigterm.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot watch for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

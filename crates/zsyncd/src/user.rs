@@ -1,0 +1,130 @@
+//! `zsyncd user add|passwd|remove|list`: accounts in the store.
+
+use std::io::{BufRead as _, IsTerminal as _};
+use std::path::Path;
+
+use anyhow::{Context as _, Result, bail};
+use zsync_model::Role;
+use zsync_store::{SqlStore, Store, StoreError, UserRecord};
+
+use crate::hint::hinted;
+use crate::store;
+
+pub async fn add(data: &Path, name: &str, role: Role, password_stdin: bool) -> Result<()> {
+    zsync_server::validate_user_name(name)?;
+    let store = store::open(data).await?;
+    if store.user(name).await?.is_some() {
+        return Err(already_exists(name));
+    }
+    let password = read_password(name, password_stdin)?;
+    let password_hash = hash(password).await?;
+    let record = UserRecord {
+        name: name.to_owned(),
+        password_hash,
+        role,
+        disabled: false,
+    };
+    match store.add_user(&record).await {
+        Ok(()) => {}
+        Err(StoreError::AlreadyExists(_)) => return Err(already_exists(name)),
+        Err(e) => return Err(e).context(format!("adding user '{name}' failed")),
+    }
+    println!("zsyncd: added user {name} ({role})");
+    Ok(())
+}
+
+pub async fn passwd(data: &Path, name: &str, password_stdin: bool) -> Result<()> {
+    let store = store::open_existing(data).await?;
+    existing(&store, name).await?;
+    let password = read_password(name, password_stdin)?;
+    let password_hash = hash(password).await?;
+    store
+        .set_password(name, &password_hash)
+        .await
+        .with_context(|| format!("changing the password of '{name}' failed"))?;
+    println!("zsyncd: changed the password of {name}; their login tokens are revoked");
+    Ok(())
+}
+
+pub async fn remove(data: &Path, name: &str) -> Result<()> {
+    let store = store::open_existing(data).await?;
+    existing(&store, name).await?;
+    store
+        .remove_user(name)
+        .await
+        .with_context(|| format!("removing user '{name}' failed"))?;
+    println!("zsyncd: removed user {name}");
+    Ok(())
+}
+
+pub async fn list(data: &Path) -> Result<()> {
+    let store = store::open_existing(data).await?;
+    let users = store.list_users().await?;
+    if users.is_empty() {
+        eprintln!("zsyncd: no users yet; add one with `zsyncd user add NAME`");
+        return Ok(());
+    }
+    let width = users.iter().map(|u| u.name.len()).max().unwrap_or(0).max(4);
+    println!("{:width$}  {:8}  DISABLED", "NAME", "ROLE");
+    for u in users {
+        let disabled = if u.disabled { "yes" } else { "no" };
+        println!("{:width$}  {:8}  {disabled}", u.name, u.role.as_str());
+    }
+    Ok(())
+}
+
+fn already_exists(name: &str) -> anyhow::Error {
+    hinted(
+        format!("user '{name}' already exists"),
+        format!("change the password with `zsyncd user passwd {name}`"),
+    )
+}
+
+async fn existing(store: &SqlStore, name: &str) -> Result<UserRecord> {
+    match store.user(name).await? {
+        Some(user) => Ok(user),
+        None => Err(hinted(
+            format!("user '{name}' does not exist"),
+            "`zsyncd user list` shows the users",
+        )),
+    }
+}
+
+/// The new password: one line from stdin, or typed twice at the terminal.
+fn read_password(name: &str, from_stdin: bool) -> Result<String> {
+    let password = if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("reading the password from stdin failed")?;
+        let line = line.strip_suffix('\n').unwrap_or(&line);
+        line.strip_suffix('\r').unwrap_or(line).to_owned()
+    } else if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password(format!("New password for {name}: "))
+            .context("reading the password failed")?;
+        let second = rpassword::prompt_password("Repeat the password: ")
+            .context("reading the password failed")?;
+        if first != second {
+            bail!("the passwords do not match; nothing was changed");
+        }
+        first
+    } else {
+        return Err(hinted(
+            "stdin is not a terminal, so zsyncd cannot prompt for a password",
+            "pipe the password in with --password-stdin",
+        ));
+    };
+    if password.is_empty() {
+        bail!("the password is empty; nothing was changed");
+    }
+    Ok(password)
+}
+
+async fn hash(password: String) -> Result<String> {
+    // argon2 is slow on purpose; keep it off the async workers.
+    tokio::task::spawn_blocking(move || zsync_server::hash_password(&password))
+        .await
+        .context("hashing the password failed")?
+        .map_err(Into::into)
+}
