@@ -160,21 +160,26 @@ pub fn run(cli: Cli, ui: &dyn Ui) -> Result<ExitCode> {
             println!("Checked out revision {}.", done.rev);
         }
         Command::Update { paths } => {
-            let mut conflicts = zsync_client::update::UpdateSummary::default();
+            let mut total = zsync_client::update::UpdateSummary::default();
             for target in ctx.targets(&paths)? {
                 let s = zsync_client::update::update(&ctx, &target)?;
                 println!("Updated to revision {}.", s.rev);
-                conflicts.text_conflicts += s.text_conflicts;
-                conflicts.tree_conflicts += s.tree_conflicts;
+                total.add(&s);
             }
-            if conflicts.has_conflicts() {
+            if total.has_conflicts() {
                 println!("Summary of conflicts:");
-                if conflicts.text_conflicts > 0 {
-                    println!("  Text conflicts: {}", conflicts.text_conflicts);
+                if total.text_conflicts > 0 {
+                    println!("  Text conflicts: {}", total.text_conflicts);
                 }
-                if conflicts.tree_conflicts > 0 {
-                    println!("  Tree conflicts: {}", conflicts.tree_conflicts);
+                if total.tree_conflicts > 0 {
+                    println!("  Tree conflicts: {}", total.tree_conflicts);
                 }
+            }
+            if total.remaining > 0 {
+                eprintln!(
+                    "zsync: {} conflict(s) remain; fix them and run `zsync resolved PATH`, or `zsync revert PATH`",
+                    total.remaining
+                );
                 return Ok(ExitCode::from(1));
             }
         }

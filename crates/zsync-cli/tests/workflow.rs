@@ -49,7 +49,7 @@ fn the_flow_from_the_readme() {
     assert!(diff.starts_with("Index: parts/checkout/demo/index.html\n====="), "{diff}");
     assert!(diff.contains("--- parts/checkout/demo/index.html\t(revision "), "{diff}");
     assert!(diff.contains("+++ parts/checkout/demo/index.html\t(working copy)"), "{diff}");
-    assert!(diff.contains("+<title>Fixed: "), "{diff}");
+    assert!(diff.contains("+  <title>Fixed: Welcome"), "{diff}");
 
     let ci = c.run(&["commit", "-m", "fix title", "parts/checkout"]).ok();
     assert!(ci.stdout.contains("Sending        parts/checkout/demo/index.html"), "{}", ci.stdout);

@@ -28,11 +28,21 @@ pub struct UpdateSummary {
     pub tree_conflicts: usize,
     /// Property keys both sides changed differently; the local value was kept.
     pub prop_clashes: usize,
+    /// Conflicts left in the updated paths, new or from before.
+    pub remaining: usize,
 }
 
 impl UpdateSummary {
     pub fn has_conflicts(&self) -> bool {
         self.text_conflicts + self.tree_conflicts > 0
+    }
+
+    pub fn add(&mut self, other: &UpdateSummary) {
+        self.rev = self.rev.max(other.rev);
+        self.text_conflicts += other.text_conflicts;
+        self.tree_conflicts += other.tree_conflicts;
+        self.prop_clashes += other.prop_clashes;
+        self.remaining += other.remaining;
     }
 }
 
@@ -69,6 +79,14 @@ pub fn update(ctx: &Context, target: &Target) -> Result<UpdateSummary> {
             u.wc.index.rev = manifest.head;
         }
         u.summary.rev = u.summary.rev.max(manifest.head);
+    }
+    for (key, e) in &u.wc.index.entries {
+        if e.conflict.is_some() {
+            let rel = parse_key(&u.wc, key)?;
+            if target.paths.iter().any(|t| t.contains(&rel)) {
+                u.summary.remaining += 1;
+            }
+        }
     }
     u.wc.save()?;
     Ok(u.summary)

@@ -98,7 +98,10 @@ fn exactly(
             }
             Some(Err(e)) => {
                 tracing::error!(%hash, error = %e, "reading a body for an archive failed");
-                Some((Err(io::Error::other(format!("cannot read body {hash}"))), None))
+                Some((
+                    Err(io::Error::other(format!("cannot read body {hash}"))),
+                    None,
+                ))
             }
             None if sent != size => Some((Err(mismatch(sent)), None)),
             None => None,

@@ -5,8 +5,8 @@
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -119,7 +119,9 @@ pub fn unix_now() -> i64 {
 pub enum Credentials {
     Password,
     /// A bearer token, known only by its hash.
-    Token { hash: String },
+    Token {
+        hash: String,
+    },
 }
 
 /// The authenticated user of a request. Extracting it refuses the request
@@ -221,7 +223,10 @@ async fn bearer<S: Store>(store: &S, token: &str) -> Result<Caller, Error> {
         return Err(refused());
     }
     let hash = token_hash(token);
-    let name = store.token_user(&hash, unix_now()).await?.ok_or_else(refused)?;
+    let name = store
+        .token_user(&hash, unix_now())
+        .await?
+        .ok_or_else(refused)?;
     match store.user(&name).await? {
         Some(u) if !u.disabled => Ok(Caller {
             name: u.name,
@@ -248,15 +253,36 @@ mod tests {
 
     #[test]
     fn user_names() {
-        for good in ["zsync", "a", "bob.smith", "x_y-z@example.org", &"n".repeat(64)] {
+        for good in [
+            "zsync",
+            "a",
+            "bob.smith",
+            "x_y-z@example.org",
+            &"n".repeat(64),
+        ] {
             assert_eq!(validate_user_name(good), Ok(()), "{good}");
         }
         assert_eq!(validate_user_name(""), Err(UserNameError::Empty));
-        assert!(matches!(validate_user_name(&"n".repeat(65)), Err(UserNameError::TooLong(_))));
-        assert!(matches!(validate_user_name("bob:x"), Err(UserNameError::BadChar(_, ':'))));
-        assert!(matches!(validate_user_name("bob smith"), Err(UserNameError::BadChar(_, ' '))));
-        assert!(matches!(validate_user_name("jörg"), Err(UserNameError::BadChar(_, 'ö'))));
-        assert!(matches!(validate_user_name("Anonymous"), Err(UserNameError::Reserved(_))));
+        assert!(matches!(
+            validate_user_name(&"n".repeat(65)),
+            Err(UserNameError::TooLong(_))
+        ));
+        assert!(matches!(
+            validate_user_name("bob:x"),
+            Err(UserNameError::BadChar(_, ':'))
+        ));
+        assert!(matches!(
+            validate_user_name("bob smith"),
+            Err(UserNameError::BadChar(_, ' '))
+        ));
+        assert!(matches!(
+            validate_user_name("jörg"),
+            Err(UserNameError::BadChar(_, 'ö'))
+        ));
+        assert!(matches!(
+            validate_user_name("Anonymous"),
+            Err(UserNameError::Reserved(_))
+        ));
     }
 
     #[test]

@@ -115,7 +115,11 @@ impl TestServer {
     }
 
     async fn tree(&self, path: &str) -> Manifest {
-        let response = self.get(&format!("/tree/{path}"), READER).send().await.unwrap();
+        let response = self
+            .get(&format!("/tree/{path}"), READER)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), StatusCode::OK);
         response.json().await.unwrap()
     }
@@ -124,8 +128,14 @@ impl TestServer {
 /// The JSON error of a failed response, after checking its status.
 async fn api_error(response: reqwest::Response, status: StatusCode) -> ApiError {
     assert_eq!(response.status(), status);
-    let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
-    assert!(content_type.starts_with("application/json"), "{content_type}");
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
     response.json().await.unwrap()
 }
 
@@ -223,7 +233,14 @@ async fn a_reader_may_read_but_not_commit_or_upload() {
         .await
         .unwrap();
     api_error(response, StatusCode::FORBIDDEN).await;
-    assert!(server.store.body_size(&BodyHash::of(b"x")).await.unwrap().is_none());
+    assert!(
+        server
+            .store
+            .body_size(&BodyHash::of(b"x"))
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     assert!(server.tree("").await.entries[0].path.is_root());
 }
@@ -298,7 +315,9 @@ async fn upload_commit_tree_archive_and_log() {
 
     let response = server
         .post("/bodies/fetch", READER)
-        .json(&HashList { hashes: vec![b, a, b] })
+        .json(&HashList {
+            hashes: vec![b, a, b],
+        })
         .send()
         .await
         .unwrap();
@@ -313,12 +332,18 @@ async fn upload_commit_tree_archive_and_log() {
     let unknown = BodyHash::of(b"never uploaded");
     let response = server
         .post("/bodies/fetch", READER)
-        .json(&HashList { hashes: vec![a, unknown] })
+        .json(&HashList {
+            hashes: vec![a, unknown],
+        })
         .send()
         .await
         .unwrap();
     let error = api_error(response, StatusCode::NOT_FOUND).await;
-    assert!(error.message.contains(&unknown.to_string()), "{}", error.message);
+    assert!(
+        error.message.contains(&unknown.to_string()),
+        "{}",
+        error.message
+    );
 
     let a2 = server.upload(b"alpha, changed\n").await;
     let oid = oid_of(&committed, "docs/a.txt");
@@ -352,10 +377,21 @@ async fn upload_commit_tree_archive_and_log() {
         .unwrap();
     assert_eq!(log.len(), 1);
 
-    let response = server.get("/log/docs?limit=many", READER).send().await.unwrap();
-    assert_eq!(api_error(response, StatusCode::BAD_REQUEST).await.code, "bad_request");
+    let response = server
+        .get("/log/docs?limit=many", READER)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        api_error(response, StatusCode::BAD_REQUEST).await.code,
+        "bad_request"
+    );
 
-    let response = server.get("/tree/nowhere/else", READER).send().await.unwrap();
+    let response = server
+        .get("/tree/nowhere/else", READER)
+        .send()
+        .await
+        .unwrap();
     let error = api_error(response, StatusCode::NOT_FOUND).await;
     assert_eq!(error.code, "not_found");
     assert_eq!(error.paths[0].path, "nowhere/else");
@@ -411,9 +447,17 @@ async fn a_stale_commit_lists_every_stale_path() {
     let mut paths: Vec<_> = error.paths.iter().map(|p| p.path.as_str()).collect();
     paths.sort();
     assert_eq!(paths, ["docs/a.txt", "docs/b.txt"]);
-    assert!(error.paths.iter().all(|p| p.message == "changed on the server"));
+    assert!(
+        error
+            .paths
+            .iter()
+            .all(|p| p.message == "changed on the server")
+    );
     // Nothing of the refused commit was applied.
-    assert_eq!(server.tree("docs/a.txt").await.entries[0].props["title"], "theirs");
+    assert_eq!(
+        server.tree("docs/a.txt").await.entries[0].props["title"],
+        "theirs"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -448,7 +492,11 @@ async fn malformed_requests_and_paths_are_400_json() {
         let response = server.get(route, READER).send().await.unwrap();
         let error = api_error(response, StatusCode::BAD_REQUEST).await;
         assert_eq!(error.code, "bad_request");
-        assert!(error.message.starts_with("invalid path"), "{}", error.message);
+        assert!(
+            error.message.starts_with("invalid path"),
+            "{}",
+            error.message
+        );
     }
 
     let response = server
@@ -487,7 +535,10 @@ async fn malformed_requests_and_paths_are_400_json() {
     api_error(response, StatusCode::BAD_REQUEST).await;
 
     let response = server.get("/no/such/route", READER).send().await.unwrap();
-    assert_eq!(api_error(response, StatusCode::NOT_FOUND).await.code, "not_found");
+    assert_eq!(
+        api_error(response, StatusCode::NOT_FOUND).await.code,
+        "not_found"
+    );
     let response = server.get("/commit", EDITOR).send().await.unwrap();
     api_error(response, StatusCode::METHOD_NOT_ALLOWED).await;
 }
@@ -512,7 +563,10 @@ async fn login_token_works_until_logout() {
             .get(format!("{}{route}", server.base))
             .bearer_auth(&login.token)
     };
-    assert_eq!(with_token("/tree/").send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        with_token("/tree/").send().await.unwrap().status(),
+        StatusCode::OK
+    );
 
     // A token cannot mint more tokens.
     let response = server
@@ -534,7 +588,10 @@ async fn login_token_works_until_logout() {
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
 
     let response = with_token("/tree/").send().await.unwrap();
-    assert_eq!(api_error(response, StatusCode::UNAUTHORIZED).await.code, "unauthorized");
+    assert_eq!(
+        api_error(response, StatusCode::UNAUTHORIZED).await.code,
+        "unauthorized"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -557,7 +614,12 @@ async fn a_body_over_the_limit_is_refused_and_not_stored() {
         .send()
         .await
         .unwrap();
-    assert_eq!(api_error(response, StatusCode::PAYLOAD_TOO_LARGE).await.code, "too_large");
+    assert_eq!(
+        api_error(response, StatusCode::PAYLOAD_TOO_LARGE)
+            .await
+            .code,
+        "too_large"
+    );
 
     // Streamed without a length: the store stops at the limit.
     let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
@@ -566,11 +628,18 @@ async fn a_body_over_the_limit_is_refused_and_not_stored() {
         .http
         .put(&url)
         .basic_auth(EDITOR.0, Some(EDITOR.1))
-        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(chunks)))
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            chunks,
+        )))
         .send()
         .await
         .unwrap();
-    assert_eq!(api_error(response, StatusCode::PAYLOAD_TOO_LARGE).await.code, "too_large");
+    assert_eq!(
+        api_error(response, StatusCode::PAYLOAD_TOO_LARGE)
+            .await
+            .code,
+        "too_large"
+    );
 
     assert!(server.store.body_size(&hash).await.unwrap().is_none());
     let missing: HashList = server

@@ -141,7 +141,12 @@ fn items() -> Vec<Item> {
         document("README.md", "text/markdown", "The zsync demo", README_MD),
         document("notes.txt", "text/plain", "Notes", NOTES_TXT),
         folder("pages", "Pages"),
-        document("pages/about.html", "text/html", "About this demo", ABOUT_HTML),
+        document(
+            "pages/about.html",
+            "text/html",
+            "About this demo",
+            ABOUT_HTML,
+        ),
         folder("images", "Images"),
         Item {
             path: "images/logo.png",

@@ -1,6 +1,7 @@
 //! `zsyncd`, the zsync content server: serves a store over HTTP, sets up
 //! demo content, and manages users.
 
+use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -45,7 +46,12 @@ enum Command {
 #[derive(clap::Args)]
 struct HttpArgs {
     /// The address to serve HTTP on (port 0 picks a free one).
-    #[arg(long, value_name = "ADDR", env = "ZSYNCD_HTTP", default_value = "127.0.0.1:8080")]
+    #[arg(
+        long,
+        value_name = "ADDR",
+        env = "ZSYNCD_HTTP",
+        default_value = "127.0.0.1:8080"
+    )]
     http: String,
 }
 
@@ -75,7 +81,8 @@ enum UserCommand {
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
-    s.parse().map_err(|e: zsync_model::RoleParseError| e.to_string())
+    s.parse()
+        .map_err(|e: zsync_model::RoleParseError| e.to_string())
 }
 
 fn main() -> ExitCode {
@@ -110,6 +117,7 @@ fn init_logging(default: &str) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 }
 
@@ -149,8 +157,11 @@ async fn run_demo(data: &Path, http: &str) -> Result<()> {
     serve::announce(&[
         format!("zsyncd: listening on http://{local}"),
         format!("zsyncd: demo user '{user}', password '{password}' (Manager)"),
-        format!("zsyncd: check out the demo folder with:"),
-        format!("  zsync checkout http://{user}:{password}@{}/{folder} ./parts/checkout", host(&base)),
+        "zsyncd: check out the demo folder with:".to_owned(),
+        format!(
+            "  zsync checkout http://{user}:{password}@{}/{folder} ./parts/checkout",
+            host(&base)
+        ),
     ]);
     serve::run(listener, store).await
 }

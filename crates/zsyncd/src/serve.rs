@@ -21,7 +21,9 @@ pub async fn bind(addr: &str) -> Result<(TcpListener, SocketAddr)> {
         .await
         .with_context(|| format!("cannot listen on {addr}"))
         .hint("is another server using that address? choose another one with --http ADDR")?;
-    let local = listener.local_addr().context("the bound address is unknown")?;
+    let local = listener
+        .local_addr()
+        .context("the bound address is unknown")?;
     Ok((listener, local))
 }
 

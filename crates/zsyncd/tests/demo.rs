@@ -54,7 +54,13 @@ fn demo_creates_content_and_prints_how_to_check_it_out() {
             ("pages/about.html", "document"),
         ]
     );
-    let entry = |path: &str| manifest.entries.iter().find(|e| e.path.as_str() == path).unwrap();
+    let entry = |path: &str| {
+        manifest
+            .entries
+            .iter()
+            .find(|e| e.path.as_str() == path)
+            .unwrap()
+    };
     assert_eq!(entry("index.html").props["content_type"], "text/html");
     assert_eq!(entry("README.md").props["content_type"], "text/markdown");
     assert_eq!(entry("notes.txt").props["content_type"], "text/plain");
@@ -113,7 +119,11 @@ fn demo_restart_keeps_content_and_adds_nothing() {
     drop(server);
     let server = Server::start(data.path(), "serve");
     assert_eq!(
-        server.stdout.iter().filter(|l| l.starts_with(LISTENING)).count(),
+        server
+            .stdout
+            .iter()
+            .filter(|l| l.starts_with(LISTENING))
+            .count(),
         1
     );
     assert_eq!(demo_manifest(&server), first);
@@ -130,8 +140,14 @@ fn serve_on_a_new_directory_starts_and_hints_at_adding_users() {
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("add one with `zsyncd user add NAME"), "{stderr}");
-    assert!(stderr.contains("error: cannot listen on 256.0.0.1:1"), "{stderr}");
+    assert!(
+        stderr.contains("add one with `zsyncd user add NAME"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("error: cannot listen on 256.0.0.1:1"),
+        "{stderr}"
+    );
 
     let server = Server::start(&data, "serve");
     assert_eq!(server.stdout, [format!("{LISTENING}{}", server.url)]);

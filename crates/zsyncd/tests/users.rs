@@ -28,16 +28,32 @@ fn an_added_user_can_log_in_with_the_role_given() {
     assert!(listed.status.success(), "{}", stderr(&listed));
     let table = stdout(&listed);
     let row = table.lines().find(|l| l.starts_with("bob ")).unwrap();
-    assert_eq!(row.split_whitespace().collect::<Vec<_>>(), ["bob", "Reader", "no"]);
+    assert_eq!(
+        row.split_whitespace().collect::<Vec<_>>(),
+        ["bob", "Reader", "no"]
+    );
 
     let server = Server::start(data.path(), "serve");
-    assert_eq!(server.get("/tree/", "bob", "bob's secret").status(), StatusCode::OK);
-    assert_eq!(server.get("/tree/", "bob", "bob's").status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        server.get("/tree/", "bob", "bob's secret").status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        server.get("/tree/", "bob", "bob's").status(),
+        StatusCode::UNAUTHORIZED
+    );
 
     // A new password replaces the old one, even while the server runs.
-    let changed = run(data.path(), &["user", "passwd", "bob", "--password-stdin"], "new one\r\n");
+    let changed = run(
+        data.path(),
+        &["user", "passwd", "bob", "--password-stdin"],
+        "new one\r\n",
+    );
     assert!(changed.status.success(), "{}", stderr(&changed));
-    assert_eq!(server.get("/tree/", "bob", "new one").status(), StatusCode::OK);
+    assert_eq!(
+        server.get("/tree/", "bob", "new one").status(),
+        StatusCode::OK
+    );
     assert_eq!(
         server.get("/tree/", "bob", "bob's secret").status(),
         StatusCode::UNAUTHORIZED
@@ -45,24 +61,58 @@ fn an_added_user_can_log_in_with_the_role_given() {
 
     let removed = run(data.path(), &["user", "remove", "bob"], "");
     assert!(removed.status.success(), "{}", stderr(&removed));
-    assert_eq!(server.get("/tree/", "bob", "new one").status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        server.get("/tree/", "bob", "new one").status(),
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[test]
 fn user_errors_are_one_clear_line_and_exit_1() {
     let data = tempfile::tempdir().unwrap();
-    let ok = run(data.path(), &["user", "add", "bob", "--password-stdin"], "pw\n");
+    let ok = run(
+        data.path(),
+        &["user", "add", "bob", "--password-stdin"],
+        "pw\n",
+    );
     assert!(ok.status.success(), "{}", stderr(&ok));
     let listed = stdout(&run(data.path(), &["user", "list"], ""));
-    assert!(listed.contains("Editor"), "default role is Editor: {listed}");
+    assert!(
+        listed.contains("Editor"),
+        "default role is Editor: {listed}"
+    );
 
     let cases: [(&[&str], &str, &str); 6] = [
-        (&["user", "add", "bob", "--password-stdin"], "pw\n", "error: user 'bob' already exists"),
-        (&["user", "add", "eve", "--password-stdin"], "\n", "error: the password is empty"),
-        (&["user", "add", "eve", "--password-stdin"], "", "error: the password is empty"),
-        (&["user", "add", "anonymous", "--password-stdin"], "pw\n", "is reserved"),
-        (&["user", "add", "a b", "--password-stdin"], "pw\n", "error: user name \"a b\" contains ' '"),
-        (&["user", "remove", "nobody"], "", "error: user 'nobody' does not exist"),
+        (
+            &["user", "add", "bob", "--password-stdin"],
+            "pw\n",
+            "error: user 'bob' already exists",
+        ),
+        (
+            &["user", "add", "eve", "--password-stdin"],
+            "\n",
+            "error: the password is empty",
+        ),
+        (
+            &["user", "add", "eve", "--password-stdin"],
+            "",
+            "error: the password is empty",
+        ),
+        (
+            &["user", "add", "anonymous", "--password-stdin"],
+            "pw\n",
+            "is reserved",
+        ),
+        (
+            &["user", "add", "a b", "--password-stdin"],
+            "pw\n",
+            "error: user name \"a b\" contains ' '",
+        ),
+        (
+            &["user", "remove", "nobody"],
+            "",
+            "error: user 'nobody' does not exist",
+        ),
     ];
     for (args, input, expected) in cases {
         let output = run(data.path(), args, input);
@@ -75,7 +125,11 @@ fn user_errors_are_one_clear_line_and_exit_1() {
     // No terminal to prompt on.
     let output = run(data.path(), &["user", "add", "eve"], "pw\n");
     assert_eq!(output.status.code(), Some(1));
-    assert!(stderr(&output).contains("--password-stdin"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("--password-stdin"),
+        "{}",
+        stderr(&output)
+    );
 
     // Usage errors are clap's, with exit status 2.
     let output = run(data.path(), &["user", "add", "eve", "--role", "root"], "");
@@ -86,5 +140,9 @@ fn user_errors_are_one_clear_line_and_exit_1() {
     let missing = data.path().join("missing");
     let output = run(&missing, &["user", "list"], "");
     assert_eq!(output.status.code(), Some(1));
-    assert!(stderr(&output).contains("no data directory"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("no data directory"),
+        "{}",
+        stderr(&output)
+    );
 }

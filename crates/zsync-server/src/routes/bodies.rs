@@ -58,7 +58,9 @@ pub async fn put<S: Store>(
     match result {
         Ok(()) => Ok(StatusCode::NO_CONTENT),
         Err(StoreError::Io(e)) if e.get_ref().is_some_and(|inner| inner.is::<UploadError>()) => {
-            Err(Error::BadRequest(format!("upload of {hash} broke off: {e}")))
+            Err(Error::BadRequest(format!(
+                "upload of {hash} broke off: {e}"
+            )))
         }
         Err(e) => Err(e.into()),
     }

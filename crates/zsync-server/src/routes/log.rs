@@ -25,8 +25,8 @@ pub async fn log<S: Store>(
     uri: Uri,
 ) -> Result<Json<Vec<LogEntry>>, Error> {
     caller.require(Role::Reader, "read the log")?;
-    let Query(query) = Query::<LogQuery>::try_from_uri(&uri)
-        .map_err(|e| Error::BadRequest(e.body_text()))?;
+    let Query(query) =
+        Query::<LogQuery>::try_from_uri(&uri).map_err(|e| Error::BadRequest(e.body_text()))?;
     let entries = state
         .store
         .log(&path, query.limit)

@@ -62,6 +62,7 @@ impl Server {
     pub fn start(data: &Path, command: &str) -> Server {
         let child = zsyncd(data)
             .args([command, "--http", "127.0.0.1:0"])
+            .env("ZSYNCD_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .spawn()

@@ -1,0 +1,444 @@
+//! Conformance against the machine's GNU diffutils.
+//!
+//! Generates several hundred random base/mine/theirs triples from a tiny line
+//! alphabet (so edits collide often), with a fixed seed, and compares:
+//!
+//! * `merge3` with `diff3 -m -E MINE BASE THEIRS`: the clean/conflict verdict
+//!   always, the merged bytes for clean merges;
+//! * conflict text with `diff3 -m -A`, normalised for the accepted
+//!   divergences below;
+//! * `unified_diff` with `diff -U n --label .. --label ..`, and
+//!   `context_diff` with `diff -C n`.
+//!
+//! Needs `/usr/bin/diff3` and `/usr/bin/diff` (Debian package `diffutils`).
+//!
+//! # Accepted divergences
+//!
+//! These are deliberate; GNU's output is normalised for them before comparing,
+//! and nothing else is tolerated silently (mismatches count against the
+//! agreement rate, which is printed with examples):
+//!
+//! 1. **Conflict blocks include the base section** (`||||||| BASE` ..), as
+//!    `diff3 -m` (`-A`) and svn write them; `-E` omits it. So conflict text is
+//!    compared with `diff3 -m -A`, after replacing the blocks `-A` adds for
+//!    changes made identically on both sides (`<<<<<<< BASE` .. `>>>>>>>`) by
+//!    their content, which is what `-E` (and we) output there.
+//! 2. **Markers always start a line.** When a side's last line has no final
+//!    newline, GNU glues the next marker onto it (`text=======`); we insert a
+//!    `\n` first. GNU's output gets the same `\n` inserted before comparing.
+//! 3. **No binary refusal.** GNU diff/diff3 refuse files with NUL bytes; we
+//!    merge any bytes (callers check `is_binary`). Not exercised here: the
+//!    generator only produces text.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::Command;
+
+use zsync_merge::{MergeLabels, context_diff, merge3, unified_diff};
+
+const DIFF3: &str = "/usr/bin/diff3";
+const DIFF: &str = "/usr/bin/diff";
+const SEED: u64 = 0x5eed_2024_d1ff_0003;
+const MERGE_CASES: usize = 600;
+const WORKERS: usize = 4;
+const MIN_AGREEMENT: f64 = 0.95;
+
+const LABELS: MergeLabels<'static> = MergeLabels {
+    mine: "MINE",
+    base: "BASE",
+    theirs: "THEIRS",
+};
+
+/// SplitMix64: tiny, deterministic, good enough to pick test cases.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+
+    fn chance(&mut self, percent: usize) -> bool {
+        self.below(100) < percent
+    }
+}
+
+/// A text file as lines (without `\n`) plus whether the last one ends in `\n`.
+#[derive(Clone)]
+struct Text {
+    lines: Vec<String>,
+    final_newline: bool,
+}
+
+impl Text {
+    fn bytes(&self) -> Vec<u8> {
+        let mut s = self.lines.join("\n");
+        if self.final_newline && !self.lines.is_empty() {
+            s.push('\n');
+        }
+        s.into_bytes()
+    }
+}
+
+fn random_line(rng: &mut Rng, fresh: &mut usize) -> String {
+    const ALPHABET: [&str; 7] = ["a", "b", "c", "d", "e", "", "x\r"];
+    if rng.chance(12) {
+        // A line the other files don't have exercises GNU's discarding.
+        *fresh += 1;
+        format!("u{fresh}")
+    } else {
+        ALPHABET[rng.below(ALPHABET.len())].to_string()
+    }
+}
+
+fn random_base(rng: &mut Rng, fresh: &mut usize) -> Text {
+    let len = if rng.chance(15) {
+        20 + rng.below(60)
+    } else {
+        rng.below(10)
+    };
+    Text {
+        lines: (0..len).map(|_| random_line(rng, fresh)).collect(),
+        final_newline: !rng.chance(12),
+    }
+}
+
+fn mutate(rng: &mut Rng, fresh: &mut usize, base: &Text) -> Text {
+    let mut t = base.clone();
+    let edits = rng.below(4) + usize::from(t.lines.len() > 20) * rng.below(4);
+    for _ in 0..edits {
+        let n = t.lines.len();
+        match rng.below(4) {
+            0 if n > 0 => {
+                t.lines.remove(rng.below(n));
+            }
+            1 if n > 0 => {
+                let i = rng.below(n);
+                t.lines[i] = random_line(rng, fresh);
+            }
+            2 if n > 1 => {
+                // Delete a short run.
+                let i = rng.below(n - 1);
+                let k = 1 + rng.below((n - i).min(3));
+                t.lines.drain(i..i + k);
+            }
+            _ => {
+                let i = rng.below(n + 1);
+                for _ in 0..1 + rng.below(2) {
+                    t.lines.insert(i, random_line(rng, fresh));
+                }
+            }
+        }
+    }
+    if rng.chance(8) {
+        t.final_newline = !t.final_newline;
+    }
+    t
+}
+
+struct Case {
+    base: Vec<u8>,
+    mine: Vec<u8>,
+    theirs: Vec<u8>,
+    context: usize,
+}
+
+fn cases() -> Vec<Case> {
+    let mut rng = Rng(SEED);
+    let mut fresh = 0;
+    (0..MERGE_CASES)
+        .map(|_| {
+            let base = random_base(&mut rng, &mut fresh);
+            let mine = mutate(&mut rng, &mut fresh, &base);
+            let theirs = if rng.chance(10) {
+                mine.clone()
+            } else {
+                mutate(&mut rng, &mut fresh, &base)
+            };
+            Case {
+                base: base.bytes(),
+                mine: mine.bytes(),
+                theirs: theirs.bytes(),
+                context: rng.below(5),
+            }
+        })
+        .collect()
+}
+
+/// Agreement counter for one kind of comparison, keeping a few examples.
+#[derive(Default)]
+struct Tally {
+    compared: usize,
+    agreed: usize,
+    examples: Vec<String>,
+}
+
+impl Tally {
+    fn check(&mut self, ok: bool, describe: impl FnOnce() -> String) {
+        self.compared += 1;
+        if ok {
+            self.agreed += 1;
+        } else if self.examples.len() < 3 {
+            self.examples.push(describe());
+        }
+    }
+
+    fn merge(&mut self, other: Tally) {
+        self.compared += other.compared;
+        self.agreed += other.agreed;
+        self.examples.extend(other.examples);
+        self.examples.truncate(3);
+    }
+
+    fn rate(&self) -> f64 {
+        if self.compared == 0 {
+            1.0
+        } else {
+            self.agreed as f64 / self.compared as f64
+        }
+    }
+}
+
+#[derive(Default)]
+struct Report {
+    verdict: Tally,
+    clean_output: Tally,
+    conflict_output: Tally,
+    unified: Tally,
+    context: Tally,
+}
+
+impl Report {
+    fn merge(&mut self, other: Report) {
+        self.verdict.merge(other.verdict);
+        self.clean_output.merge(other.clean_output);
+        self.conflict_output.merge(other.conflict_output);
+        self.unified.merge(other.unified);
+        self.context.merge(other.context);
+    }
+
+    fn all(&self) -> [(&'static str, &Tally); 5] {
+        [
+            ("merge verdict (diff3 -m -E exit status)", &self.verdict),
+            ("clean merge bytes (diff3 -m -E)", &self.clean_output),
+            ("conflict text (diff3 -m -A, normalised)", &self.conflict_output),
+            ("unified diff (diff -U n)", &self.unified),
+            ("context diff (diff -C n)", &self.context),
+        ]
+    }
+}
+
+fn show(bytes: &[u8]) -> String {
+    format!("{:?}", String::from_utf8_lossy(bytes))
+}
+
+fn run(program: &str, args: &[&str]) -> (i32, Vec<u8>) {
+    let out = Command::new(program)
+        .args(args)
+        // Untranslated "\ No newline at end of file".
+        .env("LC_ALL", "C")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    let code = out.status.code().unwrap_or(-1);
+    assert!(
+        code == 0 || code == 1,
+        "{program} {args:?} failed ({code}): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (code, out.stdout)
+}
+
+/// Rewrites `diff3 -m -A` output into what we produce (see the accepted
+/// divergences in the module docs).
+fn normalise_show_all(gnu: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(gnu).into_owned();
+    // 1. Identical changes: `<<<<<<< BASE\n<base>=======\n<text>>>>>>>> THEIRS\n`
+    //    becomes `<text>`. Separators may be glued to an unterminated line.
+    let mut out = String::new();
+    let mut rest = text.as_str();
+    while let Some(start) = find_marker(rest, "<<<<<<< BASE\n") {
+        out.push_str(&rest[..start]);
+        let block = &rest[start..];
+        let (Some(sep), Some(end)) = (block.find("=======\n"), block.find(">>>>>>> THEIRS\n")) else {
+            out.push_str(block);
+            rest = "";
+            break;
+        };
+        out.push_str(&block[sep + "=======\n".len()..end]);
+        rest = &block[end + ">>>>>>> THEIRS\n".len()..];
+    }
+    out.push_str(rest);
+    // 2. Put every marker at the start of a line.
+    for marker in ["<<<<<<< MINE\n", "||||||| BASE\n", "=======\n", ">>>>>>> THEIRS\n"] {
+        out = unglue(&out, marker);
+    }
+    out.into_bytes()
+}
+
+/// Inserts a `\n` before each `marker` that does not start a line.
+fn unglue(text: &str, marker: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(marker) {
+        out.push_str(&rest[..i]);
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push_str(marker);
+        rest = &rest[i + marker.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Position of `marker` where it starts a line.
+fn find_marker(text: &str, marker: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = text[from..].find(marker) {
+        let at = from + i;
+        if at == 0 || text.as_bytes()[at - 1] == b'\n' {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+fn check_case(index: usize, case: &Case, dir: &Path, report: &mut Report) {
+    let path = |name: &str| dir.join(name).to_string_lossy().into_owned();
+    let (base_p, mine_p, theirs_p) = (path("base"), path("mine"), path("theirs"));
+    for (p, data) in [(&base_p, &case.base), (&mine_p, &case.mine), (&theirs_p, &case.theirs)] {
+        std::fs::write(p, data).expect("write temp file");
+    }
+    let describe = || {
+        format!(
+            "case {index}: base={} mine={} theirs={}",
+            show(&case.base),
+            show(&case.mine),
+            show(&case.theirs)
+        )
+    };
+
+    let ours = merge3(&case.base, &case.mine, &case.theirs, &LABELS);
+    let labels = ["-L", "MINE", "-L", "BASE", "-L", "THEIRS"];
+    let mut args = vec!["-m", "-E"];
+    args.extend(labels);
+    args.extend([mine_p.as_str(), base_p.as_str(), theirs_p.as_str()]);
+    let (code, gnu) = run(DIFF3, &args);
+    let gnu_conflict = code == 1;
+    report.verdict.check(gnu_conflict == (ours.conflicts > 0), || {
+        format!("{}\n  diff3 exit {code}, ours {} conflict(s)", describe(), ours.conflicts)
+    });
+    if !gnu_conflict && ours.conflicts == 0 {
+        report.clean_output.check(gnu == ours.merged, || {
+            format!("{}\n  diff3: {}\n  ours:  {}", describe(), show(&gnu), show(&ours.merged))
+        });
+    } else if gnu_conflict && ours.conflicts > 0 {
+        let mut args = vec!["-m", "-A"];
+        args.extend(labels);
+        args.extend([mine_p.as_str(), base_p.as_str(), theirs_p.as_str()]);
+        let (_, all) = run(DIFF3, &args);
+        let expected = normalise_show_all(&all);
+        report.conflict_output.check(expected == ours.merged, || {
+            format!(
+                "{}\n  diff3 -A (normalised): {}\n  ours: {}",
+                describe(),
+                show(&expected),
+                show(&ours.merged)
+            )
+        });
+    }
+
+    // Two-way diffs over a rotating choice of pairs.
+    let (old, new, old_p, new_p) = match index % 3 {
+        0 => (&case.base, &case.mine, &base_p, &mine_p),
+        1 => (&case.mine, &case.theirs, &mine_p, &theirs_p),
+        _ => (&case.theirs, &case.base, &theirs_p, &base_p),
+    };
+    let n = case.context.to_string();
+    let (_, gnu) = run(DIFF, &["-U", &n, "--label", "OLD", "--label", "NEW", old_p, new_p]);
+    let ours = unified_diff(old, new, "OLD", "NEW", case.context);
+    report.unified.check(gnu == ours.as_bytes(), || {
+        format!(
+            "case {index}: old={} new={} -U {n}\n--- diff:\n{}--- ours:\n{ours}",
+            show(old),
+            show(new),
+            String::from_utf8_lossy(&gnu)
+        )
+    });
+    if index % 2 == 0 {
+        let (_, gnu) = run(DIFF, &["-C", &n, "--label", "OLD", "--label", "NEW", old_p, new_p]);
+        let ours = context_diff(old, new, "OLD", "NEW", case.context);
+        report.context.check(gnu == ours.as_bytes(), || {
+            format!(
+                "case {index}: old={} new={} -C {n}\n--- diff:\n{}--- ours:\n{ours}",
+                show(old),
+                show(new),
+                String::from_utf8_lossy(&gnu)
+            )
+        });
+    }
+}
+
+#[test]
+fn agrees_with_gnu_diffutils() {
+    for tool in [DIFF3, DIFF] {
+        assert!(
+            Path::new(tool).exists(),
+            "{tool} not found: install Debian's `diffutils` package (apt-get install diffutils)"
+        );
+    }
+
+    let cases = cases();
+    let mut report = Report::default();
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..WORKERS)
+            .map(|w| {
+                let cases = &cases;
+                scope.spawn(move || {
+                    let dir = tempfile::tempdir().expect("temp dir");
+                    let mut report = Report::default();
+                    for (i, case) in cases.iter().enumerate().skip(w).step_by(WORKERS) {
+                        check_case(i, case, dir.path(), &mut report);
+                    }
+                    report
+                })
+            })
+            .collect();
+        for worker in workers {
+            report.merge(worker.join().expect("worker panicked"));
+        }
+    });
+
+    let mut summary = String::new();
+    for (name, tally) in report.all() {
+        writeln!(
+            summary,
+            "{name}: {}/{} agree ({:.1}%)",
+            tally.agreed,
+            tally.compared,
+            100.0 * tally.rate()
+        )
+        .ok();
+        for example in &tally.examples {
+            writeln!(summary, "  diverging: {example}").ok();
+        }
+    }
+    println!("{summary}");
+    assert!(report.verdict.compared >= 500);
+    for (name, tally) in report.all() {
+        assert!(
+            tally.rate() >= MIN_AGREEMENT,
+            "{name}: agreement {:.1}% is below {:.0}%\n{summary}",
+            100.0 * tally.rate(),
+            100.0 * MIN_AGREEMENT
+        );
+    }
+}
