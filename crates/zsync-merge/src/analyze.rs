@@ -173,6 +173,7 @@ fn discardable(eqs: &[u32], other: &[u32], classes: usize) -> Vec<u8> {
             _ => KEEP,
         })
         .collect();
+    settle_provisionals(&mut marks);
     marks
 }
 

@@ -40,6 +40,9 @@ const DIFF3: &str = "/usr/bin/diff3";
 const DIFF: &str = "/usr/bin/diff";
 const SEED: u64 = 0x5eed_2024_d1ff_0003;
 const MERGE_CASES: usize = 600;
+/// For longer local runs: `ZSYNC_CONFORMANCE_CASES=20000 ZSYNC_CONFORMANCE_SEED=7`.
+const CASES_VAR: &str = "ZSYNC_CONFORMANCE_CASES";
+const SEED_VAR: &str = "ZSYNC_CONFORMANCE_SEED";
 const WORKERS: usize = 4;
 const MIN_AGREEMENT: f64 = 0.95;
 
@@ -99,7 +102,10 @@ fn random_line(rng: &mut Rng, fresh: &mut usize) -> String {
 }
 
 fn random_base(rng: &mut Rng, fresh: &mut usize) -> Text {
-    let len = if rng.chance(15) {
+    let len = if rng.chance(3) {
+        // Past diff3's 100-line horizon, with many repeats of each line.
+        100 + rng.below(300)
+    } else if rng.chance(15) {
         20 + rng.below(60)
     } else {
         rng.below(10)
@@ -112,7 +118,7 @@ fn random_base(rng: &mut Rng, fresh: &mut usize) -> Text {
 
 fn mutate(rng: &mut Rng, fresh: &mut usize, base: &Text) -> Text {
     let mut t = base.clone();
-    let edits = rng.below(4) + usize::from(t.lines.len() > 20) * rng.below(4);
+    let edits = rng.below(4) + usize::from(t.lines.len() > 20) * rng.below(4 + t.lines.len() / 10);
     for _ in 0..edits {
         let n = t.lines.len();
         match rng.below(4) {
@@ -150,10 +156,17 @@ struct Case {
     context: usize,
 }
 
+fn env_or<T: std::str::FromStr>(var: &str, default: T) -> T {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 fn cases() -> Vec<Case> {
-    let mut rng = Rng(SEED);
+    let mut rng = Rng(env_or(SEED_VAR, SEED));
     let mut fresh = 0;
-    (0..MERGE_CASES)
+    (0..env_or(CASES_VAR, MERGE_CASES))
         .map(|_| {
             let base = random_base(&mut rng, &mut fresh);
             let mine = mutate(&mut rng, &mut fresh, &base);

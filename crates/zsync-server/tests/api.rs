@@ -664,3 +664,33 @@ async fn a_body_over_the_limit_is_refused_and_not_stored() {
         .await;
     api_error(response, StatusCode::PAYLOAD_TOO_LARGE).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bodies_larger_than_a_chunk_stream_in_and_out() {
+    let server = start().await;
+    // Over axum's default 2 MB body limit and several store chunks long.
+    let big: Vec<u8> = (0..(3 << 20) + 12345)
+        .map(|i: u32| (i % 251) as u8)
+        .collect();
+    let hash = server.upload(&big).await;
+    server
+        .committed(json!({"message": "Big", "ops": [
+            {"op": "add", "path": "big.bin", "kind": "file", "hash": hash},
+        ]}))
+        .await;
+    let response = server.get("/archive/big.bin", READER).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let (manifest, bodies) = read_archive(&response.bytes().await.unwrap());
+    assert_eq!(manifest.unwrap().entries[0].size, big.len() as u64);
+    assert_eq!(bodies.len(), 1);
+    assert!(bodies[0].1 == big, "the body came back changed");
+
+    let response = server
+        .http
+        .get(server.base.replace("/api/v1", "/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.text().await.unwrap().contains("/api/v1"));
+}
