@@ -19,7 +19,12 @@ use crate::output;
 /// with `status` and `diff`, bring in others' changes with `update`, and
 /// send yours with `commit`.
 #[derive(Parser)]
-#[command(name = "zsync", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "zsync",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -155,8 +160,17 @@ pub fn run(cli: Cli, ui: &dyn Ui) -> Result<ExitCode> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let ctx = Context::new(ui, cwd, config_dir());
     match cli.command {
-        Command::Checkout { url, targetdir, user } => {
-            let done = zsync_client::checkout::checkout(&ctx, &url, targetdir.as_deref(), user.as_deref())?;
+        Command::Checkout {
+            url,
+            targetdir,
+            user,
+        } => {
+            let done = zsync_client::checkout::checkout(
+                &ctx,
+                &url,
+                targetdir.as_deref(),
+                user.as_deref(),
+            )?;
             println!("Checked out revision {}.", done.rev);
         }
         Command::Update { paths } => {
@@ -183,12 +197,21 @@ pub fn run(cli: Cli, ui: &dyn Ui) -> Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             }
         }
-        Command::Status { verbose, quiet, paths } => {
+        Command::Status {
+            verbose,
+            quiet,
+            paths,
+        } => {
             let mut out = std::io::stdout().lock();
             for target in ctx.targets(&paths)? {
-                let items = zsync_client::status::status(&ctx, &target, StatusOptions { verbose, quiet })?;
+                let items =
+                    zsync_client::status::status(&ctx, &target, StatusOptions { verbose, quiet })?;
                 for item in &items {
-                    writeln!(out, "{}", output::status_line(item, &ctx.display(&item.abs), verbose))?;
+                    writeln!(
+                        out,
+                        "{}",
+                        output::status_line(item, &ctx.display(&item.abs), verbose)
+                    )?;
                 }
             }
         }
@@ -199,17 +222,32 @@ pub fn run(cli: Cli, ui: &dyn Ui) -> Result<ExitCode> {
             }
         }
         Command::Add { kind, paths } => {
-            let kind = kind.map(|k| Kind::new(&k)).transpose().map_err(anyhow::Error::msg)?;
+            let kind = kind
+                .map(|k| Kind::new(&k))
+                .transpose()
+                .map_err(anyhow::Error::msg)?;
             zsync_client::schedule::add(&ctx, &paths, kind.as_ref())?;
         }
-        Command::Remove { force, keep_local, paths } => {
+        Command::Remove {
+            force,
+            keep_local,
+            paths,
+        } => {
             zsync_client::schedule::remove(&ctx, &paths, force, keep_local)?;
         }
         Command::Mkdir { paths } => zsync_client::schedule::mkdir(&ctx, &paths)?,
         Command::Revert { paths, .. } => zsync_client::schedule::revert(&ctx, &paths)?,
-        Command::Resolve { accept, paths } => zsync_client::schedule::resolve(&ctx, &paths, accept)?,
-        Command::Resolved { paths } => zsync_client::schedule::resolve(&ctx, &paths, Accept::Working)?,
-        Command::Commit { message, file, paths } => {
+        Command::Resolve { accept, paths } => {
+            zsync_client::schedule::resolve(&ctx, &paths, accept)?
+        }
+        Command::Resolved { paths } => {
+            zsync_client::schedule::resolve(&ctx, &paths, Accept::Working)?
+        }
+        Command::Commit {
+            message,
+            file,
+            paths,
+        } => {
             let message = match (message, file) {
                 (Some(m), _) => m,
                 (None, Some(f)) => std::fs::read_to_string(&f)
@@ -217,9 +255,8 @@ pub fn run(cli: Cli, ui: &dyn Ui) -> Result<ExitCode> {
                 (None, None) => edit_message()?,
             };
             for target in ctx.targets(&paths)? {
-                match zsync_client::commit::commit(&ctx, &target, &message)? {
-                    Some(rev) => println!("Committed revision {rev}."),
-                    None => {}
+                if let Some(rev) = zsync_client::commit::commit(&ctx, &target, &message)? {
+                    println!("Committed revision {rev}.");
                 }
             }
         }
@@ -265,7 +302,9 @@ fn with_user(url: &str, user: Option<String>) -> Result<ServerUrl> {
 /// Without -m or -F: ask $VISUAL/$EDITOR on a terminal, as svn does;
 /// elsewhere commit with an empty message.
 fn edit_message() -> Result<String> {
-    let editor = std::env::var("VISUAL").or_else(|_| std::env::var("EDITOR")).ok();
+    let editor = std::env::var("VISUAL")
+        .or_else(|_| std::env::var("EDITOR"))
+        .ok();
     let (Some(editor), true) = (editor, std::io::stdin().is_terminal()) else {
         return Ok(String::new());
     };

@@ -26,6 +26,7 @@ impl Ui for TerminalUi {
                 "A" | "D" => writeln!(out, "{action:<10}{path}"),
                 "Reverted" => writeln!(out, "Reverted '{path}'"),
                 "Resolved" => writeln!(out, "Resolved conflicted state of '{path}'"),
+                "Restored" => writeln!(out, "Restored '{path}'"),
                 other => writeln!(out, "{other} {path}"),
             },
             Notification::Commit { action, path } => writeln!(out, "{action:<15}{path}"),

@@ -9,17 +9,34 @@ use common::{Client, Server};
 fn wrong_password() {
     let server = Server::demo();
     let c = Client::new();
-    let out = c.run(&["co", &server.url_as("zsync:nope", "demo"), "w"]).fails(1);
-    assert!(out.stderr.contains("authentication failed for zsync at http://127.0.0.1:"), "{}", out.stderr);
-    assert!(!out.stderr.contains("nope"), "password leaked: {}", out.stderr);
+    let out = c
+        .run(&["co", &server.url_as("zsync:nope", "demo"), "w"])
+        .fails(1);
+    assert!(
+        out.stderr
+            .contains("authentication failed for zsync at http://127.0.0.1:"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("nope"),
+        "password leaked: {}",
+        out.stderr
+    );
     assert!(!c.exists("w"));
 }
 
 #[test]
 fn server_down() {
     let c = Client::new();
-    let out = c.run(&["co", "http://zsync:zsync@127.0.0.1:9/demo", "w"]).fails(1);
-    assert!(out.stderr.contains("cannot connect to http://127.0.0.1:9"), "{}", out.stderr);
+    let out = c
+        .run(&["co", "http://zsync:zsync@127.0.0.1:9/demo", "w"])
+        .fails(1);
+    assert!(
+        out.stderr.contains("cannot connect to http://127.0.0.1:9"),
+        "{}",
+        out.stderr
+    );
     assert!(!out.stderr.contains("zsync:zsync"), "{}", out.stderr);
 }
 
@@ -30,7 +47,12 @@ fn url_not_found_and_malformed() {
     let out = c.run(&["co", &server.url("nothing/here"), "w"]).fails(1);
     assert!(out.stderr.contains("not found"), "{}", out.stderr);
     let out = c.run(&["co", "ftp://h/x"]).fails(1);
-    assert!(out.stderr.contains("scheme must be http, https or zsync+ssh"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("scheme must be http, https or zsync+ssh"),
+        "{}",
+        out.stderr
+    );
     let out = c.run(&["co", "not a url"]).fails(1);
     assert!(out.stderr.contains("invalid URL"), "{}", out.stderr);
     let out = c.run(&["co", &server.url("demo/index.html"), "w"]).fails(1);
@@ -53,9 +75,18 @@ fn checkout_into_a_file_or_an_existing_copy() {
 #[test]
 fn commands_outside_a_working_copy() {
     let c = Client::new();
-    for args in [&["commit", "-m", "x"][..], &["status"], &["update"], &["diff"]] {
+    for args in [
+        &["commit", "-m", "x"][..],
+        &["status"],
+        &["update"],
+        &["diff"],
+    ] {
         let out = c.run(args).fails(1);
-        assert!(out.stderr.contains("is not in a zsync working copy"), "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("is not in a zsync working copy"),
+            "{args:?}: {}",
+            out.stderr
+        );
         assert!(out.stderr.contains("zsync checkout"), "{}", out.stderr);
     }
 }
@@ -66,15 +97,25 @@ fn add_problems_change_nothing() {
     let c = Client::new();
     c.run(&["co", &server.url("demo"), "w"]).ok();
     c.write("w/demo/ok.txt", "x");
-    let out = c.run(&["add", "w/demo/ok.txt", "w/demo/missing.txt"]).fails(1);
-    assert!(out.stderr.contains("missing.txt: does not exist"), "{}", out.stderr);
+    let out = c
+        .run(&["add", "w/demo/ok.txt", "w/demo/missing.txt"])
+        .fails(1);
+    assert!(
+        out.stderr.contains("missing.txt: does not exist"),
+        "{}",
+        out.stderr
+    );
     // All or nothing: ok.txt was not added either.
     assert_eq!(c.run(&["st", "w"]).ok().stdout, "?       w/demo/ok.txt\n");
     c.write("w/demo/bad\u{7}name", "x");
     let out = c.run(&["add", "w/demo/bad\u{7}name"]).fails(1);
     assert!(out.stderr.contains("control character"), "{}", out.stderr);
     let out = c.run(&["add", "w/demo/index.html"]).fails(1);
-    assert!(out.stderr.contains("already under version control"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("already under version control"),
+        "{}",
+        out.stderr
+    );
     #[cfg(unix)]
     {
         std::os::unix::fs::symlink("/etc/passwd", c.path("w/demo/link")).unwrap();
@@ -86,7 +127,12 @@ fn add_problems_change_nothing() {
 #[test]
 fn usage_errors_exit_2() {
     let c = Client::new();
-    assert!(c.run(&["frobnicate"]).fails(2).stderr.contains("unrecognized subcommand"));
+    assert!(
+        c.run(&["frobnicate"])
+            .fails(2)
+            .stderr
+            .contains("unrecognized subcommand")
+    );
     c.run(&["add"]).fails(2);
     c.run(&["resolve", "--accept", "whatever", "x"]).fails(2);
 }
@@ -99,7 +145,10 @@ fn help_version_and_aliases() {
         "checkout", "update", "status", "diff", "add", "remove", "mkdir", "revert", "resolve",
         "resolved", "commit", "log", "login", "logout", "cleanup",
     ] {
-        assert!(help.contains(&format!("  {cmd}")), "{cmd} missing from help:\n{help}");
+        assert!(
+            help.contains(&format!("  {cmd}")),
+            "{cmd} missing from help:\n{help}"
+        );
     }
     for alias in ["co", "up", "st", "di", "rm", "ci"] {
         assert!(help.contains(alias), "alias {alias} missing:\n{help}");
@@ -133,14 +182,23 @@ fn a_server_that_sends_an_escaping_path_is_refused() {
                 b.push(b'E');
                 b
             };
-            let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
             s.write_all(head.as_bytes()).unwrap();
             s.write_all(&body).unwrap();
         }
     });
     let c = Client::new();
-    let out = c.run(&["co", &format!("http://u:p@127.0.0.1:{port}/demo"), "w"]).fails(1);
-    assert!(out.stderr.contains("manifest is malformed"), "{}", out.stderr);
+    let out = c
+        .run(&["co", &format!("http://u:p@127.0.0.1:{port}/demo"), "w"])
+        .fails(1);
+    assert!(
+        out.stderr.contains("manifest is malformed"),
+        "{}",
+        out.stderr
+    );
     assert!(!c.exists("w/demo"), "partial checkout left behind");
     assert!(!c.path("evil").exists() && !c.dir.path().parent().unwrap().join("evil").exists());
     handle.join().unwrap();

@@ -16,16 +16,24 @@ fn checkout_without_password_prompts_without_echo() {
         .current_dir(c.dir.path())
         .env("ZSYNC_CONFIG_DIR", c.config.path());
     let mut p = rexpect::session::spawn_command(cmd, Some(20_000)).unwrap();
-    p.exp_string("Password for ann at http://127.0.0.1:").unwrap();
+    p.exp_string("Password for ann at http://127.0.0.1:")
+        .unwrap();
     p.send_line("s3cret-pw").unwrap();
     let rest = p.exp_string("Checked out revision").unwrap();
-    assert!(!rest.contains("s3cret-pw"), "the password was echoed: {rest}");
+    assert!(
+        !rest.contains("s3cret-pw"),
+        "the password was echoed: {rest}"
+    );
     p.exp_eof().unwrap();
     assert!(c.path("w/demo/index.html").exists());
 
     // The token stored by that checkout serves later commands: no prompt.
     let out = c.run(&["update", "w"]).ok();
-    assert!(out.stdout.starts_with("Updated to revision"), "{}", out.stdout);
+    assert!(
+        out.stdout.starts_with("Updated to revision"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]

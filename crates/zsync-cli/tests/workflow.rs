@@ -23,12 +23,31 @@ fn two_checkouts(server: &Server) -> (Client, Client) {
 fn the_flow_from_the_readme() {
     let server = Server::demo();
     let c = Client::new();
-    let out = c.run(&["checkout", &server.url("demo"), "./parts/checkout"]).ok();
-    assert!(out.stdout.contains("A    parts/checkout/demo/index.html"), "{}", out.stdout);
-    assert!(out.stdout.lines().last().unwrap().starts_with("Checked out revision "));
+    let out = c
+        .run(&["checkout", &server.url("demo"), "./parts/checkout"])
+        .ok();
+    assert!(
+        out.stdout.contains("A    parts/checkout/demo/index.html"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("Checked out revision ")
+    );
     assert_eq!(
         ls(&c.path("parts/checkout/demo")),
-        vec![".zsync", "README.md", "images", "index.html", "notes.txt", "pages"]
+        vec![
+            ".zsync",
+            "README.md",
+            "images",
+            "index.html",
+            "notes.txt",
+            "pages"
+        ]
     );
     // The password is never stored in the working copy.
     let index = std::fs::read_to_string(c.path("parts/checkout/demo/.zsync/index.json")).unwrap();
@@ -38,7 +57,10 @@ fn the_flow_from_the_readme() {
     assert_eq!(c.run(&["status", "parts/checkout"]).ok().stdout, "");
 
     let html = c.read("parts/checkout/demo/index.html");
-    c.write("parts/checkout/demo/index.html", &html.replacen("<title>", "<title>Fixed: ", 1));
+    c.write(
+        "parts/checkout/demo/index.html",
+        &html.replacen("<title>", "<title>Fixed: ", 1),
+    );
     let st = c.run(&["status", "parts/checkout"]).ok();
     assert_eq!(st.stdout, "M       parts/checkout/demo/index.html\n");
     // Paths are relative to the current directory.
@@ -46,13 +68,27 @@ fn the_flow_from_the_readme() {
     assert_eq!(st.stdout, "M       index.html\n");
 
     let diff = c.run(&["diff", "parts/checkout"]).ok().stdout;
-    assert!(diff.starts_with("Index: parts/checkout/demo/index.html\n====="), "{diff}");
-    assert!(diff.contains("--- parts/checkout/demo/index.html\t(revision "), "{diff}");
-    assert!(diff.contains("+++ parts/checkout/demo/index.html\t(working copy)"), "{diff}");
+    assert!(
+        diff.starts_with("Index: parts/checkout/demo/index.html\n====="),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("--- parts/checkout/demo/index.html\t(revision "),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("+++ parts/checkout/demo/index.html\t(working copy)"),
+        "{diff}"
+    );
     assert!(diff.contains("+  <title>Fixed: Welcome"), "{diff}");
 
     let ci = c.run(&["commit", "-m", "fix title", "parts/checkout"]).ok();
-    assert!(ci.stdout.contains("Sending        parts/checkout/demo/index.html"), "{}", ci.stdout);
+    assert!(
+        ci.stdout
+            .contains("Sending        parts/checkout/demo/index.html"),
+        "{}",
+        ci.stdout
+    );
     let rev: u64 = ci
         .stdout
         .lines()
@@ -65,7 +101,11 @@ fn the_flow_from_the_readme() {
 
     let other = Client::new();
     other.run(&["checkout", &server.url("demo"), "other"]).ok();
-    assert!(other.read("other/demo/index.html").contains("<title>Fixed: "));
+    assert!(
+        other
+            .read("other/demo/index.html")
+            .contains("<title>Fixed: ")
+    );
     let up = other.run(&["update", "other"]).ok();
     assert_eq!(up.stdout, format!("Updated to revision {rev}.\n"));
 
@@ -73,7 +113,11 @@ fn the_flow_from_the_readme() {
     c.write("parts/checkout/demo/notes.txt", "new notes\n");
     c.run(&["ci", "-m", "notes", "parts/checkout"]).ok();
     let up = other.run(&["up", "other"]).ok();
-    assert!(contains_line(&up.stdout, "U    other/demo/notes.txt"), "{}", up.stdout);
+    assert!(
+        contains_line(&up.stdout, "U    other/demo/notes.txt"),
+        "{}",
+        up.stdout
+    );
     assert_eq!(other.read("other/demo/notes.txt"), "new notes\n");
 }
 
@@ -87,9 +131,19 @@ fn checkout_url_forms() {
     // -u supplies the user when the URL has none; no password and no
     // terminal fails clearly.
     let c2 = Client::new();
-    let out = c2.run(&["checkout", "-u", "zsync", &server.url_as("", "demo").replace("@", ""), "x"]);
+    let out = c2.run(&[
+        "checkout",
+        "-u",
+        "zsync",
+        &server.url_as("", "demo").replace("@", ""),
+        "x",
+    ]);
     let out = out.fails(1);
-    assert!(out.stderr.contains("no password for zsync"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("no password for zsync"),
+        "{}",
+        out.stderr
+    );
     assert!(!c2.exists("x/demo"));
     // Checking out a subfolder names the working copy after it.
     c2.run(&["checkout", &server.url("demo/pages"), "sub"]).ok();
@@ -108,7 +162,11 @@ fn later_commands_use_the_stored_login_not_a_password() {
     // After logout the stored token is gone and revoked.
     c.run(&["logout", &server.url_as("zsync", "")]).ok();
     let out = c.run(&["update", "w"]).fails(1);
-    assert!(out.stderr.contains("authentication required"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("authentication required"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -120,8 +178,19 @@ fn add_mkdir_commit_single_file_remove_revert() {
     c.write("w/demo/docs/a.md", "# A\n");
     c.write("w/demo/docs/b.txt", "b\n");
     c.write("w/demo/pic.png", "\u{89}PNG\r\n\u{1a}\nfake");
-    let out = c.run(&["add", "w/demo/docs/a.md", "w/demo/docs/b.txt", "w/demo/pic.png"]).ok();
-    assert!(out.stdout.contains("A         w/demo/docs/a.md"), "{}", out.stdout);
+    let out = c
+        .run(&[
+            "add",
+            "w/demo/docs/a.md",
+            "w/demo/docs/b.txt",
+            "w/demo/pic.png",
+        ])
+        .ok();
+    assert!(
+        out.stdout.contains("A         w/demo/docs/a.md"),
+        "{}",
+        out.stdout
+    );
     let st = c.run(&["st", "w"]).ok().stdout;
     assert_eq!(
         st,
@@ -129,19 +198,33 @@ fn add_mkdir_commit_single_file_remove_revert() {
     );
     // A new file can be committed by naming only it; its new folder comes along.
     let ci = c.run(&["ci", "-m", "a", "w/demo/docs/a.md"]).ok();
-    assert!(ci.stdout.contains("Adding         w/demo/docs\n"), "{}", ci.stdout);
-    assert!(ci.stdout.contains("Adding         w/demo/docs/a.md\n"), "{}", ci.stdout);
+    assert!(
+        ci.stdout.contains("Adding         w/demo/docs\n"),
+        "{}",
+        ci.stdout
+    );
+    assert!(
+        ci.stdout.contains("Adding         w/demo/docs/a.md\n"),
+        "{}",
+        ci.stdout
+    );
     let st = c.run(&["st", "w"]).ok().stdout;
     assert_eq!(st, "A       w/demo/docs/b.txt\nA       w/demo/pic.png\n");
     // Revert of an addition keeps the file, unversioned.
     c.run(&["revert", "w/demo/pic.png"]).ok();
-    assert_eq!(c.run(&["st", "w/demo/pic.png"]).ok().stdout, "?       w/demo/pic.png\n");
+    assert_eq!(
+        c.run(&["st", "w/demo/pic.png"]).ok().stdout,
+        "?       w/demo/pic.png\n"
+    );
     c.run(&["ci", "-m", "b", "w"]).ok();
 
     // remove deletes the file and schedules the deletion; revert undoes it.
     c.run(&["rm", "w/demo/notes.txt"]).ok();
     assert!(!c.exists("w/demo/notes.txt"));
-    assert_eq!(c.run(&["st", "w/demo/notes.txt"]).ok().stdout, "D       w/demo/notes.txt\n");
+    assert_eq!(
+        c.run(&["st", "w/demo/notes.txt"]).ok().stdout,
+        "D       w/demo/notes.txt\n"
+    );
     c.run(&["revert", "w/demo/notes.txt"]).ok();
     assert!(c.exists("w/demo/notes.txt"));
     assert_eq!(c.run(&["st", "w"]).ok().stdout, "?       w/demo/pic.png\n");
@@ -171,26 +254,64 @@ fn update_merges_clean_edits_and_reports_conflicts() {
     a.run(&["ci", "-m", "first line", "a"]).ok();
     b.write("b/demo/story.txt", &STORY.replace("ten", "TEN"));
     let up = b.run(&["up", "b"]).ok();
-    assert!(contains_line(&up.stdout, "G    b/demo/story.txt"), "{}", up.stdout);
-    assert_eq!(b.read("b/demo/story.txt"), STORY.replace("one", "ONE").replace("ten", "TEN"));
-    assert_eq!(b.run(&["st", "b"]).ok().stdout, "M       b/demo/story.txt\n");
+    assert!(
+        contains_line(&up.stdout, "G    b/demo/story.txt"),
+        "{}",
+        up.stdout
+    );
+    assert_eq!(
+        b.read("b/demo/story.txt"),
+        STORY.replace("one", "ONE").replace("ten", "TEN")
+    );
+    assert_eq!(
+        b.run(&["st", "b"]).ok().stdout,
+        "M       b/demo/story.txt\n"
+    );
     b.run(&["ci", "-m", "last line", "b"]).ok();
 
     // Overlapping edits: markers, side files, C in status, exit 1.
     a.run(&["up", "a"]).ok();
-    a.write("a/demo/story.txt", &STORY.replace("one", "ONE").replace("five", "FIVE-a").replace("ten", "TEN"));
+    a.write(
+        "a/demo/story.txt",
+        &STORY
+            .replace("one", "ONE")
+            .replace("five", "FIVE-a")
+            .replace("ten", "TEN"),
+    );
     a.run(&["ci", "-m", "a", "a"]).ok();
-    b.write("b/demo/story.txt", &STORY.replace("one", "ONE").replace("five", "FIVE-b").replace("ten", "TEN"));
+    b.write(
+        "b/demo/story.txt",
+        &STORY
+            .replace("one", "ONE")
+            .replace("five", "FIVE-b")
+            .replace("ten", "TEN"),
+    );
     let up = b.run(&["up", "b"]).fails(1);
-    assert!(contains_line(&up.stdout, "C    b/demo/story.txt"), "{}", up.stdout);
+    assert!(
+        contains_line(&up.stdout, "C    b/demo/story.txt"),
+        "{}",
+        up.stdout
+    );
     assert!(up.stdout.contains("Text conflicts: 1"), "{}", up.stdout);
     let text = b.read("b/demo/story.txt");
     assert!(text.contains("<<<<<<< .mine\nFIVE-b\n||||||| .r"), "{text}");
     assert!(text.contains("=======\nFIVE-a\n>>>>>>> .r"), "{text}");
     let names = ls(&b.path("b/demo"));
     assert!(names.contains(&"story.txt.mine".to_string()), "{names:?}");
-    assert_eq!(names.iter().filter(|n| n.starts_with("story.txt.r")).count(), 2, "{names:?}");
-    assert!(b.run(&["st", "b/demo/story.txt"]).ok().stdout.starts_with("C       b/demo/story.txt"));
+    assert_eq!(
+        names
+            .iter()
+            .filter(|n| n.starts_with("story.txt.r"))
+            .count(),
+        2,
+        "{names:?}"
+    );
+    assert!(
+        b.run(&["st", "b/demo/story.txt"])
+            .ok()
+            .stdout
+            .starts_with("C       b/demo/story.txt")
+    );
 
     // A second update does not nest markers.
     b.run(&["up", "b"]).fails(1);
@@ -199,9 +320,19 @@ fn update_merges_clean_edits_and_reports_conflicts() {
     // Commit refuses while the conflict remains; resolved clears it.
     let out = b.run(&["ci", "-m", "x", "b"]).fails(1);
     assert!(out.stderr.contains("remains in conflict"), "{}", out.stderr);
-    b.write("b/demo/story.txt", &STORY.replace("one", "ONE").replace("five", "FIVE-ab").replace("ten", "TEN"));
+    b.write(
+        "b/demo/story.txt",
+        &STORY
+            .replace("one", "ONE")
+            .replace("five", "FIVE-ab")
+            .replace("ten", "TEN"),
+    );
     b.run(&["resolved", "b/demo/story.txt"]).ok();
-    assert!(!ls(&b.path("b/demo")).iter().any(|n| n.starts_with("story.txt.")));
+    assert!(
+        !ls(&b.path("b/demo"))
+            .iter()
+            .any(|n| n.starts_with("story.txt."))
+    );
     b.run(&["ci", "-m", "merged", "b"]).ok();
     a.run(&["up", "a"]).ok();
     assert!(a.read("a/demo/story.txt").contains("FIVE-ab"));
@@ -232,13 +363,35 @@ fn binary_bodies_never_merge() {
     a.run(&["ci", "-m", "a", "a"]).ok();
     b.write("b/demo/images/logo.png", "\u{89}PNG\r\n\u{1a}\n\0mine");
     let up = b.run(&["up", "b"]).fails(1);
-    assert!(contains_line(&up.stdout, "C    b/demo/images/logo.png"), "{}", up.stdout);
-    assert_eq!(b.read("b/demo/images/logo.png"), "\u{89}PNG\r\n\u{1a}\n\0mine");
+    assert!(
+        contains_line(&up.stdout, "C    b/demo/images/logo.png"),
+        "{}",
+        up.stdout
+    );
+    assert_eq!(
+        b.read("b/demo/images/logo.png"),
+        "\u{89}PNG\r\n\u{1a}\n\0mine"
+    );
     let names = ls(&b.path("b/demo/images"));
-    let theirs = names.iter().find(|n| n.starts_with("logo.png.r")).expect("logo.png.rNEW");
-    assert_eq!(b.read(&format!("b/demo/images/{theirs}")), "\u{89}PNG\r\n\u{1a}\n\0theirs");
-    b.run(&["resolve", "--accept", "theirs-full", "b/demo/images/logo.png"]).ok();
-    assert_eq!(b.read("b/demo/images/logo.png"), "\u{89}PNG\r\n\u{1a}\n\0theirs");
+    let theirs = names
+        .iter()
+        .find(|n| n.starts_with("logo.png.r"))
+        .expect("logo.png.rNEW");
+    assert_eq!(
+        b.read(&format!("b/demo/images/{theirs}")),
+        "\u{89}PNG\r\n\u{1a}\n\0theirs"
+    );
+    b.run(&[
+        "resolve",
+        "--accept",
+        "theirs-full",
+        "b/demo/images/logo.png",
+    ])
+    .ok();
+    assert_eq!(
+        b.read("b/demo/images/logo.png"),
+        "\u{89}PNG\r\n\u{1a}\n\0theirs"
+    );
     assert_eq!(b.run(&["st", "b"]).ok().stdout, "");
 }
 
@@ -273,10 +426,17 @@ fn edited_here_deleted_there_is_kept_as_a_tree_conflict() {
     a.run(&["ci", "-m", "rm", "a"]).ok();
     b.write("b/demo/story.txt", "precious\n");
     let up = b.run(&["up", "b"]).fails(1);
-    assert!(contains_line(&up.stdout, "   C b/demo/story.txt"), "{}", up.stdout);
+    assert!(
+        contains_line(&up.stdout, "   C b/demo/story.txt"),
+        "{}",
+        up.stdout
+    );
     assert!(up.stdout.contains("Tree conflicts: 1"), "{}", up.stdout);
     assert_eq!(b.read("b/demo/story.txt"), "precious\n");
-    assert_eq!(b.run(&["st", "b"]).ok().stdout, "A     C b/demo/story.txt\n");
+    assert_eq!(
+        b.run(&["st", "b"]).ok().stdout,
+        "A     C b/demo/story.txt\n"
+    );
     // Keeping it re-adds it on commit.
     b.run(&["resolved", "b/demo/story.txt"]).ok();
     b.run(&["ci", "-m", "keep", "b"]).ok();
@@ -293,11 +453,16 @@ fn an_unversioned_file_is_never_overwritten_by_an_incoming_add() {
     a.run(&["ci", "-m", "new", "a"]).ok();
     b.write("b/demo/new.txt", "local\n");
     let up = b.run(&["up", "b"]).fails(1);
-    assert!(contains_line(&up.stdout, "   C b/demo/new.txt"), "{}", up.stdout);
+    assert!(
+        contains_line(&up.stdout, "   C b/demo/new.txt"),
+        "{}",
+        up.stdout
+    );
     assert_eq!(b.read("b/demo/new.txt"), "local\n");
     // The local file is now a local modification of the server's.
     assert_eq!(b.run(&["st", "b"]).ok().stdout, "M     C b/demo/new.txt\n");
-    b.run(&["resolve", "--accept", "theirs-full", "b/demo/new.txt"]).ok();
+    b.run(&["resolve", "--accept", "theirs-full", "b/demo/new.txt"])
+        .ok();
     assert_eq!(b.read("b/demo/new.txt"), "from a\n");
 }
 
@@ -308,7 +473,11 @@ fn server_deletions_arrive_with_d() {
     a.run(&["rm", "a/demo/pages"]).ok();
     a.run(&["ci", "-m", "rm pages", "a"]).ok();
     let up = b.run(&["up", "b"]).ok();
-    assert!(contains_line(&up.stdout, "D    b/demo/pages"), "{}", up.stdout);
+    assert!(
+        contains_line(&up.stdout, "D    b/demo/pages"),
+        "{}",
+        up.stdout
+    );
     assert!(!b.exists("b/demo/pages"));
 }
 
@@ -321,10 +490,28 @@ fn status_verbose_and_unversioned() {
     std::fs::remove_file(c.path("w/demo/README.md")).unwrap();
     let st = c.run(&["st", "w"]).ok().stdout;
     assert_eq!(st, "!       w/demo/README.md\n?       w/demo/stray.txt\n");
-    assert_eq!(c.run(&["st", "-q", "w"]).ok().stdout, "!       w/demo/README.md\n");
+    assert_eq!(
+        c.run(&["st", "-q", "w"]).ok().stdout,
+        "!       w/demo/README.md\n"
+    );
     let v = c.run(&["st", "-v", "w"]).ok().stdout;
-    assert!(v.lines().any(|l| l.ends_with(" zsync        w/demo/index.html") && l.starts_with("        ")), "{v}");
+    assert!(
+        v.lines()
+            .any(|l| l.ends_with(" zsync        w/demo/index.html") && l.starts_with("        ")),
+        "{v}"
+    );
     assert!(v.lines().count() >= 8, "{v}");
+    // update brings back what was deleted by hand.
+    let up = c.run(&["up", "w"]).ok();
+    assert!(
+        up.stdout.contains("Restored 'w/demo/README.md'"),
+        "{}",
+        up.stdout
+    );
+    assert!(c.exists("w/demo/README.md"));
     // An item's path may be given from inside the copy, too.
-    assert_eq!(c.run_in("w/demo", &["st", "stray.txt"]).ok().stdout, "?       stray.txt\n");
+    assert_eq!(
+        c.run_in("w/demo", &["st", "stray.txt"]).ok().stdout,
+        "?       stray.txt\n"
+    );
 }

@@ -8,13 +8,13 @@ use zsync_format::{Manifest, ManifestEntry};
 use zsync_model::{BodyHash, Rev};
 
 use crate::error::{ClientError, Result};
+use crate::fsutil;
 use crate::index::{Entry, StatData};
 use crate::session::Context;
 use crate::transport::{ByteStream, Transport};
 use crate::ui::Notification;
 use crate::url::ServerUrl;
 use crate::wc::{self, WorkingCopy};
-use crate::fsutil;
 
 pub struct CheckoutResult {
     pub root: PathBuf,
@@ -89,7 +89,11 @@ fn fill(ctx: &Context, url: &ServerUrl, dest: &Path, stream: ByteStream) -> Resu
     let mut archive = ArchiveReader::new(stream)?;
     let manifest = match archive.next_header()? {
         Header::Manifest(m) => m,
-        _ => return Err(ClientError::Protocol("the archive does not start with a manifest".into())),
+        _ => {
+            return Err(ClientError::Protocol(
+                "the archive does not start with a manifest".into(),
+            ));
+        }
     };
     check_manifest(&manifest, url)?;
     let mut wc = WorkingCopy::create(dest, url, manifest.head)?;
@@ -136,7 +140,10 @@ fn check_manifest(manifest: &Manifest, url: &ServerUrl) -> Result<()> {
     }
     for e in &manifest.entries {
         if !e.kind.is_folder() && e.hash.is_none() {
-            return Err(ClientError::Protocol(format!("{} has no body hash", e.path)));
+            return Err(ClientError::Protocol(format!(
+                "{} has no body hash",
+                e.path
+            )));
         }
     }
     Ok(())
@@ -154,7 +161,9 @@ pub(crate) fn receive_bodies(
                 wc.pristine.insert_verified(&hash, &mut archive.body())?;
             }
             Header::Manifest(_) => {
-                return Err(ClientError::Protocol("a second manifest in the archive".into()));
+                return Err(ClientError::Protocol(
+                    "a second manifest in the archive".into(),
+                ));
             }
         }
     }
@@ -168,7 +177,11 @@ pub(crate) fn materialize(wc: &WorkingCopy, m: &ManifestEntry, path: &Path) -> R
     write_from_pristine(wc, &hash, path)
 }
 
-pub(crate) fn write_from_pristine(wc: &WorkingCopy, hash: &BodyHash, path: &Path) -> Result<StatData> {
+pub(crate) fn write_from_pristine(
+    wc: &WorkingCopy,
+    hash: &BodyHash,
+    path: &Path,
+) -> Result<StatData> {
     let mut source = wc.pristine.open(hash)?;
     fsutil::write_atomic_from(path, &mut source, None)?;
     let meta = std::fs::metadata(path).map_err(ClientError::io(path))?;

@@ -52,14 +52,24 @@ pub fn commit(ctx: &Context, target: &Target, message: &str) -> Result<Option<Re
                 let mut known = Vec::new();
                 for (k, p) in subtree_keys(&wc, rel)? {
                     let e = &wc.index.entries[&k];
-                    if p != *rel {
-                        if let Some(oid) = &e.oid {
-                            known.push(KnownObject { oid: oid.clone(), rev: e.rev });
-                        }
+                    if let (true, Some(oid)) = (p != *rel, &e.oid) {
+                        known.push(KnownObject {
+                            oid: oid.clone(),
+                            rev: e.rev,
+                        });
                     }
                 }
-                ops.push(CommitOp::Delete { path: server_path, oid, base_rev: entry.rev, known });
-                planned.push(Planned { key: key.clone(), rel: rel.clone(), body: None });
+                ops.push(CommitOp::Delete {
+                    path: server_path,
+                    oid,
+                    base_rev: entry.rev,
+                    known,
+                });
+                planned.push(Planned {
+                    key: key.clone(),
+                    rel: rel.clone(),
+                    body: None,
+                });
                 deleted.push(rel.clone());
             }
             Schedule::Add => {
@@ -74,7 +84,11 @@ pub fn commit(ctx: &Context, target: &Target, message: &str) -> Result<Option<Re
                     props: entry.working_props().clone(),
                     hash: body.map(|b| b.0),
                 });
-                planned.push(Planned { key: key.clone(), rel: rel.clone(), body });
+                planned.push(Planned {
+                    key: key.clone(),
+                    rel: rel.clone(),
+                    body,
+                });
             }
             Schedule::Normal => {
                 let (state, _) = local_state(&wc, rel, entry)?;
@@ -86,7 +100,10 @@ pub fn commit(ctx: &Context, target: &Target, message: &str) -> Result<Option<Re
                         ));
                     }
                     LocalState::WrongKind => {
-                        return Err(ClientError::refused(shown, "has changed between file and folder; revert it or remove it first"));
+                        return Err(ClientError::refused(
+                            shown,
+                            "has changed between file and folder; revert it or remove it first",
+                        ));
                     }
                     LocalState::Clean if !entry.props_modified() => continue,
                     _ => {}
@@ -103,10 +120,16 @@ pub fn commit(ctx: &Context, target: &Target, message: &str) -> Result<Option<Re
                     path: server_path,
                     oid: entry.oid.clone().ok_or_else(|| corrupt(&wc, key))?,
                     base_rev: entry.rev,
-                    props: entry.props_modified().then(|| entry.working_props().clone()),
+                    props: entry
+                        .props_modified()
+                        .then(|| entry.working_props().clone()),
                     hash: body.map(|b| b.0),
                 });
-                planned.push(Planned { key: key.clone(), rel: rel.clone(), body });
+                planned.push(Planned {
+                    key: key.clone(),
+                    rel: rel.clone(),
+                    body,
+                });
             }
         }
     }
@@ -130,7 +153,10 @@ pub fn commit(ctx: &Context, target: &Target, message: &str) -> Result<Option<Re
     if !hashes.is_empty() {
         for hash in transport.missing_bodies(&hashes)? {
             let file = wc.pristine.open(&hash)?;
-            let size = file.metadata().map_err(ClientError::io(wc.pristine.path(&hash)))?.len();
+            let size = file
+                .metadata()
+                .map_err(ClientError::io(wc.pristine.path(&hash)))?
+                .len();
             transport.upload_body(&hash, file, size)?;
         }
     }
@@ -141,10 +167,16 @@ pub fn commit(ctx: &Context, target: &Target, message: &str) -> Result<Option<Re
             CommitOp::Modify { .. } => "Sending",
             CommitOp::Delete { .. } => "Deleting",
         };
-        ctx.ui.notify(Notification::Commit { action, path: ctx.display(&wc.abs(&p.rel)) });
+        ctx.ui.notify(Notification::Commit {
+            action,
+            path: ctx.display(&wc.abs(&p.rel)),
+        });
     }
     let response = transport
-        .commit(&CommitRequest { message: message.to_owned(), ops })
+        .commit(&CommitRequest {
+            message: message.to_owned(),
+            ops,
+        })
         .map_err(|e| show_server_paths(ctx, &wc, e))?;
 
     let author = transport.auth().user().to_owned();
@@ -158,7 +190,9 @@ pub fn commit(ctx: &Context, target: &Target, message: &str) -> Result<Option<Re
             }
             continue;
         }
-        let Some(entry) = wc.index.entries.get_mut(&p.key) else { continue };
+        let Some(entry) = wc.index.entries.get_mut(&p.key) else {
+            continue;
+        };
         if let Some(obj) = oids.get(&server_path) {
             entry.oid = Some(obj.oid.clone());
         }
@@ -208,8 +242,12 @@ fn select(wc: &WorkingCopy, target: &Target) -> Result<Vec<(String, RepoPath)>> 
 /// this snapshot, even if the file changes meanwhile).
 fn snapshot(wc: &WorkingCopy, rel: &RepoPath, shown: &str) -> Result<(BodyHash, u64, StatData)> {
     let path = wc.abs(rel);
-    let meta = std::fs::metadata(&path)
-        .map_err(|_| ClientError::refused(shown, "is missing; restore it with `zsync revert` or remove it with `zsync rm`"))?;
+    let meta = std::fs::metadata(&path).map_err(|_| {
+        ClientError::refused(
+            shown,
+            "is missing; restore it with `zsync revert` or remove it with `zsync rm`",
+        )
+    })?;
     let stat = StatData::of(&meta);
     let (hash, size) = wc.pristine.insert_file(&path)?;
     Ok((hash, size, stat))

@@ -85,7 +85,8 @@ impl TokenStore {
     pub fn remove(&self, server: &str, user: &str) -> Result<bool> {
         let mut file = self.read()?;
         let before = file.login.len();
-        file.login.retain(|l| !(l.server == server && l.user == user));
+        file.login
+            .retain(|l| !(l.server == server && l.user == user));
         if file.login.len() == before {
             return Ok(false);
         }
@@ -115,7 +116,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join("tokens.toml")).unwrap().permissions().mode();
+            let mode = std::fs::metadata(dir.path().join("tokens.toml"))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         assert!(store.remove("http://h:1", "ann").unwrap());

@@ -33,12 +33,20 @@ pub fn diff(ctx: &Context, target: &Target, context: usize) -> Result<String> {
                 )),
                 Schedule::Delete => entry
                     .hash
-                    .map(|h| wc.pristine.read(&h).map(|old| (old, Vec::new(), base_label.clone())))
+                    .map(|h| {
+                        wc.pristine
+                            .read(&h)
+                            .map(|old| (old, Vec::new(), base_label.clone()))
+                    })
                     .transpose()?,
                 Schedule::Normal if state == LocalState::Modified => entry
                     .hash
                     .map(|h| -> Result<_> {
-                        Ok((wc.pristine.read(&h)?, fsutil::read(&wc.abs(&rel))?, base_label.clone()))
+                        Ok((
+                            wc.pristine.read(&h)?,
+                            fsutil::read(&wc.abs(&rel))?,
+                            base_label.clone(),
+                        ))
                     })
                     .transpose()?,
                 _ => None,
@@ -51,13 +59,21 @@ pub fn diff(ctx: &Context, target: &Target, context: usize) -> Result<String> {
                         entry.rev
                     ));
                 } else {
-                    out.push_str(&zsync_merge::unified_diff(&old, &new, &old_label, &work_label, context));
+                    out.push_str(&zsync_merge::unified_diff(
+                        &old,
+                        &new,
+                        &old_label,
+                        &work_label,
+                        context,
+                    ));
                 }
             }
         }
         let (old, new) = match entry.schedule {
             Schedule::Add => (Props::new(), entry.working_props().clone()),
-            Schedule::Normal if entry.props_modified() => (entry.props.clone(), entry.working_props().clone()),
+            Schedule::Normal if entry.props_modified() => {
+                (entry.props.clone(), entry.working_props().clone())
+            }
             _ => continue,
         };
         if old != new && !(entry.schedule == Schedule::Add) {

@@ -23,8 +23,13 @@ fn open_for(ctx: &Context, paths: &[PathBuf]) -> Result<(WorkingCopy, Vec<(PathB
     let mut mapped = Vec::new();
     for p in paths {
         let abs = wc::absolute(&ctx.cwd, p);
-        let search_from = if abs.exists() { abs.clone() } else { abs.parent().map(Path::to_path_buf).unwrap_or_default() };
-        let r = wc::find_root(&search_from).ok_or_else(|| ClientError::NotAWorkingCopy(abs.clone()))?;
+        let search_from = if abs.exists() {
+            abs.clone()
+        } else {
+            abs.parent().map(Path::to_path_buf).unwrap_or_default()
+        };
+        let r =
+            wc::find_root(&search_from).ok_or_else(|| ClientError::NotAWorkingCopy(abs.clone()))?;
         match &root {
             Some(existing) if existing != &r => {
                 return Err(ClientError::refused(
@@ -46,8 +51,14 @@ fn open_for(ctx: &Context, paths: &[PathBuf]) -> Result<(WorkingCopy, Vec<(PathB
     Ok((wc, mapped))
 }
 
-fn parent_is_versioned_folder(wc: &WorkingCopy, rel: &RepoPath, pending: &BTreeSet<RepoPath>) -> bool {
-    let Some(parent) = rel.parent() else { return false };
+fn parent_is_versioned_folder(
+    wc: &WorkingCopy,
+    rel: &RepoPath,
+    pending: &BTreeSet<RepoPath>,
+) -> bool {
+    let Some(parent) = rel.parent() else {
+        return false;
+    };
     if pending.contains(&parent) {
         return true;
     }
@@ -70,7 +81,10 @@ pub fn add(ctx: &Context, paths: &[PathBuf], kind: Option<&Kind>) -> Result<()> 
         let meta = std::fs::symlink_metadata(abs)
             .map_err(|_| ClientError::refused(&shown, "does not exist; create it first"))?;
         if rel.is_root() {
-            return Err(ClientError::refused(&shown, "is the working copy's root, which is versioned already"));
+            return Err(ClientError::refused(
+                &shown,
+                "is the working copy's root, which is versioned already",
+            ));
         }
         if pending.contains(rel) {
             continue;
@@ -84,19 +98,31 @@ pub fn add(ctx: &Context, paths: &[PathBuf], kind: Option<&Kind>) -> Result<()> 
             return Err(ClientError::refused(&shown, reason));
         }
         if !parent_is_versioned_folder(&wc, rel, &pending) {
-            return Err(ClientError::refused(&shown, "its folder is not under version control; add the folder first"));
+            return Err(ClientError::refused(
+                &shown,
+                "its folder is not under version control; add the folder first",
+            ));
         }
         if meta.file_type().is_symlink() {
-            return Err(ClientError::refused(&shown, "is a symbolic link; zsync versions files and folders only"));
+            return Err(ClientError::refused(
+                &shown,
+                "is a symbolic link; zsync versions files and folders only",
+            ));
         }
         if meta.is_dir() {
             if let Some(k) = kind.filter(|k| !k.is_folder()) {
-                return Err(ClientError::refused(&shown, format!("is a folder, so it cannot be of kind {k}")));
+                return Err(ClientError::refused(
+                    &shown,
+                    format!("is a folder, so it cannot be of kind {k}"),
+                ));
             }
             collect_tree(ctx, abs, rel, &mut plan, &mut pending)?;
         } else {
             if kind.is_some_and(Kind::is_folder) {
-                return Err(ClientError::refused(&shown, "is a file, so it cannot be a folder"));
+                return Err(ClientError::refused(
+                    &shown,
+                    "is a file, so it cannot be a folder",
+                ));
             }
             plan.push((rel.clone(), new_file_entry(ctx, abs, kind)?));
             pending.insert(rel.clone());
@@ -114,7 +140,10 @@ pub fn add(ctx: &Context, paths: &[PathBuf], kind: Option<&Kind>) -> Result<()> 
 
 fn new_file_entry(ctx: &Context, abs: &Path, kind: Option<&Kind>) -> Result<Entry> {
     let head = fsutil::read_head(abs, zsync_types::SNIFF_BYTES)?;
-    let name = abs.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = abs
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let (kind, props) = match kind {
         Some(k) => (k.clone(), ctx.registry.props_for(k, &name, &head)),
         None => ctx.registry.guess(&name, &head),
@@ -129,7 +158,10 @@ fn collect_tree(
     plan: &mut Vec<(RepoPath, Entry)>,
     pending: &mut BTreeSet<RepoPath>,
 ) -> Result<()> {
-    plan.push((rel.clone(), Entry::added(Kind::folder(), Default::default())));
+    plan.push((
+        rel.clone(),
+        Entry::added(Kind::folder(), Default::default()),
+    ));
     pending.insert(rel.clone());
     let mut children: Vec<_> = std::fs::read_dir(abs)
         .map_err(ClientError::io(abs))?
@@ -172,15 +204,19 @@ pub fn mkdir(ctx: &Context, paths: &[PathBuf]) -> Result<()> {
             return Err(ClientError::refused(&shown, "already exists"));
         }
         if !parent_is_versioned_folder(&wc, rel, &pending) {
-            return Err(ClientError::refused(&shown, "its parent is not a versioned folder"));
+            return Err(ClientError::refused(
+                &shown,
+                "its parent is not a versioned folder",
+            ));
         }
         pending.insert(rel.clone());
     }
     for (abs, rel) in &targets {
         std::fs::create_dir(abs).map_err(ClientError::io(abs))?;
-        wc.index
-            .entries
-            .insert(rel.to_string(), Entry::added(Kind::folder(), Default::default()));
+        wc.index.entries.insert(
+            rel.to_string(),
+            Entry::added(Kind::folder(), Default::default()),
+        );
         ctx.ui.notify(Notification::Schedule {
             action: "A".into(),
             path: ctx.display(abs),
@@ -208,7 +244,10 @@ pub fn remove(ctx: &Context, paths: &[PathBuf], force: bool, keep_local: bool) -
     for (abs, rel) in &targets {
         let shown = ctx.display(abs);
         if rel.is_root() {
-            return Err(ClientError::refused(&shown, "is the working copy's root; delete it on the server instead"));
+            return Err(ClientError::refused(
+                &shown,
+                "is the working copy's root; delete it on the server instead",
+            ));
         }
         if !wc.index.entries.contains_key(rel.as_str()) {
             return Err(ClientError::refused(&shown, "is not under version control"));
@@ -219,7 +258,10 @@ pub fn remove(ctx: &Context, paths: &[PathBuf], force: bool, keep_local: bool) -
         for (key, p) in subtree_keys(&wc, rel)? {
             let entry = &wc.index.entries[&key];
             let (state, _) = local_state(&wc, &p, entry)?;
-            if entry.schedule == Schedule::Add || state == LocalState::Modified || entry.conflict.is_some() {
+            if entry.schedule == Schedule::Add
+                || state == LocalState::Modified
+                || entry.conflict.is_some()
+            {
                 return Err(ClientError::refused(
                     ctx.display(&wc.abs(&p)),
                     "has local changes; use --force to remove it anyway (the changes are lost), or --keep-local",
@@ -227,7 +269,10 @@ pub fn remove(ctx: &Context, paths: &[PathBuf], force: bool, keep_local: bool) -
             }
         }
         if abs.is_dir() {
-            let target = crate::session::Target { root: wc.root.clone(), paths: vec![rel.clone()] };
+            let target = crate::session::Target {
+                root: wc.root.clone(),
+                paths: vec![rel.clone()],
+            };
             if let Some(extra) = crate::status::unversioned(&wc, &target)?.first() {
                 return Err(ClientError::refused(
                     ctx.display(&wc.abs(extra)),
@@ -238,7 +283,9 @@ pub fn remove(ctx: &Context, paths: &[PathBuf], force: bool, keep_local: bool) -
     }
     for (abs, rel) in &targets {
         for (key, p) in subtree_keys(&wc, rel)? {
-            let Some(entry) = wc.index.entries.get_mut(&key) else { continue };
+            let Some(entry) = wc.index.entries.get_mut(&key) else {
+                continue;
+            };
             if entry.schedule == Schedule::Add {
                 wc.index.entries.remove(&key);
             } else {
@@ -251,9 +298,15 @@ pub fn remove(ctx: &Context, paths: &[PathBuf], force: bool, keep_local: bool) -
             });
         }
         if !keep_local {
-            let result = if abs.is_dir() { std::fs::remove_dir_all(abs) } else { std::fs::remove_file(abs) };
+            let result = if abs.is_dir() {
+                std::fs::remove_dir_all(abs)
+            } else {
+                std::fs::remove_file(abs)
+            };
             match result {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(ClientError::io(abs)(e)),
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(ClientError::io(abs)(e));
+                }
                 _ => {}
             }
         }
@@ -278,7 +331,9 @@ pub fn revert(ctx: &Context, paths: &[PathBuf]) -> Result<()> {
         keys.extend(sub);
     }
     for (key, rel) in keys {
-        let Some(entry) = wc.index.entries.get(&key).cloned() else { continue };
+        let Some(entry) = wc.index.entries.get(&key).cloned() else {
+            continue;
+        };
         let path = wc.abs(&rel);
         let mut changed = entry.conflict.is_some() || entry.props_modified();
         if let Some(conflict) = &entry.conflict {
@@ -298,15 +353,24 @@ pub fn revert(ctx: &Context, paths: &[PathBuf]) -> Result<()> {
         let mut new = entry.clone();
         new.conflict = None;
         new.new_props = None;
-        if entry.schedule == Schedule::Delete || state != LocalState::Clean || entry.conflict.is_some() {
+        if entry.schedule == Schedule::Delete
+            || state != LocalState::Clean
+            || entry.conflict.is_some()
+        {
             if entry.is_folder() {
                 if state == LocalState::WrongKind {
-                    return Err(ClientError::refused(ctx.display(&path), "a file is where the folder belongs; move it away first"));
+                    return Err(ClientError::refused(
+                        ctx.display(&path),
+                        "a file is where the folder belongs; move it away first",
+                    ));
                 }
                 fsutil::create_dir_all(&path)?;
             } else if let Some(hash) = entry.hash {
                 if path.is_dir() {
-                    return Err(ClientError::refused(ctx.display(&path), "a folder is where the file belongs; move it away first"));
+                    return Err(ClientError::refused(
+                        ctx.display(&path),
+                        "a folder is where the file belongs; move it away first",
+                    ));
                 }
                 new.stat = Some(write_from_pristine(&wc, &hash, &path)?);
             }
@@ -349,7 +413,11 @@ impl std::str::FromStr for Accept {
             "base" => Accept::Base,
             "mine-full" | "mf" => Accept::MineFull,
             "theirs-full" | "tf" => Accept::TheirsFull,
-            _ => return Err(format!("unknown --accept value {s:?}: use working, base, mine-full or theirs-full")),
+            _ => {
+                return Err(format!(
+                    "unknown --accept value {s:?}: use working, base, mine-full or theirs-full"
+                ));
+            }
         })
     }
 }
@@ -369,8 +437,12 @@ pub fn resolve(ctx: &Context, paths: &[PathBuf], accept: Accept) -> Result<()> {
         victims.extend(found);
     }
     for (key, rel) in victims {
-        let Some(mut entry) = wc.index.entries.get(&key).cloned() else { continue };
-        let Some(conflict) = entry.conflict.take() else { continue };
+        let Some(mut entry) = wc.index.entries.get(&key).cloned() else {
+            continue;
+        };
+        let Some(conflict) = entry.conflict.take() else {
+            continue;
+        };
         let path = wc.abs(&rel);
         let side = |name: &str| path.with_file_name(name);
         match (&conflict, accept) {
@@ -405,7 +477,9 @@ pub fn resolve(ctx: &Context, paths: &[PathBuf], accept: Accept) -> Result<()> {
             (_, other) => {
                 return Err(ClientError::refused(
                     ctx.display(&path),
-                    format!("--accept {other:?} does not apply to this kind of conflict; use working or theirs-full"),
+                    format!(
+                        "--accept {other:?} does not apply to this kind of conflict; use working or theirs-full"
+                    ),
                 ));
             }
         }

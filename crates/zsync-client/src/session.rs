@@ -56,7 +56,8 @@ impl<'a> Context<'a> {
         let defaults = [PathBuf::from(".")];
         let args = if args.is_empty() { &defaults[..] } else { args };
         let mut out: Vec<Target> = Vec::new();
-        let mut push = |root: PathBuf, path: RepoPath| match out.iter_mut().find(|t| t.root == root) {
+        let mut push = |root: PathBuf, path: RepoPath| match out.iter_mut().find(|t| t.root == root)
+        {
             Some(t) => t.paths.push(path),
             None => out.push(Target {
                 root,
@@ -195,7 +196,9 @@ impl<'a> Context<'a> {
         let tokens = TokenStore::new(&self.config_dir);
         let login = tokens
             .find(&url.server(), url.user.as_deref())?
-            .ok_or_else(|| ClientError::refused(url.redacted(), "no stored login for this server"))?;
+            .ok_or_else(|| {
+                ClientError::refused(url.redacted(), "no stored login for this server")
+            })?;
         let transport = HttpTransport::new(
             url,
             Auth::Bearer {

@@ -38,11 +38,17 @@ pub fn local_state(
     let path = wc.abs(rel);
     let meta = match std::fs::symlink_metadata(&path) {
         Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((LocalState::Missing, None)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok((LocalState::Missing, None));
+        }
         Err(e) => return Err(ClientError::io(&path)(e)),
     };
     if entry.is_folder() {
-        let state = if meta.is_dir() { LocalState::Clean } else { LocalState::WrongKind };
+        let state = if meta.is_dir() {
+            LocalState::Clean
+        } else {
+            LocalState::WrongKind
+        };
         return Ok((state, None));
     }
     if !meta.is_file() {
@@ -220,7 +226,9 @@ pub fn unversioned(wc: &WorkingCopy, target: &Target) -> Result<Vec<RepoPath>> {
             }
             let Ok(rel) = dir_rel.join(&name) else {
                 // A name zsync cannot version still shows up, by its lossy name.
-                if let Ok(rel) = dir_rel.join(&name.replace(|c: char| c.is_control() || c == '\\', "?")) {
+                if let Ok(rel) =
+                    dir_rel.join(&name.replace(|c: char| c.is_control() || c == '\\', "?"))
+                {
                     out.push(rel);
                 }
                 continue;

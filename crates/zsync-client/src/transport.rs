@@ -96,7 +96,10 @@ impl HttpTransport {
         s
     }
 
-    fn send(&self, request: reqwest::blocking::RequestBuilder) -> Result<reqwest::blocking::Response> {
+    fn send(
+        &self,
+        request: reqwest::blocking::RequestBuilder,
+    ) -> Result<reqwest::blocking::Response> {
         let request = match &self.auth {
             Auth::None => request,
             Auth::Basic { user, password } => request.header(
@@ -163,7 +166,10 @@ impl HttpTransport {
         }
     }
 
-    fn json<T: serde::de::DeserializeOwned>(&self, response: reqwest::blocking::Response) -> Result<T> {
+    fn json<T: serde::de::DeserializeOwned>(
+        &self,
+        response: reqwest::blocking::Response,
+    ) -> Result<T> {
         let bytes = response.bytes().map_err(|e| self.network_error(e))?;
         serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol(e.to_string()))
     }
@@ -184,7 +190,11 @@ impl Transport for HttpTransport {
         let list = HashList {
             hashes: hashes.to_vec(),
         };
-        let response = self.send(self.client.post(self.endpoint("bodies/fetch", None)).json(&list))?;
+        let response = self.send(
+            self.client
+                .post(self.endpoint("bodies/fetch", None))
+                .json(&list),
+        )?;
         Ok(Box::new(response))
     }
 
@@ -192,8 +202,11 @@ impl Transport for HttpTransport {
         let list = HashList {
             hashes: hashes.to_vec(),
         };
-        let response =
-            self.send(self.client.post(self.endpoint("bodies/missing", None)).json(&list))?;
+        let response = self.send(
+            self.client
+                .post(self.endpoint("bodies/missing", None))
+                .json(&list),
+        )?;
         Ok(self.json::<HashList>(response)?.hashes)
     }
 
@@ -205,7 +218,11 @@ impl Transport for HttpTransport {
     }
 
     fn commit(&self, request: &CommitRequest) -> Result<CommitResponse> {
-        let response = self.send(self.client.post(self.endpoint("commit", None)).json(request))?;
+        let response = self.send(
+            self.client
+                .post(self.endpoint("commit", None))
+                .json(request),
+        )?;
         self.json(response)
     }
 

@@ -56,7 +56,11 @@ pub fn update(ctx: &Context, target: &Target) -> Result<UpdateSummary> {
     let mut wc = WorkingCopy::open(&target.root)?;
     wc.lock()?;
     let transport = ctx.connect(&wc.url()?)?;
-    let mut u = Updater { ctx, wc, summary: UpdateSummary::default() };
+    let mut u = Updater {
+        ctx,
+        wc,
+        summary: UpdateSummary::default(),
+    };
     for path in &target.paths {
         let server_path = u.wc.server_path(path)?;
         let manifest = match transport.manifest(&server_path) {
@@ -100,7 +104,12 @@ impl Updater<'_, '_> {
         });
     }
 
-    fn apply(&mut self, transport: &dyn Transport, base: &RepoPath, manifest: &Manifest) -> Result<()> {
+    fn apply(
+        &mut self,
+        transport: &dyn Transport,
+        base: &RepoPath,
+        manifest: &Manifest,
+    ) -> Result<()> {
         let mut theirs: BTreeMap<RepoPath, &ManifestEntry> = BTreeMap::new();
         let mut their_path: HashMap<&Oid, RepoPath> = HashMap::new();
         for m in &manifest.entries {
@@ -146,6 +155,30 @@ impl Updater<'_, '_> {
             handled.push(rel);
         }
 
+        // Versioned files deleted by hand come back, as in svn.
+        let missing: Vec<(String, RepoPath, BodyHash)> = self
+            .wc
+            .index
+            .entries
+            .iter()
+            .filter(|(_, e)| e.schedule == Schedule::Normal && e.conflict.is_none())
+            .filter_map(|(k, e)| Some((k.clone(), parse_key(&self.wc, k).ok()?, e.hash?)))
+            .filter(|(_, rel, _)| base.contains(rel) && !self.wc.abs(rel).exists())
+            .collect();
+        for (key, rel, hash) in missing {
+            let unchanged = theirs.get(&rel).is_some_and(|m| m.hash == Some(hash));
+            if unchanged {
+                let stat = write_from_pristine(&self.wc, &hash, &self.wc.abs(&rel))?;
+                if let Some(e) = self.wc.index.entries.get_mut(&key) {
+                    e.stat = Some(stat);
+                }
+                self.ctx.ui.notify(Notification::Schedule {
+                    action: "Restored".into(),
+                    path: self.ctx.display(&self.wc.abs(&rel)),
+                });
+            }
+        }
+
         let mut skipped: Vec<RepoPath> = Vec::new();
         for (rel, m) in &theirs {
             if skipped.iter().any(|s| s.contains(rel)) {
@@ -179,15 +212,29 @@ impl Updater<'_, '_> {
         }
         let path = self.wc.abs(rel);
         if path.is_dir() {
-            let t = Target { root: self.wc.root.clone(), paths: vec![rel.clone()] };
+            let t = Target {
+                root: self.wc.root.clone(),
+                paths: vec![rel.clone()],
+            };
             local_changes |= !unversioned(&self.wc, &t)?.is_empty();
         }
-        let scheduled_delete = self.wc.index.entries.get(rel.as_str()).is_some_and(|e| e.schedule == Schedule::Delete);
+        let scheduled_delete = self
+            .wc
+            .index
+            .entries
+            .get(rel.as_str())
+            .is_some_and(|e| e.schedule == Schedule::Delete);
         if !local_changes || scheduled_delete {
             if !scheduled_delete {
-                let result = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+                let result = if path.is_dir() {
+                    std::fs::remove_dir_all(&path)
+                } else {
+                    std::fs::remove_file(&path)
+                };
                 match result {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(ClientError::io(&path)(e)),
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(ClientError::io(&path)(e));
+                    }
                     _ => {}
                 }
             }
@@ -199,7 +246,9 @@ impl Updater<'_, '_> {
         }
         // Edited here, deleted there: keep everything as a local addition.
         for (key, p) in keys {
-            let Some(e) = self.wc.index.entries.get(&key) else { continue };
+            let Some(e) = self.wc.index.entries.get(&key) else {
+                continue;
+            };
             let (state, _) = local_state(&self.wc, &p, e)?;
             if e.schedule == Schedule::Delete || state == LocalState::Missing {
                 self.wc.index.entries.remove(&key);
@@ -211,7 +260,9 @@ impl Updater<'_, '_> {
             self.wc.index.entries.insert(key, added);
         }
         if let Some(e) = self.wc.index.entries.get_mut(rel.as_str()) {
-            e.conflict = Some(Conflict::Tree { reason: "local edit, incoming delete upon update".into() });
+            e.conflict = Some(Conflict::Tree {
+                reason: "local edit, incoming delete upon update".into(),
+            });
         }
         self.summary.tree_conflicts += 1;
         self.note("   C", rel);
@@ -245,14 +296,18 @@ impl Updater<'_, '_> {
         let disk_is_file = on_disk.as_ref().is_some_and(|d| d.is_file());
         let same_content = disk_is_file
             && m.hash.is_some()
-            && fsutil::hash_file(&path).map(|(h, _)| Some(h) == m.hash).unwrap_or(false);
+            && fsutil::hash_file(&path)
+                .map(|(h, _)| Some(h) == m.hash)
+                .unwrap_or(false);
         if (m.kind.is_folder() && disk_is_dir) || (!m.kind.is_folder() && same_content) {
             // What is here already is what the server has: adopt it.
             if let Some(l) = &local {
                 entry.new_props = l.new_props.clone().filter(|p| p != &m.props);
             }
             if same_content {
-                entry.stat = std::fs::metadata(&path).ok().map(|meta| crate::index::StatData::of(&meta));
+                entry.stat = std::fs::metadata(&path)
+                    .ok()
+                    .map(|meta| crate::index::StatData::of(&meta));
             }
             self.wc.index.entries.insert(rel.to_string(), entry);
             self.note("E   ", rel);
@@ -268,7 +323,9 @@ impl Updater<'_, '_> {
             if let Some(l) = &local {
                 entry.new_props = l.new_props.clone().filter(|p| p != &m.props);
             }
-            entry.conflict = Some(Conflict::Tree { reason: reason.into() });
+            entry.conflict = Some(Conflict::Tree {
+                reason: reason.into(),
+            });
             self.wc.index.entries.insert(rel.to_string(), entry);
             self.summary.tree_conflicts += 1;
             self.note("   C", rel);
@@ -287,7 +344,9 @@ impl Updater<'_, '_> {
     /// The object at `rel` exists on both sides; bring in the server's change.
     fn modify(&mut self, rel: &RepoPath, m: &ManifestEntry) -> Result<()> {
         let key = rel.to_string();
-        let Some(e) = self.wc.index.entries.get(&key).cloned() else { return Ok(()) };
+        let Some(e) = self.wc.index.entries.get(&key).cloned() else {
+            return Ok(());
+        };
         let body_changed = m.hash != e.hash;
         let props_changed = m.props != e.props;
         if !body_changed && !props_changed && m.kind == e.kind {
@@ -311,14 +370,24 @@ impl Updater<'_, '_> {
         new.stat = e.stat;
         new.schedule = e.schedule;
         if e.is_folder() != m.kind.is_folder() {
-            new.conflict = Some(Conflict::Tree { reason: "incoming change between file and folder upon update".into() });
-            self.wc.index.entries.insert(key, Entry { conflict: new.conflict, ..e });
+            new.conflict = Some(Conflict::Tree {
+                reason: "incoming change between file and folder upon update".into(),
+            });
+            self.wc.index.entries.insert(
+                key,
+                Entry {
+                    conflict: new.conflict,
+                    ..e
+                },
+            );
             self.summary.tree_conflicts += 1;
             self.note("   C", rel);
             return Ok(());
         }
         if e.schedule == Schedule::Delete {
-            new.conflict = Some(Conflict::Tree { reason: "local delete, incoming edit upon update".into() });
+            new.conflict = Some(Conflict::Tree {
+                reason: "local delete, incoming edit upon update".into(),
+            });
             self.wc.index.entries.insert(key, new);
             self.summary.tree_conflicts += 1;
             self.note("   C", rel);
@@ -370,14 +439,18 @@ impl Updater<'_, '_> {
         new: &mut Entry,
     ) -> Result<char> {
         let path = self.wc.abs(rel);
-        let Some(their_hash) = m.hash else { return Ok(' ') };
+        let Some(their_hash) = m.hash else {
+            return Ok(' ');
+        };
         match state {
             LocalState::Clean | LocalState::Missing => {
                 new.stat = Some(write_from_pristine(&self.wc, &their_hash, &path)?);
                 return Ok('U');
             }
             LocalState::WrongKind => {
-                new.conflict = Some(Conflict::Tree { reason: "local obstruction, incoming edit upon update".into() });
+                new.conflict = Some(Conflict::Tree {
+                    reason: "local obstruction, incoming edit upon update".into(),
+                });
                 self.summary.tree_conflicts += 1;
                 return Ok(' ');
             }
@@ -395,7 +468,10 @@ impl Updater<'_, '_> {
         };
         let name = rel.name();
         let new_side = format!("{name}.r{}", m.rev);
-        if zsync_merge::is_binary(&mine) || zsync_merge::is_binary(&theirs) || zsync_merge::is_binary(&base) {
+        if zsync_merge::is_binary(&mine)
+            || zsync_merge::is_binary(&theirs)
+            || zsync_merge::is_binary(&base)
+        {
             fsutil::write_atomic(&path.with_file_name(&new_side), &theirs, None)?;
             new.conflict = Some(Conflict::Binary { new: new_side });
             return Ok('C');
@@ -416,7 +492,11 @@ impl Updater<'_, '_> {
         fsutil::write_atomic(&path.with_file_name(&old_side), &base, None)?;
         fsutil::write_atomic(&path.with_file_name(&new_side), &theirs, None)?;
         fsutil::write_atomic(&path, &outcome.merged, None)?;
-        new.conflict = Some(Conflict::Text { mine: mine_side, old: old_side, new: new_side });
+        new.conflict = Some(Conflict::Text {
+            mine: mine_side,
+            old: old_side,
+            new: new_side,
+        });
         Ok('C')
     }
 }
@@ -424,7 +504,11 @@ impl Updater<'_, '_> {
 /// Merges property maps key by key. Returns the merged map and the keys
 /// that both sides changed differently (the local value is kept for those).
 pub fn merge_props(base: &Props, mine: &Props, theirs: &Props) -> (Props, Vec<String>) {
-    let keys: std::collections::BTreeSet<&String> = base.keys().chain(mine.keys()).chain(theirs.keys()).collect();
+    let keys: std::collections::BTreeSet<&String> = base
+        .keys()
+        .chain(mine.keys())
+        .chain(theirs.keys())
+        .collect();
     let mut merged = Props::new();
     let mut clashes = Vec::new();
     for k in keys {
@@ -449,7 +533,10 @@ mod tests {
     use super::*;
 
     fn props(pairs: &[(&str, &str)]) -> Props {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]

@@ -210,10 +210,12 @@ mod tests {
         assert_eq!(ServerUrl::parse("zsync+ssh://h/x").unwrap().port, 2200);
         assert!(ServerUrl::parse("ftp://h/x").is_err());
         assert!(ServerUrl::parse("not a url").is_err());
-        assert!(ServerUrl::parse("http://h/a/../b").is_err() || {
-            // url normalises `..` away; either way nothing escapes.
-            ServerUrl::parse("http://h/a/../b").unwrap().path.as_str() == "b"
-        });
+        assert!(
+            ServerUrl::parse("http://h/a/../b").is_err() || {
+                // url normalises `..` away; either way nothing escapes.
+                ServerUrl::parse("http://h/a/../b").unwrap().path.as_str() == "b"
+            }
+        );
         assert!(ServerUrl::parse("http://h/a%00b").is_err());
     }
 

@@ -89,7 +89,11 @@ impl WorkingCopy {
             return Ok(());
         }
         let path = Self::admin_dir_of(&self.root).join(LOCK_FILE);
-        match fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+        match fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
             Ok(mut f) => {
                 use std::io::Write;
                 let _ = writeln!(f, "{}", std::process::id());
@@ -178,7 +182,8 @@ impl WorkingCopy {
                 _ => return Err(ClientError::refused(abs.display(), "not a plain path")),
             }
         }
-        RepoPath::parse(&parts.join("/")).map_err(|e| ClientError::refused(abs.display(), e.to_string()))
+        RepoPath::parse(&parts.join("/"))
+            .map_err(|e| ClientError::refused(abs.display(), e.to_string()))
     }
 }
 
@@ -260,9 +265,21 @@ mod tests {
 
     #[test]
     fn relative_paths() {
-        assert_eq!(relative_to(Path::new("/a/b/c"), Path::new("/a")), PathBuf::from("b/c"));
-        assert_eq!(relative_to(Path::new("/a/b"), Path::new("/a/b")), PathBuf::from("."));
-        assert_eq!(relative_to(Path::new("/a/x"), Path::new("/a/b")), PathBuf::from("../x"));
-        assert_eq!(absolute(Path::new("/a/b"), Path::new("../c/./d")), PathBuf::from("/a/c/d"));
+        assert_eq!(
+            relative_to(Path::new("/a/b/c"), Path::new("/a")),
+            PathBuf::from("b/c")
+        );
+        assert_eq!(
+            relative_to(Path::new("/a/b"), Path::new("/a/b")),
+            PathBuf::from(".")
+        );
+        assert_eq!(
+            relative_to(Path::new("/a/x"), Path::new("/a/b")),
+            PathBuf::from("../x")
+        );
+        assert_eq!(
+            absolute(Path::new("/a/b"), Path::new("../c/./d")),
+            PathBuf::from("/a/c/d")
+        );
     }
 }

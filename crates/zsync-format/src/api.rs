@@ -205,13 +205,17 @@ mod tests {
             hash: None,
         };
         let json = serde_json::to_string(&op).unwrap();
-        assert_eq!(json, r#"{"op":"add","path":"demo/a.txt","kind":"document","props":{}}"#);
+        assert_eq!(
+            json,
+            r#"{"op":"add","path":"demo/a.txt","kind":"document","props":{}}"#
+        );
         assert_eq!(serde_json::from_str::<CommitOp>(&json).unwrap(), op);
     }
 
     #[test]
     fn manifest_refuses_escaping_paths() {
-        let bad = r#"{"path":"../etc","oid":"00000000000000000000000000000000","kind":"file","rev":1}"#;
+        let bad =
+            r#"{"path":"../etc","oid":"00000000000000000000000000000000","kind":"file","rev":1}"#;
         assert!(serde_json::from_str::<ManifestEntry>(bad).is_err());
     }
 }

@@ -48,7 +48,10 @@ pub enum ArchiveError {
 pub enum Header {
     Manifest(Manifest),
     /// A body follows: read exactly `size` bytes through [`ArchiveReader::body`].
-    Body { hash: BodyHash, size: u64 },
+    Body {
+        hash: BodyHash,
+        size: u64,
+    },
     End,
 }
 
@@ -181,7 +184,9 @@ impl<R: Read> Read for BodyRead<'_, R> {
         if a.remaining == 0 || buf.is_empty() {
             return Ok(0);
         }
-        let want = buf.len().min(usize::try_from(a.remaining).unwrap_or(usize::MAX));
+        let want = buf
+            .len()
+            .min(usize::try_from(a.remaining).unwrap_or(usize::MAX));
         let n = a.inner.read(&mut buf[..want])?;
         if n == 0 {
             return Err(io::Error::new(
@@ -284,6 +289,9 @@ mod tests {
         bytes.push(b'M');
         bytes.extend(u64::MAX.to_be_bytes());
         let mut r = ArchiveReader::new(&bytes[..]).unwrap();
-        assert!(matches!(r.next_header(), Err(ArchiveError::ManifestTooLarge(_))));
+        assert!(matches!(
+            r.next_header(),
+            Err(ArchiveError::ManifestTooLarge(_))
+        ));
     }
 }

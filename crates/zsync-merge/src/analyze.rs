@@ -128,13 +128,12 @@ impl Flags {
 
     fn put(&mut self, line: isize, value: bool) {
         // The sentinels must stay false, so only real lines are writable.
-        if (0..self.len()).contains(&line) {
-            if let Some(slot) = usize::try_from(line + 1)
+        if (0..self.len()).contains(&line)
+            && let Some(slot) = usize::try_from(line + 1)
                 .ok()
                 .and_then(|s| self.slots.get_mut(s))
-            {
-                *slot = value;
-            }
+        {
+            *slot = value;
         }
     }
 
@@ -167,11 +166,13 @@ fn discardable(eqs: &[u32], other: &[u32], classes: usize) -> Vec<u8> {
     }
     let mut marks: Vec<u8> = eqs
         .iter()
-        .map(|&e| match other_count.get(e as usize).copied().unwrap_or(0) {
-            0 => DISCARD,
-            n if n > many => PROVISIONAL,
-            _ => KEEP,
-        })
+        .map(
+            |&e| match other_count.get(e as usize).copied().unwrap_or(0) {
+                0 => DISCARD,
+                n if n > many => PROVISIONAL,
+                _ => KEEP,
+            },
+        )
         .collect();
     settle_provisionals(&mut marks);
     marks
@@ -427,7 +428,14 @@ impl<'a> Search<'a> {
 
     /// Finds the midpoint of a shortest edit script for the given window
     /// (whose first and last elements are known to differ).
-    fn diag(&mut self, xoff: isize, xlim: isize, yoff: isize, ylim: isize, minimal: bool) -> Partition {
+    fn diag(
+        &mut self,
+        xoff: isize,
+        xlim: isize,
+        yoff: isize,
+        ylim: isize,
+        minimal: bool,
+    ) -> Partition {
         let dmin = xoff - ylim;
         let dmax = xlim - yoff;
         let fmid = xoff - yoff;

@@ -12,11 +12,23 @@ enum Style {
     Context,
 }
 
-pub(crate) fn unified(old: &[u8], new: &[u8], old_label: &str, new_label: &str, context: usize) -> String {
+pub(crate) fn unified(
+    old: &[u8],
+    new: &[u8],
+    old_label: &str,
+    new_label: &str,
+    context: usize,
+) -> String {
     render(old, new, old_label, new_label, context, Style::Unified)
 }
 
-pub(crate) fn context(old: &[u8], new: &[u8], old_label: &str, new_label: &str, context: usize) -> String {
+pub(crate) fn context(
+    old: &[u8],
+    new: &[u8],
+    old_label: &str,
+    new_label: &str,
+    context: usize,
+) -> String {
     render(old, new, old_label, new_label, context, Style::Context)
 }
 
@@ -130,7 +142,11 @@ fn unified_range(first: isize, last: isize) -> String {
 /// the line before an empty range).
 fn context_range(first: isize, last: isize) -> String {
     let (a, b) = (first + 1, last + 1);
-    if b > a { format!("{a},{b}") } else { format!("{b}") }
+    if b > a {
+        format!("{a},{b}")
+    } else {
+        format!("{b}")
+    }
 }
 
 fn push_line(out: &mut String, marker: &str, line: &[u8]) {

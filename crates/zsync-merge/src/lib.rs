@@ -47,16 +47,33 @@ pub fn is_binary(data: &[u8]) -> bool {
 /// GNU `diff -u` output (with `--label`s), or `""` if the inputs are equal.
 ///
 /// `context` is the number of unchanged lines shown around each change
-/// (`diff -U`). Lines that are not valid UTF-8 are rendered lossily; check
-/// [`is_binary`] first.
-pub fn unified_diff(old: &[u8], new: &[u8], old_label: &str, new_label: &str, context: usize) -> String {
+/// (`diff -U`, normally 3). Lines that are not valid UTF-8 are rendered
+/// lossily; check [`is_binary`] first.
+///
+/// ```
+/// let diff = zsync_merge::unified_diff(b"a\nb\n", b"a\nc\n", "f (r1)", "f (working copy)", 3);
+/// assert_eq!(diff, "--- f (r1)\n+++ f (working copy)\n@@ -1,2 +1,2 @@\n a\n-b\n+c\n");
+/// ```
+pub fn unified_diff(
+    old: &[u8],
+    new: &[u8],
+    old_label: &str,
+    new_label: &str,
+    context: usize,
+) -> String {
     format::unified(old, new, old_label, new_label, context)
 }
 
 /// GNU `diff -c` output (with `--label`s), or `""` if the inputs are equal.
 ///
 /// Same conventions as [`unified_diff`].
-pub fn context_diff(old: &[u8], new: &[u8], old_label: &str, new_label: &str, context: usize) -> String {
+pub fn context_diff(
+    old: &[u8],
+    new: &[u8],
+    old_label: &str,
+    new_label: &str,
+    context: usize,
+) -> String {
     format::context(old, new, old_label, new_label, context)
 }
 

@@ -6,8 +6,11 @@ use crate::lines::split_lines;
 /// Conflict-marker labels, as svn prints them (usually `.mine`, `.r4`, `.r5`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MergeLabels<'a> {
+    /// After `<<<<<<< `.
     pub mine: &'a str,
+    /// After `||||||| `.
     pub base: &'a str,
+    /// After `>>>>>>> `.
     pub theirs: &'a str,
 }
 
@@ -15,7 +18,9 @@ pub struct MergeLabels<'a> {
 /// place) and how many conflict blocks they contain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MergeOutcome {
+    /// The merged file; byte-identical to `diff3 -m -E` output when clean.
     pub merged: Vec<u8>,
+    /// Number of conflict blocks; 0 exactly when `diff3 -m -E` exits 0.
     pub conflicts: usize,
 }
 
@@ -57,7 +62,41 @@ struct Block {
     base: Span,
 }
 
-/// Merges the changes from `base` to `theirs` into `mine`.
+/// Merges the changes from `base` to `theirs` into `mine`, like
+/// `diff3 -m -E mine base theirs`.
+///
+/// A region changed on one side only takes that side; a region changed
+/// identically on both sides is taken once. Edits of the two sides that
+/// overlap or touch in base (including insertions at the same place) are a
+/// conflict unless they produce the same text; a conflict is written as
+///
+/// ```text
+/// <<<<<<< {mine}
+/// mine's lines
+/// ||||||| {base}
+/// base's lines
+/// =======
+/// theirs' lines
+/// >>>>>>> {theirs}
+/// ```
+///
+/// with every marker on its own line (a `\n` is inserted after a side whose
+/// last line has none). Any bytes are accepted; lines end after each `\n`.
+///
+/// ```
+/// use zsync_merge::{MergeLabels, merge3};
+///
+/// let labels = MergeLabels { mine: ".mine", base: ".r1", theirs: ".r2" };
+/// let out = merge3(b"a\nb\nc\n", b"A\nb\nc\n", b"a\nb\nC\n", &labels);
+/// assert_eq!((out.merged.as_slice(), out.conflicts), (&b"A\nb\nC\n"[..], 0));
+///
+/// let out = merge3(b"a\n", b"b\n", b"c\n", &labels);
+/// assert_eq!(out.conflicts, 1);
+/// assert_eq!(
+///     out.merged,
+///     b"<<<<<<< .mine\nb\n||||||| .r1\na\n=======\nc\n>>>>>>> .r2\n"
+/// );
+/// ```
 pub fn merge3(base: &[u8], mine: &[u8], theirs: &[u8], labels: &MergeLabels) -> MergeOutcome {
     let base_lines = split_lines(base);
     let mine_lines = split_lines(mine);
@@ -96,7 +135,10 @@ pub fn merge3(base: &[u8], mine: &[u8], theirs: &[u8], labels: &MergeLabels) -> 
             }
         }
     }
-    extend(&mut out, span(&mine_lines, (read + 1, mine_lines.len() as isize)));
+    extend(
+        &mut out,
+        span(&mine_lines, (read + 1, mine_lines.len() as isize)),
+    );
 
     MergeOutcome {
         merged: out,
@@ -127,7 +169,12 @@ fn edits(side: &[&[u8]], base: &[&[u8]]) -> Vec<Edit> {
 /// the same point, as conflicts. A block's extent in mine/theirs follows
 /// from the first and last edit of that side in it, or, for a side with no
 /// edit in it, from the offset left by the previous block.
-fn combine(mine_edits: &[Edit], theirs_edits: &[Edit], mine: &[&[u8]], theirs: &[&[u8]]) -> Vec<Block> {
+fn combine(
+    mine_edits: &[Edit],
+    theirs_edits: &[Edit],
+    mine: &[&[u8]],
+    theirs: &[&[u8]],
+) -> Vec<Block> {
     let threads = [mine_edits, theirs_edits];
     let mut next = [0usize; 2];
     let mut blocks = Vec::new();

@@ -31,8 +31,14 @@ fn binary_detection() {
 #[test]
 fn one_sided_changes_are_taken() {
     let base = "a\nb\nc\nd\ne\n";
-    assert_eq!(merge(base, "a\nB\nc\nd\ne\n", base), ("a\nB\nc\nd\ne\n".into(), 0));
-    assert_eq!(merge(base, base, "a\nb\nc\nD\ne\n"), ("a\nb\nc\nD\ne\n".into(), 0));
+    assert_eq!(
+        merge(base, "a\nB\nc\nd\ne\n", base),
+        ("a\nB\nc\nd\ne\n".into(), 0)
+    );
+    assert_eq!(
+        merge(base, base, "a\nb\nc\nD\ne\n"),
+        ("a\nb\nc\nD\ne\n".into(), 0)
+    );
     // Non-adjacent changes on both sides merge cleanly.
     assert_eq!(
         merge(base, "a\nB\nc\nd\ne\n", "a\nb\nc\nD\ne\n"),
@@ -43,7 +49,10 @@ fn one_sided_changes_are_taken() {
 #[test]
 fn identical_changes_are_taken_once() {
     let base = "a\nb\nc\n";
-    assert_eq!(merge(base, "a\nX\nc\n", "a\nX\nc\n"), ("a\nX\nc\n".into(), 0));
+    assert_eq!(
+        merge(base, "a\nX\nc\n", "a\nX\nc\n"),
+        ("a\nX\nc\n".into(), 0)
+    );
     assert_eq!(merge(base, "a\nc\n", "a\nc\n"), ("a\nc\n".into(), 0));
 }
 
@@ -98,7 +107,10 @@ fn empty_base() {
     assert_eq!(merge("", "same\n", "same\n"), ("same\n".into(), 0));
     let (merged, conflicts) = merge("", "x\n", "y\n");
     assert_eq!(conflicts, 1);
-    assert_eq!(merged, "<<<<<<< .mine\nx\n||||||| .r1\n=======\ny\n>>>>>>> .r2\n");
+    assert_eq!(
+        merged,
+        "<<<<<<< .mine\nx\n||||||| .r1\n=======\ny\n>>>>>>> .r2\n"
+    );
     assert_eq!(merge("", "", ""), (String::new(), 0));
 }
 
@@ -113,9 +125,15 @@ fn deletion_against_edit() {
         "a\n<<<<<<< .mine\n||||||| .r1\nb\n=======\nB\n>>>>>>> .r2\nc\nd\n"
     );
     // Deleting a line far from the other side's edit merges.
-    assert_eq!(merge(base, "b\nc\nd\n", "a\nb\nc\nD\n"), ("b\nc\nD\n".into(), 0));
+    assert_eq!(
+        merge(base, "b\nc\nd\n", "a\nb\nc\nD\n"),
+        ("b\nc\nD\n".into(), 0)
+    );
     // Both sides deleting the same line is fine.
-    assert_eq!(merge(base, "a\nc\nd\n", "a\nc\nd\n"), ("a\nc\nd\n".into(), 0));
+    assert_eq!(
+        merge(base, "a\nc\nd\n", "a\nc\nd\n"),
+        ("a\nc\nd\n".into(), 0)
+    );
 }
 
 #[test]
@@ -154,7 +172,13 @@ fn unified_diff_basics() {
 fn unified_diff_hunk_grouping() {
     let numbered = |changed: &[usize]| -> String {
         (1..=20)
-            .map(|i| if changed.contains(&i) { format!("new{i}\n") } else { format!("{i}\n") })
+            .map(|i| {
+                if changed.contains(&i) {
+                    format!("new{i}\n")
+                } else {
+                    format!("{i}\n")
+                }
+            })
             .collect()
     };
     let old = numbered(&[]);
@@ -168,6 +192,20 @@ fn unified_diff_hunk_grouping() {
     let diff = unified_diff(old.as_bytes(), far.as_bytes(), "a", "b", 3);
     assert!(diff.contains("@@ -2,7 +2,7 @@\n"), "{diff}");
     assert!(diff.contains("@@ -10,7 +10,7 @@\n"), "{diff}");
+}
+
+#[test]
+fn huge_context_is_clamped_to_the_files() {
+    let old = b"a\nb\nc\n";
+    let new = b"a\nB\nc\n";
+    assert_eq!(
+        unified_diff(old, new, "o", "n", usize::MAX),
+        "--- o\n+++ n\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n"
+    );
+    assert_eq!(
+        context_diff(old, new, "o", "n", usize::MAX),
+        "*** o\n--- n\n***************\n*** 1,3 ****\n  a\n! b\n  c\n--- 1,3 ----\n  a\n! B\n  c\n"
+    );
 }
 
 #[test]

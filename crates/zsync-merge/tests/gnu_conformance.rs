@@ -241,7 +241,10 @@ impl Report {
         [
             ("merge verdict (diff3 -m -E exit status)", &self.verdict),
             ("clean merge bytes (diff3 -m -E)", &self.clean_output),
-            ("conflict text (diff3 -m -A, normalised)", &self.conflict_output),
+            (
+                "conflict text (diff3 -m -A, normalised)",
+                &self.conflict_output,
+            ),
             ("unified diff (diff -U n)", &self.unified),
             ("context diff (diff -C n)", &self.context),
         ]
@@ -279,7 +282,8 @@ fn normalise_show_all(gnu: &[u8]) -> Vec<u8> {
     while let Some(start) = find_marker(rest, "<<<<<<< BASE\n") {
         out.push_str(&rest[..start]);
         let block = &rest[start..];
-        let (Some(sep), Some(end)) = (block.find("=======\n"), block.find(">>>>>>> THEIRS\n")) else {
+        let (Some(sep), Some(end)) = (block.find("=======\n"), block.find(">>>>>>> THEIRS\n"))
+        else {
             out.push_str(block);
             rest = "";
             break;
@@ -289,7 +293,12 @@ fn normalise_show_all(gnu: &[u8]) -> Vec<u8> {
     }
     out.push_str(rest);
     // 2. Put every marker at the start of a line.
-    for marker in ["<<<<<<< MINE\n", "||||||| BASE\n", "=======\n", ">>>>>>> THEIRS\n"] {
+    for marker in [
+        "<<<<<<< MINE\n",
+        "||||||| BASE\n",
+        "=======\n",
+        ">>>>>>> THEIRS\n",
+    ] {
         out = unglue(&out, marker);
     }
     out.into_bytes()
@@ -327,7 +336,11 @@ fn find_marker(text: &str, marker: &str) -> Option<usize> {
 fn check_case(index: usize, case: &Case, dir: &Path, report: &mut Report) {
     let path = |name: &str| dir.join(name).to_string_lossy().into_owned();
     let (base_p, mine_p, theirs_p) = (path("base"), path("mine"), path("theirs"));
-    for (p, data) in [(&base_p, &case.base), (&mine_p, &case.mine), (&theirs_p, &case.theirs)] {
+    for (p, data) in [
+        (&base_p, &case.base),
+        (&mine_p, &case.mine),
+        (&theirs_p, &case.theirs),
+    ] {
         std::fs::write(p, data).expect("write temp file");
     }
     let describe = || {
@@ -346,12 +359,23 @@ fn check_case(index: usize, case: &Case, dir: &Path, report: &mut Report) {
     args.extend([mine_p.as_str(), base_p.as_str(), theirs_p.as_str()]);
     let (code, gnu) = run(DIFF3, &args);
     let gnu_conflict = code == 1;
-    report.verdict.check(gnu_conflict == (ours.conflicts > 0), || {
-        format!("{}\n  diff3 exit {code}, ours {} conflict(s)", describe(), ours.conflicts)
-    });
+    report
+        .verdict
+        .check(gnu_conflict == (ours.conflicts > 0), || {
+            format!(
+                "{}\n  diff3 exit {code}, ours {} conflict(s)",
+                describe(),
+                ours.conflicts
+            )
+        });
     if !gnu_conflict && ours.conflicts == 0 {
         report.clean_output.check(gnu == ours.merged, || {
-            format!("{}\n  diff3: {}\n  ours:  {}", describe(), show(&gnu), show(&ours.merged))
+            format!(
+                "{}\n  diff3: {}\n  ours:  {}",
+                describe(),
+                show(&gnu),
+                show(&ours.merged)
+            )
         });
     } else if gnu_conflict && ours.conflicts > 0 {
         let mut args = vec!["-m", "-A"];
@@ -376,7 +400,10 @@ fn check_case(index: usize, case: &Case, dir: &Path, report: &mut Report) {
         _ => (&case.theirs, &case.base, &theirs_p, &base_p),
     };
     let n = case.context.to_string();
-    let (_, gnu) = run(DIFF, &["-U", &n, "--label", "OLD", "--label", "NEW", old_p, new_p]);
+    let (_, gnu) = run(
+        DIFF,
+        &["-U", &n, "--label", "OLD", "--label", "NEW", old_p, new_p],
+    );
     let ours = unified_diff(old, new, "OLD", "NEW", case.context);
     report.unified.check(gnu == ours.as_bytes(), || {
         format!(
@@ -386,8 +413,11 @@ fn check_case(index: usize, case: &Case, dir: &Path, report: &mut Report) {
             String::from_utf8_lossy(&gnu)
         )
     });
-    if index % 2 == 0 {
-        let (_, gnu) = run(DIFF, &["-C", &n, "--label", "OLD", "--label", "NEW", old_p, new_p]);
+    if index.is_multiple_of(2) {
+        let (_, gnu) = run(
+            DIFF,
+            &["-C", &n, "--label", "OLD", "--label", "NEW", old_p, new_p],
+        );
         let ours = context_diff(old, new, "OLD", "NEW", case.context);
         report.context.check(gnu == ours.as_bytes(), || {
             format!(

@@ -215,7 +215,15 @@ mod tests {
     #[test]
     fn refuses_escapes_and_bad_names() {
         for bad in [
-            "a//b", "..", "a/../b", "./a", "a/.zsync", "a/.ZSYNC/x", "a\0b", "a\nb", "a\\b",
+            "a//b",
+            "..",
+            "a/../b",
+            "./a",
+            "a/.zsync",
+            "a/.ZSYNC/x",
+            "a\0b",
+            "a\nb",
+            "a\\b",
         ] {
             assert!(RepoPath::parse(bad).is_err(), "{bad:?} accepted");
         }

@@ -178,7 +178,10 @@ mod tests {
     fn guesses_builtin_kinds() {
         let r = Registry::builtin();
         assert_eq!(r.guess("a.html", b"<p>hi</p>").0, Kind::document());
-        assert_eq!(r.guess("a.html", b"<p>hi</p>").1["content_type"], "text/html");
+        assert_eq!(
+            r.guess("a.html", b"<p>hi</p>").1["content_type"],
+            "text/html"
+        );
         assert_eq!(r.guess("x.bin", b"\x89PNG\r\n\x1a\nrest").0, Kind::image());
         assert_eq!(r.guess("x.bin", b"\0\x01\x02").0, Kind::file());
         assert_eq!(r.guess("empty.txt", b"").0, Kind::document());

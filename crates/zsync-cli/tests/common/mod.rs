@@ -79,7 +79,15 @@ impl Server {
 
     pub fn add_user(&self, name: &str, password: &str, role: &str) {
         let mut child = Command::new(zsyncd_bin())
-            .args(["user", "add", name, "--password-stdin", "--role", role, "--data"])
+            .args([
+                "user",
+                "add",
+                name,
+                "--password-stdin",
+                "--role",
+                role,
+                "--data",
+            ])
             .arg(self.data.path())
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
@@ -120,13 +128,21 @@ impl Run {
 
     #[track_caller]
     pub fn ok(self) -> Self {
-        assert_eq!(self.code, 0, "expected success\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, 0,
+            "expected success\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 
     #[track_caller]
     pub fn fails(self, code: i32) -> Self {
-        assert_eq!(self.code, code, "expected exit {code}\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, code,
+            "expected exit {code}\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 }
