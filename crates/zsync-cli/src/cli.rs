@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
 use clap::{Parser, Subcommand};
-use zsync_client::schedule::Accept;
+use zsync_client::conflict::Accept;
 use zsync_client::status::StatusOptions;
 use zsync_client::{Context, ServerUrl, Ui};
 use zsync_model::Kind;
@@ -26,6 +26,13 @@ use crate::output;
     max_term_width = 100
 )]
 pub struct Cli {
+    /// Trust this PEM CA certificate for HTTPS, besides the system's
+    /// (also ZSYNC_CA_CERT).
+    #[arg(long, global = true, value_name = "FILE")]
+    ca_cert: Option<PathBuf>,
+    /// Do not verify HTTPS certificates at all (unsafe; warns every time).
+    #[arg(long, global = true)]
+    insecure: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -43,9 +50,28 @@ enum Command {
         #[arg(short, long)]
         user: Option<String>,
     },
+    /// Create a new server folder at URL from a local directory tree, in
+    /// one commit; DIR then is a working copy of it.
+    Checkin {
+        /// The log message.
+        #[arg(short, long, default_value = "")]
+        message: String,
+        /// http://USER[:PASSWORD]@HOST:PORT/PARENT/NEW
+        url: String,
+        /// The tree to send (default: the current directory).
+        dir: Option<PathBuf>,
+    },
     /// Bring in changes from the server, merging them with local edits.
+    ///
+    /// On a terminal, each new conflict asks what to do; `--accept` answers
+    /// for scripts (postpone, base, working, mine-conflict, theirs-conflict,
+    /// mine-full, theirs-full).
     #[command(visible_alias = "up")]
-    Update { paths: Vec<PathBuf> },
+    Update {
+        #[arg(long, value_name = "ARG")]
+        accept: Option<Accept>,
+        paths: Vec<PathBuf>,
+    },
     /// Show what changed in the working copy (offline).
     #[command(visible_aliases = ["st", "stat"])]
     Status {
@@ -55,21 +81,23 @@ enum Command {
         /// Hide unversioned items.
         #[arg(short, long)]
         quiet: bool,
+        /// Show ignored items too, marked `I`.
+        #[arg(long)]
+        no_ignore: bool,
         paths: Vec<PathBuf>,
     },
-    /// Show local changes as unified diffs against the base (offline).
+    /// Show changes as diffs: local ones (-1, offline), against the
+    /// server's newest (-2), or the server's since the base (-3).
     #[command(visible_alias = "di")]
-    Diff {
-        /// Lines of context.
-        #[arg(short = 'U', long = "unified", default_value_t = 3, value_name = "N")]
-        context: usize,
-        paths: Vec<PathBuf>,
-    },
+    Diff(crate::diff_args::DiffArgs),
     /// Schedule files and folders (recursively) for addition.
     Add {
         /// The content type (document, image, file, ...); guessed if omitted.
         #[arg(short = 't', long = "type", value_name = "KIND")]
         kind: Option<String>,
+        /// Add ignored files too (`.zsyncignore` and the default list).
+        #[arg(long)]
+        no_ignore: bool,
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
@@ -100,7 +128,7 @@ enum Command {
     },
     /// Settle conflicts by choosing a version.
     Resolve {
-        /// working, base, mine-full or theirs-full
+        /// working, base, mine-conflict, theirs-conflict, mine-full or theirs-full
         #[arg(long, value_name = "ARG")]
         accept: Accept,
         #[arg(required = true)]
@@ -120,6 +148,60 @@ enum Command {
         /// Read the log message from a file.
         #[arg(short = 'F', long)]
         file: Option<PathBuf>,
+        paths: Vec<PathBuf>,
+    },
+    /// Apply the changes made in another working copy to this one.
+    ///
+    /// Three-way, with update's conflict handling; never commits. What was
+    /// merged is remembered, so merging again applies only newer changes.
+    Merge {
+        /// Settle conflicts for scripts (like update --accept).
+        #[arg(long, value_name = "ARG")]
+        accept: Option<Accept>,
+        /// With a URL SOURCE: the revisions whose changes to apply, N:M
+        /// (M may be HEAD). Without it, those since the last merge of SOURCE.
+        #[arg(short = 'r', long = "revision", value_name = "N:M")]
+        revisions: Option<String>,
+        /// A working copy whose changes to apply, or a server folder's URL.
+        source: String,
+        /// The working copy to change (default: the current directory).
+        target: Option<PathBuf>,
+    },
+    /// Show what the working copy knows about items (offline).
+    Info { paths: Vec<PathBuf> },
+    /// Set a property on items (local until committed).
+    #[command(visible_alias = "pset")]
+    #[command(
+        override_usage = "zsync propset NAME VALUE PATH...\n       zsync propset NAME -F FILE PATH..."
+    )]
+    Propset {
+        name: String,
+        /// Read the value from a file instead of the first argument.
+        #[arg(short = 'F', long)]
+        file: Option<PathBuf>,
+        /// VALUE then PATH..., or only PATH... with -F.
+        #[arg(required = true, value_name = "VALUE|PATH")]
+        args: Vec<String>,
+    },
+    /// Print a property's value.
+    #[command(visible_alias = "pget")]
+    Propget {
+        name: String,
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Delete a property from items.
+    #[command(visible_alias = "pdel")]
+    Propdel {
+        name: String,
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// List properties (with -v, their values and any conflicts).
+    #[command(visible_alias = "plist")]
+    Proplist {
+        #[arg(short, long)]
+        verbose: bool,
         paths: Vec<PathBuf>,
     },
     /// Show the revisions that changed a path.
@@ -158,7 +240,23 @@ fn config_dir() -> PathBuf {
 
 pub fn run(cli: Cli, ui: &dyn Ui) -> Result<ExitCode> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    let ctx = Context::new(ui, cwd, config_dir());
+    let mut ctx = Context::new(ui, cwd, config_dir());
+    ctx.tls.ca_certs = cli
+        .ca_cert
+        .or_else(|| {
+            std::env::var_os("ZSYNC_CA_CERT")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        })
+        .into_iter()
+        .collect();
+    ctx.tls.insecure = cli.insecure;
+    if cli.insecure {
+        eprintln!(
+            "zsync: warning: --insecure: server certificates are not verified, so anyone \
+             between you and the server can read and change what is sent"
+        );
+    }
     match cli.command {
         Command::Checkout {
             url,
@@ -173,10 +271,14 @@ pub fn run(cli: Cli, ui: &dyn Ui) -> Result<ExitCode> {
             )?;
             println!("Checked out revision {}.", done.rev);
         }
-        Command::Update { paths } => {
+        Command::Checkin { message, url, dir } => {
+            let rev = zsync_client::checkin::checkin(&ctx, &url, dir.as_deref(), &message)?;
+            println!("Committed revision {rev}.");
+        }
+        Command::Update { accept, paths } => {
             let mut total = zsync_client::update::UpdateSummary::default();
             for target in ctx.targets(&paths)? {
-                let s = zsync_client::update::update(&ctx, &target)?;
+                let s = zsync_client::update::update(&ctx, &target, accept)?;
                 println!("Updated to revision {}.", s.rev);
                 total.add(&s);
             }
@@ -184,6 +286,9 @@ pub fn run(cli: Cli, ui: &dyn Ui) -> Result<ExitCode> {
                 println!("Summary of conflicts:");
                 if total.text_conflicts > 0 {
                     println!("  Text conflicts: {}", total.text_conflicts);
+                }
+                if total.prop_conflicts > 0 {
+                    println!("  Property conflicts: {}", total.prop_conflicts);
                 }
                 if total.tree_conflicts > 0 {
                     println!("  Tree conflicts: {}", total.tree_conflicts);
@@ -200,33 +305,48 @@ pub fn run(cli: Cli, ui: &dyn Ui) -> Result<ExitCode> {
         Command::Status {
             verbose,
             quiet,
+            no_ignore,
             paths,
         } => {
             let mut out = std::io::stdout().lock();
+            let opts = StatusOptions {
+                verbose,
+                quiet,
+                no_ignore,
+            };
             for target in ctx.targets(&paths)? {
-                let items =
-                    zsync_client::status::status(&ctx, &target, StatusOptions { verbose, quiet })?;
+                let items = zsync_client::status::status(&ctx, &target, opts)?;
                 for item in &items {
                     writeln!(
                         out,
                         "{}",
                         output::status_line(item, &ctx.display(&item.abs), verbose)
                     )?;
+                    if let Some(zsync_client::index::Conflict::Tree { reason, .. }) = &item.conflict
+                    {
+                        writeln!(out, "      >   {reason}")?;
+                    }
                 }
             }
         }
-        Command::Diff { context, paths } => {
+        Command::Diff(args) => {
+            let settings = args.settings();
             let mut out = std::io::stdout().lock();
-            for target in ctx.targets(&paths)? {
-                out.write_all(zsync_client::diff::diff(&ctx, &target, context)?.as_bytes())?;
+            for target in ctx.targets(&args.paths)? {
+                let text = zsync_client::diff::diff_with(&ctx, &target, &settings)?;
+                out.write_all(text.as_bytes())?;
             }
         }
-        Command::Add { kind, paths } => {
+        Command::Add {
+            kind,
+            no_ignore,
+            paths,
+        } => {
             let kind = kind
                 .map(|k| Kind::new(&k))
                 .transpose()
                 .map_err(anyhow::Error::msg)?;
-            zsync_client::schedule::add(&ctx, &paths, kind.as_ref())?;
+            zsync_client::schedule::add(&ctx, &paths, kind.as_ref(), no_ignore)?;
         }
         Command::Remove {
             force,
@@ -238,10 +358,81 @@ pub fn run(cli: Cli, ui: &dyn Ui) -> Result<ExitCode> {
         Command::Mkdir { paths } => zsync_client::schedule::mkdir(&ctx, &paths)?,
         Command::Revert { paths, .. } => zsync_client::schedule::revert(&ctx, &paths)?,
         Command::Resolve { accept, paths } => {
-            zsync_client::schedule::resolve(&ctx, &paths, accept)?
+            zsync_client::conflict::resolve(&ctx, &paths, accept)?
         }
         Command::Resolved { paths } => {
-            zsync_client::schedule::resolve(&ctx, &paths, Accept::Working)?
+            zsync_client::conflict::resolve(&ctx, &paths, Accept::Working)?
+        }
+        Command::Merge {
+            accept,
+            revisions,
+            source,
+            target,
+        } => {
+            let target = target.unwrap_or_else(|| PathBuf::from("."));
+            let summary = if source.contains("://") {
+                let range = match revisions.as_deref().map(parse_range).transpose() {
+                    Ok(range) => range.unwrap_or((None, None)),
+                    Err(message) => return Ok(usage_error(&message)),
+                };
+                zsync_client::merge::merge_url(&ctx, &source, range, &target, accept)?
+            } else {
+                if revisions.is_some() {
+                    return Ok(usage_error(
+                        "-r applies to a URL source, not a working copy",
+                    ));
+                }
+                zsync_client::merge::merge(&ctx, Path::new(&source), &target, accept)?
+            };
+            if summary.changed == 0 {
+                println!("Nothing to merge.");
+            }
+            if summary.conflicts > 0 {
+                eprintln!(
+                    "zsync: {} conflict(s) remain; fix them and run `zsync resolved PATH`, or `zsync revert PATH`",
+                    summary.conflicts
+                );
+                return Ok(ExitCode::from(1));
+            }
+        }
+        Command::Info { paths } => {
+            for info in zsync_client::info::info(&ctx, &paths)? {
+                output::info(&info);
+            }
+        }
+        Command::Propset { name, file, args } => {
+            let mut args = args.into_iter();
+            let value = match file {
+                Some(f) => std::fs::read_to_string(&f)
+                    .with_context(|| format!("cannot read the value from {}", f.display()))?,
+                None => args.next().unwrap_or_default(),
+            };
+            let paths: Vec<PathBuf> = args.map(PathBuf::from).collect();
+            if paths.is_empty() {
+                return Ok(usage_error("propset needs a PATH after the value"));
+            }
+            zsync_client::props::set(&ctx, &name, Some(&value), &paths)?;
+        }
+        Command::Propdel { name, paths } => zsync_client::props::set(&ctx, &name, None, &paths)?,
+        Command::Propget { name, paths } => {
+            let lists = zsync_client::props::list(&ctx, &paths)?;
+            let several = lists.len() > 1;
+            for l in lists {
+                let value = l
+                    .props
+                    .get(&name)
+                    .ok_or_else(|| anyhow::anyhow!("{}: has no property {name:?}", l.shown))?;
+                if several {
+                    println!("{} - {value}", l.shown);
+                } else {
+                    println!("{value}");
+                }
+            }
+        }
+        Command::Proplist { verbose, paths } => {
+            for l in zsync_client::props::list(&ctx, &paths)? {
+                output::proplist(&l, verbose);
+            }
         }
         Command::Commit {
             message,
@@ -286,6 +477,25 @@ pub fn run(cli: Cli, ui: &dyn Ui) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `N:M` or `N:HEAD` as (from, to); `HEAD` is the server's newest.
+fn parse_range(text: &str) -> std::result::Result<(Option<u64>, Option<u64>), String> {
+    let bad = || format!("-r {text:?}: give two revisions as N:M (M may be HEAD)");
+    let (a, b) = text.split_once(':').ok_or_else(bad)?;
+    let from = a.parse().map_err(|_| bad())?;
+    let to = match b {
+        "HEAD" | "head" => None,
+        n => Some(n.parse().map_err(|_| bad())?),
+    };
+    Ok((Some(from), to))
+}
+
+/// A usage problem found after parsing: message, hint, exit status 2.
+fn usage_error(message: &str) -> ExitCode {
+    eprintln!("zsync: {message}");
+    eprintln!("zsync: see `zsync help`");
+    ExitCode::from(2)
 }
 
 fn with_user(url: &str, user: Option<String>) -> Result<ServerUrl> {

@@ -3,6 +3,7 @@
 //! errors to exit codes (0 ok, 1 failed or conflicts remain, 2 usage).
 
 mod cli;
+mod diff_args;
 mod output;
 mod terminal;
 

@@ -14,7 +14,7 @@ pub fn print_error(e: &anyhow::Error) {
                     text.push_str(&format!("\n  {p}"));
                 }
             }
-            ClientError::Invalid { problems } => {
+            ClientError::Invalid { problems } | ClientError::ForbiddenPaths { problems, .. } => {
                 text.push(':');
                 for p in problems {
                     text.push_str(&format!("\n  {}: {}", p.path, p.message));
@@ -82,4 +82,66 @@ pub fn log_entry(entry: &zsync_format::LogEntry) {
     );
     println!();
     println!("{}", entry.message);
+}
+
+/// `zsync info` for one item, in svn's layout.
+pub fn info(info: &zsync_client::info::Info) {
+    use zsync_client::index::{Conflict, Schedule};
+    let e = &info.entry;
+    println!("Path: {}", info.shown);
+    println!("Working Copy Root Path: {}", info.wc_root);
+    println!("URL: {}", info.url);
+    println!("Kind: {}", e.kind);
+    if let Some(oid) = &e.oid {
+        println!("Object ID: {oid}");
+    }
+    let schedule = match e.schedule {
+        Schedule::Normal => "normal",
+        Schedule::Add => "add",
+        Schedule::Delete => "delete",
+    };
+    println!("Schedule: {schedule}");
+    if e.oid.is_some() {
+        println!("Revision: {}", info.wc_rev.max(e.rev));
+        println!("Last Changed Author: {}", e.author);
+        println!("Last Changed Rev: {}", e.rev);
+    }
+    match &e.conflict {
+        Some(Conflict::Text { mine, old, new, .. }) => {
+            println!("Conflict Previous Base File: {old}");
+            println!("Conflict Previous Working File: {mine}");
+            println!("Conflict Current Base File: {new}");
+        }
+        Some(Conflict::Binary { new, .. }) => {
+            println!("Conflict Current Base File: {new}");
+        }
+        Some(Conflict::Tree { reason, .. }) => println!("Tree conflict: {reason}"),
+        None => {}
+    }
+    for name in e.prop_conflicts.keys() {
+        println!("Property conflict: {name}");
+    }
+    println!();
+}
+
+/// `zsync proplist` for one item.
+pub fn proplist(list: &zsync_client::props::PropList, verbose: bool) {
+    println!("Properties on '{}':", list.shown);
+    for (name, value) in &list.props {
+        if verbose {
+            println!("  {name}");
+            println!("    {value}");
+        } else {
+            println!("  {name}");
+        }
+    }
+    if verbose {
+        for (name, clash) in &list.conflicts {
+            let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());
+            println!("Property conflict on '{name}':");
+            println!("  base:   {}", show(&clash.base));
+            println!("  mine:   {}", show(&clash.mine));
+            println!("  theirs: {}", show(&clash.theirs));
+        }
+    }
 }

@@ -30,6 +30,7 @@ impl Ui for TerminalUi {
                 other => writeln!(out, "{other} {path}"),
             },
             Notification::Commit { action, path } => writeln!(out, "{action:<15}{path}"),
+            Notification::Text(text) => write!(out, "{text}"),
             Notification::Warning(text) => {
                 let _ = out.flush();
                 writeln!(std::io::stderr(), "zsync: warning: {text}")
@@ -42,6 +43,31 @@ impl Ui for TerminalUi {
             return None;
         }
         rpassword::prompt_password(prompt).ok()
+    }
+
+    fn choose(&self, question: &str, choices: &[(&str, &str)]) -> Option<String> {
+        if !self.interactive {
+            return None;
+        }
+        let options: Vec<String> = choices.iter().map(|(k, d)| format!("({k}) {d}")).collect();
+        let prompt = format!("{question}\nSelect: {}: ", options.join(", "));
+        self.line(&prompt)
+    }
+
+    fn edit(&self, path: &std::path::Path) -> bool {
+        let Some(editor) = std::env::var("VISUAL")
+            .or_else(|_| std::env::var("EDITOR"))
+            .ok()
+        else {
+            return false;
+        };
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("{editor} \"$1\""))
+            .arg("sh")
+            .arg(path)
+            .status()
+            .is_ok_and(|s| s.success())
     }
 
     fn line(&self, prompt: &str) -> Option<String> {

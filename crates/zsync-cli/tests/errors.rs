@@ -203,3 +203,29 @@ fn a_server_that_sends_an_escaping_path_is_refused() {
     assert!(!c.path("evil").exists() && !c.dir.path().parent().unwrap().join("evil").exists());
     handle.join().unwrap();
 }
+
+#[test]
+fn names_that_collide_on_other_filesystems_are_refused() {
+    let server = Server::demo();
+    let c = Client::new();
+    c.run(&["co", &server.url("demo"), "w"]).ok();
+    c.write("w/demo/Notes.TXT", "x");
+    let out = c.run(&["add", "w/demo/Notes.TXT"]).fails(1);
+    assert!(
+        out.stderr.contains("only in case or Unicode form"),
+        "{}",
+        out.stderr
+    );
+    // NFC and NFD spellings of the same name.
+    c.write("w/demo/caf\u{e9}.txt", "nfc");
+    c.write("w/demo/cafe\u{301}.txt", "nfd");
+    let out = c
+        .run(&["add", "w/demo/caf\u{e9}.txt", "w/demo/cafe\u{301}.txt"])
+        .fails(1);
+    assert!(
+        out.stderr.contains("only in case or Unicode form"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(c.run(&["st", "-q", "w"]).ok().stdout, "");
+}

@@ -177,7 +177,7 @@ fn add_mkdir_commit_single_file_remove_revert() {
     c.run(&["mkdir", "w/demo/docs"]).ok();
     c.write("w/demo/docs/a.md", "# A\n");
     c.write("w/demo/docs/b.txt", "b\n");
-    c.write("w/demo/pic.png", "\u{89}PNG\r\n\u{1a}\nfake");
+    c.write_bytes("w/demo/pic.png", b"\x89PNG\r\n\x1a\nfake");
     let out = c
         .run(&[
             "add",
@@ -435,7 +435,7 @@ fn edited_here_deleted_there_is_kept_as_a_tree_conflict() {
     assert_eq!(b.read("b/demo/story.txt"), "precious\n");
     assert_eq!(
         b.run(&["st", "b"]).ok().stdout,
-        "A     C b/demo/story.txt\n"
+        "A     C b/demo/story.txt\n      >   local edit, incoming delete upon update\n"
     );
     // Keeping it re-adds it on commit.
     b.run(&["resolved", "b/demo/story.txt"]).ok();
@@ -460,7 +460,10 @@ fn an_unversioned_file_is_never_overwritten_by_an_incoming_add() {
     );
     assert_eq!(b.read("b/demo/new.txt"), "local\n");
     // The local file is now a local modification of the server's.
-    assert_eq!(b.run(&["st", "b"]).ok().stdout, "M     C b/demo/new.txt\n");
+    assert_eq!(
+        b.run(&["st", "b"]).ok().stdout,
+        "M     C b/demo/new.txt\n      >   local unversioned, incoming add upon update\n"
+    );
     b.run(&["resolve", "--accept", "theirs-full", "b/demo/new.txt"])
         .ok();
     assert_eq!(b.read("b/demo/new.txt"), "from a\n");
@@ -514,4 +517,78 @@ fn status_verbose_and_unversioned() {
         c.run_in("w/demo", &["st", "stray.txt"]).ok().stdout,
         "?       stray.txt\n"
     );
+}
+
+#[test]
+fn checkin_creates_a_folder_and_a_working_copy() {
+    let server = Server::demo();
+    let c = Client::new();
+    c.write("site/index.html", "<p>hi</p>\n");
+    c.write("site/css/main.css", "p{}\n");
+    c.write_bytes("site/logo.png", b"\x89PNG\r\n\x1a\nxx");
+    let out = c
+        .run(&["checkin", "-m", "import", &server.url("demo/site"), "site"])
+        .ok();
+    assert!(
+        out.stdout.contains("Adding         site/css/main.css"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("Committed revision ")
+    );
+    // The directory is now a clean working copy of the new folder.
+    assert_eq!(c.run(&["st", "site"]).ok().stdout, "");
+    c.write("site/index.html", "<p>hello</p>\n");
+    c.run(&["ci", "-m", "edit", "site"]).ok();
+    let d = Client::new();
+    d.run(&["co", &server.url("demo/site"), "x"]).ok();
+    assert_eq!(d.read("x/site/index.html"), "<p>hello</p>\n");
+    assert_eq!(
+        d.run(&["propget", "content_type", "x/site/logo.png"])
+            .ok()
+            .stdout,
+        "image/png\n"
+    );
+    // A second checkin to the same URL is refused and leaves the tree alone.
+    c.write("again/a.txt", "a\n");
+    let out = c
+        .run(&["checkin", &server.url("demo/site"), "again"])
+        .fails(1);
+    assert!(out.stderr.contains("already exists"), "{}", out.stderr);
+    assert!(!c.exists("again/.zsync"));
+}
+
+#[test]
+fn ignore_rules_keep_droppings_out_of_status_and_add() {
+    let server = Server::demo();
+    let c = Client::new();
+    c.run(&["co", &server.url("demo"), "w"]).ok();
+    c.write("w/demo/notes.txt~", "backup");
+    c.write("w/demo/.zsyncignore", "*.log\nbuild/\n");
+    c.write("w/demo/run.log", "log");
+    c.write("w/demo/build/out.bin", "x");
+    c.write("w/demo/src/a.txt", "a");
+    c.write("w/demo/src/a.txt.swp", "swap");
+    assert_eq!(
+        c.run(&["st", "w"]).ok().stdout,
+        "?       w/demo/.zsyncignore\n?       w/demo/src\n"
+    );
+    let all = c.run(&["st", "--no-ignore", "w"]).ok().stdout;
+    assert!(all.contains("I       w/demo/run.log\n"), "{all}");
+    assert!(all.contains("I       w/demo/build\n"), "{all}");
+    assert!(all.contains("I       w/demo/notes.txt~\n"), "{all}");
+    // Recursive add leaves ignored files out; --no-ignore takes them.
+    let out = c.run(&["add", "w/demo/src"]).ok().stdout;
+    assert!(
+        out.contains("w/demo/src/a.txt\n") && !out.contains(".swp"),
+        "{out}"
+    );
+    c.run(&["revert", "w/demo/src"]).ok();
+    let out = c.run(&["add", "--no-ignore", "w/demo/src"]).ok().stdout;
+    assert!(out.contains("w/demo/src/a.txt.swp"), "{out}");
 }

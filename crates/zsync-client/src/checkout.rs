@@ -1,11 +1,12 @@
 //! `zsync checkout URL [TARGETDIR]`: the object at URL, with its subtree,
 //! into `TARGETDIR/<last path component>`, in one streamed request.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use zsync_format::archive::{ArchiveReader, Header};
 use zsync_format::{Manifest, ManifestEntry};
-use zsync_model::{BodyHash, Rev};
+use zsync_model::{BodyHash, RepoPath, Rev};
 
 use crate::error::{ClientError, Result};
 use crate::fsutil;
@@ -96,6 +97,12 @@ fn fill(ctx: &Context, url: &ServerUrl, dest: &Path, stream: ByteStream) -> Resu
         }
     };
     check_manifest(&manifest, url)?;
+    if manifest.omitted > 0 {
+        ctx.ui.notify(Notification::Warning(format!(
+            "{} item(s) you may not read were left out",
+            manifest.omitted
+        )));
+    }
     let mut wc = WorkingCopy::create(dest, url, manifest.head)?;
     receive_bodies(&mut archive, &wc)?;
 
@@ -138,6 +145,7 @@ fn check_manifest(manifest: &Manifest, url: &ServerUrl) -> Result<()> {
             ),
         ));
     }
+    let mut seen: HashMap<(String, String), &RepoPath> = HashMap::new();
     for e in &manifest.entries {
         if !e.kind.is_folder() && e.hash.is_none() {
             return Err(ClientError::Protocol(format!(
@@ -145,8 +153,26 @@ fn check_manifest(manifest: &Manifest, url: &ServerUrl) -> Result<()> {
                 e.path
             )));
         }
+        // Names equal but for case or Unicode form would overwrite each
+        // other on macOS and Windows filesystems: refuse before writing.
+        let parent = e.path.parent().map(|p| p.to_string()).unwrap_or_default();
+        if let Some(other) = seen.insert((parent, fold_name(e.path.name())), &e.path) {
+            return Err(ClientError::refused(
+                url.redacted(),
+                format!(
+                    "holds {other} and {}, whose names differ only in case or Unicode form; rename one on the server",
+                    e.path
+                ),
+            ));
+        }
     }
     Ok(())
+}
+
+/// A name as case-insensitive, normalising filesystems compare it.
+pub(crate) fn fold_name(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    name.nfc().collect::<String>().to_lowercase()
 }
 
 /// Reads body frames into the pristine store until the end frame.
@@ -186,4 +212,48 @@ pub(crate) fn write_from_pristine(
     fsutil::write_atomic_from(path, &mut source, None)?;
     let meta = std::fs::metadata(path).map_err(ClientError::io(path))?;
     Ok(StatData::of(&meta))
+}
+
+#[cfg(test)]
+mod tests {
+    use zsync_model::{Kind, Oid};
+
+    use super::*;
+
+    fn entry(path: &str, kind: Kind) -> ManifestEntry {
+        ManifestEntry {
+            path: RepoPath::parse(path).unwrap(),
+            oid: Oid::random(),
+            hash: (!kind.is_folder()).then(|| BodyHash::of(path.as_bytes())),
+            kind,
+            rev: 1,
+            size: 0,
+            props: Default::default(),
+            author: String::new(),
+        }
+    }
+
+    fn manifest(names: &[&str]) -> Manifest {
+        let mut entries = vec![entry("", Kind::folder())];
+        entries.extend(names.iter().map(|n| entry(n, Kind::document())));
+        Manifest {
+            root: RepoPath::parse("demo").unwrap(),
+            head: 1,
+            entries,
+            omitted: 0,
+        }
+    }
+
+    #[test]
+    fn names_colliding_by_case_or_normalisation_are_refused() {
+        let url = ServerUrl::parse("http://h/demo").unwrap();
+        assert!(check_manifest(&manifest(&["a.txt", "b.txt"]), &url).is_ok());
+        assert!(check_manifest(&manifest(&["Read.me", "READ.ME"]), &url).is_err());
+        assert!(check_manifest(&manifest(&["caf\u{e9}", "cafe\u{301}"]), &url).is_err());
+        // The same name in different folders is fine.
+        let mut m = manifest(&["x"]);
+        m.entries.push(entry("d", Kind::folder()));
+        m.entries.push(entry("d/X", Kind::document()));
+        assert!(check_manifest(&m, &url).is_ok());
+    }
 }

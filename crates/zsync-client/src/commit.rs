@@ -38,7 +38,7 @@ pub fn commit(ctx: &Context, target: &Target, message: &str) -> Result<Option<Re
     for (key, rel) in &selected {
         let entry = &wc.index.entries[key];
         let shown = ctx.display(&wc.abs(rel));
-        if entry.conflict.is_some() {
+        if entry.in_conflict() {
             conflicts.push(shown);
             continue;
         }

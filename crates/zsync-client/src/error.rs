@@ -17,6 +17,19 @@ pub enum ClientError {
     AuthRequired { url: String, hint: String },
     #[error("permission denied: {0}")]
     Forbidden(String),
+    /// Refused because of these paths (a commit touching paths the user
+    /// may not write); all of them are listed.
+    #[error("permission denied: {message}")]
+    ForbiddenPaths {
+        message: String,
+        problems: Vec<PathProblem>,
+    },
+    #[error("the certificate of {host} is not trusted: {detail}")]
+    Certificate { host: String, detail: String },
+    /// A request the server refused as it stands (too large, too slow,
+    /// too many failed logins, malformed).
+    #[error("the server refused the request ({status}): {message}")]
+    Rejected { status: u16, message: String },
     #[error("{what} not found on the server")]
     NotFound { what: String },
     /// A commit was refused because these paths changed on the server.
@@ -69,6 +82,10 @@ impl ClientError {
                 "wait for it to finish; if no zsync is running, run `zsync cleanup`"
             }
             ClientError::Corrupt { .. } => "run `zsync cleanup`, or check out again",
+            ClientError::Certificate { .. } => {
+                "if the server uses a private CA, pass its certificate with --ca-cert FILE \
+                 (or ZSYNC_CA_CERT=FILE)"
+            }
             _ => return None,
         })
     }

@@ -115,3 +115,27 @@ pub fn remove_file_if_exists(path: &Path) -> Result<()> {
 pub fn create_dir_all(path: &Path) -> Result<()> {
     fs::create_dir_all(path).map_err(ClientError::io(path))
 }
+
+/// Removes a file, or a folder with everything in it; a path that is
+/// already gone is fine.
+pub fn remove_path(path: &Path) -> Result<()> {
+    let result = if path.is_dir() {
+        fs::remove_dir_all(path)
+    } else {
+        fs::remove_file(path)
+    };
+    match result {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(ClientError::io(path)(e)),
+        _ => Ok(()),
+    }
+}
+
+/// A folder's entries, sorted by name, so walks are deterministic.
+pub fn sorted_children(dir: &Path) -> Result<Vec<fs::DirEntry>> {
+    let mut children = fs::read_dir(dir)
+        .map_err(ClientError::io(dir))?
+        .collect::<io::Result<Vec<_>>>()
+        .map_err(ClientError::io(dir))?;
+    children.sort_by_key(|c| c.file_name());
+    Ok(children)
+}

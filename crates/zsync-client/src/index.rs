@@ -64,7 +64,10 @@ impl StatData {
     }
 }
 
-/// Why an item is in conflict. The side files live beside the item.
+/// Why an item is in conflict. The three versions are kept as data (their
+/// bodies are in the pristine store), so a later update never nests markers
+/// and `resolve` can rebuild any choice; the side files beside the item are
+/// a convenience for the user.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Conflict {
@@ -75,12 +78,29 @@ pub enum Conflict {
         mine: String,
         old: String,
         new: String,
+        /// The bodies of the three versions.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        old_hash: Option<BodyHash>,
+        mine_hash: BodyHash,
+        their_hash: BodyHash,
     },
     /// Both sides changed a binary body: the file is the user's, `new`
     /// holds the incoming one.
-    Binary { new: String },
-    /// A structural clash (edit vs delete, obstructed add, ...).
-    Tree { reason: String },
+    Binary {
+        new: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        old_hash: Option<BodyHash>,
+        mine_hash: BodyHash,
+        their_hash: BodyHash,
+    },
+    /// A structural clash (edit vs delete, obstructed add, ...), described
+    /// as svn does.
+    Tree {
+        reason: String,
+        /// The incoming change deletes the item (so `theirs-full` deletes it).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        incoming_delete: bool,
+    },
 }
 
 impl Conflict {
@@ -91,11 +111,19 @@ impl Conflict {
     /// The side files the conflict left beside the item.
     pub fn side_files(&self) -> Vec<&str> {
         match self {
-            Conflict::Text { mine, old, new } => vec![mine, old, new],
-            Conflict::Binary { new } => vec![new],
+            Conflict::Text { mine, old, new, .. } => vec![mine, old, new],
+            Conflict::Binary { new, .. } => vec![new],
             Conflict::Tree { .. } => vec![],
         }
     }
+}
+
+/// One property both sides changed differently.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PropClash {
+    pub base: Option<String>,
+    pub mine: Option<String>,
+    pub theirs: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,6 +155,9 @@ pub struct Entry {
     pub stat: Option<StatData>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conflict: Option<Conflict>,
+    /// Properties in conflict, by name (status column 2 `C`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub prop_conflicts: BTreeMap<String, PropClash>,
 }
 
 impl Entry {
@@ -143,6 +174,7 @@ impl Entry {
             schedule: Schedule::Normal,
             stat: None,
             conflict: None,
+            prop_conflicts: BTreeMap::new(),
         }
     }
 
@@ -159,7 +191,13 @@ impl Entry {
             schedule: Schedule::Add,
             stat: None,
             conflict: None,
+            prop_conflicts: BTreeMap::new(),
         }
+    }
+
+    /// Whether anything about the item is in conflict.
+    pub fn in_conflict(&self) -> bool {
+        self.conflict.is_some() || !self.prop_conflicts.is_empty()
     }
 
     pub fn is_folder(&self) -> bool {
@@ -192,4 +230,29 @@ pub struct Index {
     #[serde(default)]
     pub stamp_ns: i128,
     pub entries: BTreeMap<String, Entry>,
+    /// What `zsync merge` brought in from each source, so merging again
+    /// applies nothing twice.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub merges: BTreeMap<String, MergeRecord>,
+}
+
+/// One item of a tree as `merge` compares it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MergeNode {
+    pub kind: Kind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<BodyHash>,
+    #[serde(default, skip_serializing_if = "Props::is_empty")]
+    pub props: Props,
+}
+
+/// What was last merged from one source.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MergeRecord {
+    /// The source working copy's state (path → item) when last merged; the
+    /// bodies are in this working copy's pristine store.
+    Snapshot(BTreeMap<String, MergeNode>),
+    /// Revision ranges `(from, to]` of a server path already merged.
+    Revisions(Vec<(Rev, Rev)>),
 }

@@ -6,15 +6,21 @@
 //! targets are checked before anything changes, files are written to temp
 //! names and renamed, and the index is saved atomically at the end.
 
+pub mod checkin;
 pub mod checkout;
 pub mod commit;
+pub mod conflict;
 pub mod credentials;
 pub mod diff;
 pub mod error;
 pub mod fsutil;
+pub mod ignore_rules;
 pub mod index;
+pub mod info;
 pub mod log;
+pub mod merge;
 pub mod pristine;
+pub mod props;
 pub mod schedule;
 pub mod session;
 pub mod status;

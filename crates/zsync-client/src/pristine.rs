@@ -70,6 +70,15 @@ impl Pristine {
         std::fs::rename(&staging, &target).map_err(ClientError::io(&target))
     }
 
+    /// Stores a body held in memory; returns its hash.
+    pub fn insert_bytes(&self, data: &[u8]) -> Result<BodyHash> {
+        let hash = BodyHash::of(data);
+        if !self.contains(&hash) {
+            self.insert_verified(&hash, &mut &data[..])?;
+        }
+        Ok(hash)
+    }
+
     /// Stores a copy of a working file; returns its hash and size.
     pub fn insert_file(&self, source: &Path) -> Result<(BodyHash, u64)> {
         fsutil::create_dir_all(&self.dir)?;

@@ -1,5 +1,5 @@
 //! Commands that change what the next commit will do, offline: `add`,
-//! `mkdir`, `remove`, `revert`, `resolve`. Each checks every target before
+//! `mkdir`, `remove`, `revert`. Each checks every target before
 //! it changes anything.
 
 use std::collections::BTreeSet;
@@ -10,7 +10,8 @@ use zsync_model::{Kind, RepoPath};
 use crate::checkout::write_from_pristine;
 use crate::error::{ClientError, Result};
 use crate::fsutil;
-use crate::index::{Conflict, Entry, Schedule};
+use crate::ignore_rules::IgnoreRules;
+use crate::index::{Entry, Schedule};
 use crate::session::Context;
 use crate::status::{LocalState, local_state, parse_key};
 use crate::ui::Notification;
@@ -18,7 +19,10 @@ use crate::wc::{self, WorkingCopy};
 
 /// Opens the one working copy that holds every path, locked, and maps the
 /// paths into it.
-fn open_for(ctx: &Context, paths: &[PathBuf]) -> Result<(WorkingCopy, Vec<(PathBuf, RepoPath)>)> {
+pub(crate) fn open_for(
+    ctx: &Context,
+    paths: &[PathBuf],
+) -> Result<(WorkingCopy, Vec<(PathBuf, RepoPath)>)> {
     let mut root: Option<PathBuf> = None;
     let mut mapped = Vec::new();
     for p in paths {
@@ -68,10 +72,35 @@ fn parent_is_versioned_folder(
         .is_some_and(|e| e.is_folder() && e.schedule != Schedule::Delete)
 }
 
+/// A versioned or pending sibling whose name equals `rel`'s but for case
+/// or Unicode normalisation.
+fn sibling_collision(
+    wc: &WorkingCopy,
+    rel: &RepoPath,
+    pending: &BTreeSet<RepoPath>,
+) -> Option<String> {
+    let parent = rel.parent()?;
+    let folded = crate::checkout::fold_name(rel.name());
+    let versioned = wc
+        .index
+        .entries
+        .keys()
+        .filter_map(|k| RepoPath::parse(k).ok());
+    versioned
+        .chain(pending.iter().cloned())
+        .find(|p| {
+            p != rel
+                && p.parent().as_ref() == Some(&parent)
+                && crate::checkout::fold_name(p.name()) == folded
+        })
+        .map(|p| p.to_string())
+}
+
 /// `zsync add [-t KIND] PATH...`: schedules files and folders (recursively)
 /// for addition, guessing each file's kind unless `kind` is given.
-pub fn add(ctx: &Context, paths: &[PathBuf], kind: Option<&Kind>) -> Result<()> {
+pub fn add(ctx: &Context, paths: &[PathBuf], kind: Option<&Kind>, no_ignore: bool) -> Result<()> {
     let (mut wc, targets) = open_for(ctx, paths)?;
+    let rules = IgnoreRules::new(&wc.root, !no_ignore);
     let mut plan: Vec<(RepoPath, Entry)> = Vec::new();
     let mut pending = BTreeSet::new();
     let mut targets = targets;
@@ -103,6 +132,14 @@ pub fn add(ctx: &Context, paths: &[PathBuf], kind: Option<&Kind>) -> Result<()> 
                 "its folder is not under version control; add the folder first",
             ));
         }
+        if let Some(other) = sibling_collision(&wc, rel, &pending) {
+            return Err(ClientError::refused(
+                &shown,
+                format!(
+                    "differs from {other} only in case or Unicode form; such names collide on many filesystems, so rename it"
+                ),
+            ));
+        }
         if meta.file_type().is_symlink() {
             return Err(ClientError::refused(
                 &shown,
@@ -116,7 +153,7 @@ pub fn add(ctx: &Context, paths: &[PathBuf], kind: Option<&Kind>) -> Result<()> 
                     format!("is a folder, so it cannot be of kind {k}"),
                 ));
             }
-            collect_tree(ctx, abs, rel, &mut plan, &mut pending)?;
+            collect_tree(ctx, &rules, abs, rel, &mut plan, &mut pending)?;
         } else {
             if kind.is_some_and(Kind::is_folder) {
                 return Err(ClientError::refused(
@@ -153,6 +190,7 @@ fn new_file_entry(ctx: &Context, abs: &Path, kind: Option<&Kind>) -> Result<Entr
 
 fn collect_tree(
     ctx: &Context,
+    rules: &IgnoreRules,
     abs: &Path,
     rel: &RepoPath,
     plan: &mut Vec<(RepoPath, Entry)>,
@@ -163,12 +201,7 @@ fn collect_tree(
         Entry::added(Kind::folder(), Default::default()),
     ));
     pending.insert(rel.clone());
-    let mut children: Vec<_> = std::fs::read_dir(abs)
-        .map_err(ClientError::io(abs))?
-        .collect::<std::io::Result<Vec<_>>>()
-        .map_err(ClientError::io(abs))?;
-    children.sort_by_key(|c| c.file_name());
-    for child in children {
+    for child in fsutil::sorted_children(abs)? {
         let path = child.path();
         let name = child.file_name();
         let name = name.to_str().ok_or_else(|| {
@@ -178,13 +211,16 @@ fn collect_tree(
             .join(name)
             .map_err(|e| ClientError::refused(ctx.display(&path), e.to_string()))?;
         let ft = child.file_type().map_err(ClientError::io(&path))?;
+        if rules.is_ignored(&path, ft.is_dir()) {
+            continue;
+        }
         if ft.is_symlink() {
             ctx.ui.notify(Notification::Warning(format!(
                 "skipped {}: symbolic links are not versioned",
                 ctx.display(&path)
             )));
         } else if ft.is_dir() {
-            collect_tree(ctx, &path, &child_rel, plan, pending)?;
+            collect_tree(ctx, rules, &path, &child_rel, plan, pending)?;
         } else {
             plan.push((child_rel.clone(), new_file_entry(ctx, &path, None)?));
             pending.insert(child_rel);
@@ -260,7 +296,7 @@ pub fn remove(ctx: &Context, paths: &[PathBuf], force: bool, keep_local: bool) -
             let (state, _) = local_state(&wc, &p, entry)?;
             if entry.schedule == Schedule::Add
                 || state == LocalState::Modified
-                || entry.conflict.is_some()
+                || entry.in_conflict()
             {
                 return Err(ClientError::refused(
                     ctx.display(&wc.abs(&p)),
@@ -291,6 +327,7 @@ pub fn remove(ctx: &Context, paths: &[PathBuf], force: bool, keep_local: bool) -
             } else {
                 entry.schedule = Schedule::Delete;
                 entry.conflict = None;
+                entry.prop_conflicts.clear();
             }
             ctx.ui.notify(Notification::Schedule {
                 action: "D".into(),
@@ -298,17 +335,7 @@ pub fn remove(ctx: &Context, paths: &[PathBuf], force: bool, keep_local: bool) -
             });
         }
         if !keep_local {
-            let result = if abs.is_dir() {
-                std::fs::remove_dir_all(abs)
-            } else {
-                std::fs::remove_file(abs)
-            };
-            match result {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    return Err(ClientError::io(abs)(e));
-                }
-                _ => {}
-            }
+            fsutil::remove_path(abs)?;
         }
     }
     wc.save()
@@ -335,7 +362,7 @@ pub fn revert(ctx: &Context, paths: &[PathBuf]) -> Result<()> {
             continue;
         };
         let path = wc.abs(&rel);
-        let mut changed = entry.conflict.is_some() || entry.props_modified();
+        let mut changed = entry.in_conflict() || entry.props_modified();
         if let Some(conflict) = &entry.conflict {
             for side in conflict.side_files() {
                 // The user's own text survives a revert, so nothing is lost.
@@ -352,6 +379,7 @@ pub fn revert(ctx: &Context, paths: &[PathBuf]) -> Result<()> {
         let (state, _) = local_state(&wc, &rel, &entry)?;
         let mut new = entry.clone();
         new.conflict = None;
+        new.prop_conflicts.clear();
         new.new_props = None;
         if entry.schedule == Schedule::Delete
             || state != LocalState::Clean
@@ -388,118 +416,6 @@ pub fn revert(ctx: &Context, paths: &[PathBuf]) -> Result<()> {
 fn report_reverted(ctx: &Context, path: &Path) {
     ctx.ui.notify(Notification::Schedule {
         action: "Reverted".into(),
-        path: ctx.display(path),
-    });
-}
-
-/// Which version `resolve` keeps.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Accept {
-    /// The file as it is now (the user edited the markers away).
-    Working,
-    /// The base before the update that conflicted.
-    Base,
-    /// The user's text from before the update.
-    MineFull,
-    /// The incoming version.
-    TheirsFull,
-}
-
-impl std::str::FromStr for Accept {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        Ok(match s {
-            "working" => Accept::Working,
-            "base" => Accept::Base,
-            "mine-full" | "mf" => Accept::MineFull,
-            "theirs-full" | "tf" => Accept::TheirsFull,
-            _ => {
-                return Err(format!(
-                    "unknown --accept value {s:?}: use working, base, mine-full or theirs-full"
-                ));
-            }
-        })
-    }
-}
-
-/// `zsync resolve --accept ARG PATH...` (and `resolved PATH...`).
-pub fn resolve(ctx: &Context, paths: &[PathBuf], accept: Accept) -> Result<()> {
-    let (mut wc, targets) = open_for(ctx, paths)?;
-    let mut victims = Vec::new();
-    for (abs, rel) in &targets {
-        let found: Vec<_> = subtree_keys(&wc, rel)?
-            .into_iter()
-            .filter(|(k, _)| wc.index.entries[k].conflict.is_some())
-            .collect();
-        if found.is_empty() {
-            return Err(ClientError::refused(ctx.display(abs), "is not in conflict"));
-        }
-        victims.extend(found);
-    }
-    for (key, rel) in victims {
-        let Some(mut entry) = wc.index.entries.get(&key).cloned() else {
-            continue;
-        };
-        let Some(conflict) = entry.conflict.take() else {
-            continue;
-        };
-        let path = wc.abs(&rel);
-        let side = |name: &str| path.with_file_name(name);
-        match (&conflict, accept) {
-            (_, Accept::Working) => {}
-            (Conflict::Text { mine, .. }, Accept::MineFull) => copy_over(&side(mine), &path)?,
-            (Conflict::Text { old, .. }, Accept::Base) => copy_over(&side(old), &path)?,
-            (Conflict::Text { .. } | Conflict::Binary { .. }, Accept::TheirsFull) => {
-                if let Some(hash) = entry.hash {
-                    entry.stat = Some(write_from_pristine(&wc, &hash, &path)?);
-                }
-            }
-            (Conflict::Binary { .. }, Accept::MineFull) => {}
-            (Conflict::Tree { .. }, Accept::TheirsFull) => {
-                if entry.oid.is_none() {
-                    // Deleted on the server: theirs is no item at all.
-                    wc.index.entries.remove(&key);
-                    if path.is_dir() {
-                        std::fs::remove_dir_all(&path).map_err(ClientError::io(&path))?;
-                    } else {
-                        fsutil::remove_file_if_exists(&path)?;
-                    }
-                    report_resolved(ctx, &path);
-                    continue;
-                }
-                entry.schedule = Schedule::Normal;
-                if let Some(hash) = entry.hash {
-                    entry.stat = Some(write_from_pristine(&wc, &hash, &path)?);
-                } else if entry.is_folder() {
-                    fsutil::create_dir_all(&path)?;
-                }
-            }
-            (_, other) => {
-                return Err(ClientError::refused(
-                    ctx.display(&path),
-                    format!(
-                        "--accept {other:?} does not apply to this kind of conflict; use working or theirs-full"
-                    ),
-                ));
-            }
-        }
-        for name in conflict.side_files() {
-            fsutil::remove_file_if_exists(&side(name))?;
-        }
-        wc.index.entries.insert(key, entry);
-        report_resolved(ctx, &path);
-    }
-    wc.save()
-}
-
-fn copy_over(from: &Path, to: &Path) -> Result<()> {
-    let mut source = std::fs::File::open(from).map_err(ClientError::io(from))?;
-    fsutil::write_atomic_from(to, &mut source, None).map(|_| ())
-}
-
-fn report_resolved(ctx: &Context, path: &Path) {
-    ctx.ui.notify(Notification::Schedule {
-        action: "Resolved".into(),
         path: ctx.display(path),
     });
 }

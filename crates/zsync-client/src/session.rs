@@ -9,7 +9,7 @@ use zsync_types::Registry;
 
 use crate::credentials::{Login, TokenStore};
 use crate::error::{ClientError, Result};
-use crate::transport::{Auth, HttpTransport, Transport};
+use crate::transport::{Auth, HttpTransport, TlsOptions, Transport};
 use crate::ui::Ui;
 use crate::url::{Scheme, ServerUrl};
 use crate::wc::{self, WorkingCopy};
@@ -21,6 +21,8 @@ pub struct Context<'a> {
     /// Where logins are kept (`~/.config/zsync`).
     pub config_dir: PathBuf,
     pub registry: Registry,
+    /// How HTTPS servers are verified.
+    pub tls: TlsOptions,
 }
 
 /// The command-line targets that fall in one working copy.
@@ -37,6 +39,7 @@ impl<'a> Context<'a> {
             cwd,
             config_dir,
             registry: Registry::builtin(),
+            tls: TlsOptions::default(),
         }
     }
 
@@ -107,12 +110,13 @@ impl<'a> Context<'a> {
             return self.login_with_password(url, user, password, &tokens);
         }
         if let Some(login) = tokens.find(&url.server(), url.user.as_deref())? {
-            return HttpTransport::new(
+            return HttpTransport::with_tls(
                 url,
                 Auth::Bearer {
                     user: login.user,
                     token: login.token,
                 },
+                &self.tls,
             );
         }
         let user = match &url.user {
@@ -134,7 +138,7 @@ impl<'a> Context<'a> {
                 ),
             });
         }
-        HttpTransport::new(url, Auth::None)
+        HttpTransport::with_tls(url, Auth::None, &self.tls)
     }
 
     fn login_with_password(
@@ -144,12 +148,13 @@ impl<'a> Context<'a> {
         password: &str,
         tokens: &TokenStore,
     ) -> Result<HttpTransport> {
-        let mut transport = HttpTransport::new(
+        let mut transport = HttpTransport::with_tls(
             url,
             Auth::Basic {
                 user: user.to_owned(),
                 password: password.to_owned(),
             },
+            &self.tls,
         )?;
         let login = transport.login()?;
         tokens.save(Login {
@@ -199,12 +204,13 @@ impl<'a> Context<'a> {
             .ok_or_else(|| {
                 ClientError::refused(url.redacted(), "no stored login for this server")
             })?;
-        let transport = HttpTransport::new(
+        let transport = HttpTransport::with_tls(
             url,
             Auth::Bearer {
                 user: login.user.clone(),
                 token: login.token.clone(),
             },
+            &self.tls,
         )?;
         // A token the server no longer knows is as good as revoked.
         match transport.logout() {

@@ -9,6 +9,7 @@ use zsync_model::{ADMIN_DIR, Kind, RepoPath, Rev};
 
 use crate::error::{ClientError, Result};
 use crate::fsutil;
+use crate::ignore_rules::IgnoreRules;
 use crate::index::{Conflict, Entry, Schedule, StatData};
 use crate::session::{Context, Target};
 use crate::wc::WorkingCopy;
@@ -105,6 +106,8 @@ pub struct StatusOptions {
     pub verbose: bool,
     /// `-q`: hide unversioned items.
     pub quiet: bool,
+    /// `--no-ignore`: show ignored items too, as `I`.
+    pub no_ignore: bool,
 }
 
 /// The status of every item under the target's paths, sorted by path.
@@ -137,7 +140,13 @@ pub fn status(ctx: &Context, target: &Target, opts: StatusOptions) -> Result<Vec
             abs: wc.abs(&rel),
             path: rel.clone(),
             text,
-            props: if entry.props_modified() { 'M' } else { ' ' },
+            props: if !entry.prop_conflicts.is_empty() {
+                'C'
+            } else if entry.props_modified() {
+                'M'
+            } else {
+                ' '
+            },
             tree_conflict: entry.conflict.as_ref().is_some_and(Conflict::is_tree),
             base: Some((entry.rev, entry.kind.clone(), entry.author.clone())),
             working_rev: entry.oid.as_ref().map(|_| wc.index.rev.max(entry.rev)),
@@ -149,13 +158,19 @@ pub fn status(ctx: &Context, target: &Target, opts: StatusOptions) -> Result<Vec
     }
 
     if !opts.quiet {
+        let rules = IgnoreRules::new(&wc.root, true);
         for rel in unversioned(&wc, target)? {
+            let abs = wc.abs(&rel);
+            let ignored = rules.is_ignored(&abs, abs.is_dir());
+            if ignored && !opts.no_ignore {
+                continue;
+            }
             items.insert(
                 rel.clone(),
                 StatusItem {
-                    abs: wc.abs(&rel),
+                    abs,
                     path: rel,
-                    text: '?',
+                    text: if ignored { 'I' } else { '?' },
                     props: ' ',
                     tree_conflict: false,
                     base: None,

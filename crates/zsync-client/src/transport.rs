@@ -2,6 +2,7 @@
 //! [`HttpTransport`] speaks the `/api/v1` HTTP API.
 
 use std::io::Read;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use base64::Engine;
@@ -9,7 +10,7 @@ use zsync_format::{
     API_PREFIX, ApiError, CommitRequest, CommitResponse, HashList, LogEntry, LoginResponse,
     Manifest,
 };
-use zsync_model::{BodyHash, RepoPath};
+use zsync_model::{BodyHash, RepoPath, Rev};
 
 use crate::error::{ClientError, Result};
 use crate::url::{ServerUrl, percent_encode};
@@ -21,6 +22,8 @@ pub type ByteStream = Box<dyn Read + Send>;
 /// sequential file I/O, and a transport may run its own runtime inside.
 pub trait Transport {
     fn manifest(&self, path: &RepoPath) -> Result<Manifest>;
+    /// The subtree as it was at revision `rev`.
+    fn manifest_at(&self, path: &RepoPath, rev: Rev) -> Result<Manifest>;
     /// The subtree as one archive stream (manifest, then bodies).
     fn archive(&self, path: &RepoPath) -> Result<ByteStream>;
     /// An archive holding just these bodies.
@@ -51,15 +54,49 @@ impl Auth {
     }
 }
 
+/// How HTTPS servers are verified: against the system's trusted
+/// certificates plus `ca_certs` (PEM files), or, with `insecure`, not at all.
+#[derive(Clone, Debug, Default)]
+pub struct TlsOptions {
+    pub ca_certs: Vec<PathBuf>,
+    pub insecure: bool,
+}
+
 pub struct HttpTransport {
     client: reqwest::blocking::Client,
     url: ServerUrl,
     auth: Auth,
 }
 
+/// The certificates of the PEM files in `tls.ca_certs`.
+fn ca_certificates(tls: &TlsOptions) -> Result<Vec<reqwest::Certificate>> {
+    let mut certs = Vec::new();
+    for path in &tls.ca_certs {
+        let pem = std::fs::read(path).map_err(ClientError::io(path))?;
+        let found = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+            ClientError::refused(path.display(), format!("not a PEM certificate: {e}"))
+        })?;
+        if found.is_empty() {
+            return Err(ClientError::refused(
+                path.display(),
+                "holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+            ));
+        }
+        certs.extend(found);
+    }
+    Ok(certs)
+}
+
 impl HttpTransport {
     pub fn new(url: &ServerUrl, auth: Auth) -> Result<Self> {
+        Self::with_tls(url, auth, &TlsOptions::default())
+    }
+
+    pub fn with_tls(url: &ServerUrl, auth: Auth, tls: &TlsOptions) -> Result<Self> {
         let client = reqwest::blocking::Client::builder()
+            // Extra roots are trusted besides the system's, not instead.
+            .tls_certs_merge(ca_certificates(tls)?)
+            .tls_danger_accept_invalid_certs(tls.insecure)
             .connect_timeout(Duration::from_secs(15))
             // Archives of large trees stream for a long time: no overall
             // timeout.
@@ -121,9 +158,19 @@ impl HttpTransport {
     fn network_error(&self, e: reqwest::Error) -> ClientError {
         let mut detail = e.to_string();
         let mut source = std::error::Error::source(&e);
+        let mut certificate = false;
         while let Some(s) = source {
             detail = s.to_string();
+            // rustls and the platform verifier say "certificate" in every
+            // verification failure; nothing else on the way does.
+            certificate |= detail.contains("certificate");
             source = s.source();
+        }
+        if certificate {
+            return ClientError::Certificate {
+                host: self.url.server(),
+                detail,
+            };
         }
         ClientError::Connect {
             url: self.url.server(),
@@ -154,7 +201,13 @@ impl HttpTransport {
                     url: self.url.server(),
                 },
             },
-            403 => ClientError::Forbidden(message),
+            403 => match api {
+                Some(a) if !a.paths.is_empty() => ClientError::ForbiddenPaths {
+                    message,
+                    problems: a.paths,
+                },
+                _ => ClientError::Forbidden(message),
+            },
             404 => ClientError::NotFound { what: message },
             409 if api.as_ref().is_some_and(|a| a.code == "stale") => ClientError::Stale {
                 paths: api.map(|a| a.paths.into_iter().map(|p| p.path).collect()).unwrap_or_default(),
@@ -162,6 +215,7 @@ impl HttpTransport {
             422 => ClientError::Invalid {
                 problems: api.map(|a| a.paths).unwrap_or_default(),
             },
+            400..=499 => ClientError::Rejected { status, message },
             _ => ClientError::Server { status, message },
         }
     }
@@ -178,6 +232,15 @@ impl HttpTransport {
 impl Transport for HttpTransport {
     fn manifest(&self, path: &RepoPath) -> Result<Manifest> {
         let response = self.send(self.client.get(self.endpoint("tree", Some(path))))?;
+        self.json(response)
+    }
+
+    fn manifest_at(&self, path: &RepoPath, rev: Rev) -> Result<Manifest> {
+        let request = self
+            .client
+            .get(self.endpoint("tree", Some(path)))
+            .query(&[("rev", rev)]);
+        let response = self.send(request)?;
         self.json(response)
     }
 

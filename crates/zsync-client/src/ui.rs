@@ -13,6 +13,8 @@ pub enum Notification {
     Commit { action: &'static str, path: String },
     /// Something the user should know that is not an error.
     Warning(String),
+    /// Text to show as it is (a diff asked for during conflict handling).
+    Text(String),
 }
 
 pub trait Ui {
@@ -26,6 +28,19 @@ pub trait Ui {
     fn line(&self, prompt: &str) -> Option<String> {
         let _ = prompt;
         None
+    }
+
+    /// Asks to pick one of `choices` (short answer, description). `None`
+    /// when no one can be asked: the caller takes its default.
+    fn choose(&self, question: &str, choices: &[(&str, &str)]) -> Option<String> {
+        let _ = (question, choices);
+        None
+    }
+
+    /// Opens a file in the user's editor; false if that is not possible.
+    fn edit(&self, path: &std::path::Path) -> bool {
+        let _ = path;
+        false
     }
 }
 

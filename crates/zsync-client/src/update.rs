@@ -3,7 +3,7 @@
 //! overlapping edits, binary clashes and structural clashes become
 //! conflicts that are recorded in the index and never lose a local change.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use zsync_format::archive::ArchiveReader;
 use zsync_format::{Manifest, ManifestEntry};
@@ -11,9 +11,10 @@ use zsync_merge::{MergeLabels, merge3};
 use zsync_model::{BodyHash, Oid, Props, RepoPath, Rev};
 
 use crate::checkout::{receive_bodies, write_from_pristine};
+use crate::conflict::{Accept, resolve_entry};
 use crate::error::{ClientError, Result};
 use crate::fsutil;
-use crate::index::{Conflict, Entry, Schedule};
+use crate::index::{Conflict, Entry, PropClash, Schedule};
 use crate::schedule::subtree_keys;
 use crate::session::{Context, Target};
 use crate::status::{LocalState, local_state, parse_key, unversioned};
@@ -26,22 +27,22 @@ pub struct UpdateSummary {
     pub rev: Rev,
     pub text_conflicts: usize,
     pub tree_conflicts: usize,
-    /// Property keys both sides changed differently; the local value was kept.
-    pub prop_clashes: usize,
+    /// Properties both sides changed differently.
+    pub prop_conflicts: usize,
     /// Conflicts left in the updated paths, new or from before.
     pub remaining: usize,
 }
 
 impl UpdateSummary {
     pub fn has_conflicts(&self) -> bool {
-        self.text_conflicts + self.tree_conflicts > 0
+        self.text_conflicts + self.tree_conflicts + self.prop_conflicts > 0
     }
 
     pub fn add(&mut self, other: &UpdateSummary) {
         self.rev = self.rev.max(other.rev);
         self.text_conflicts += other.text_conflicts;
         self.tree_conflicts += other.tree_conflicts;
-        self.prop_clashes += other.prop_clashes;
+        self.prop_conflicts += other.prop_conflicts;
         self.remaining += other.remaining;
     }
 }
@@ -52,9 +53,19 @@ struct Updater<'a, 'c> {
     summary: UpdateSummary,
 }
 
-pub fn update(ctx: &Context, target: &Target) -> Result<UpdateSummary> {
+/// Updates the target's paths. Each new conflict is settled with `accept`
+/// if given, else by asking through the [`Ui`](crate::Ui) (postponed when no
+/// one can be asked).
+pub fn update(ctx: &Context, target: &Target, accept: Option<Accept>) -> Result<UpdateSummary> {
     let mut wc = WorkingCopy::open(&target.root)?;
     wc.lock()?;
+    let before: HashSet<String> = wc
+        .index
+        .entries
+        .iter()
+        .filter(|(_, e)| e.in_conflict())
+        .map(|(k, _)| k.clone())
+        .collect();
     let transport = ctx.connect(&wc.url()?)?;
     let mut u = Updater {
         ctx,
@@ -69,6 +80,7 @@ pub fn update(ctx: &Context, target: &Target) -> Result<UpdateSummary> {
                 root: server_path,
                 head: 0,
                 entries: Vec::new(),
+                omitted: 0,
             },
             Err(ClientError::NotFound { .. }) => {
                 return Err(ClientError::refused(
@@ -78,14 +90,44 @@ pub fn update(ctx: &Context, target: &Target) -> Result<UpdateSummary> {
             }
             Err(e) => return Err(e),
         };
+        if manifest.omitted > 0 {
+            ctx.ui.notify(Notification::Warning(format!(
+                "{} item(s) you may not read were left out",
+                manifest.omitted
+            )));
+        }
         u.apply(&transport, path, &manifest)?;
         if path.is_root() {
             u.wc.index.rev = manifest.head;
         }
         u.summary.rev = u.summary.rev.max(manifest.head);
     }
+    let mut fresh = Vec::new();
     for (key, e) in &u.wc.index.entries {
-        if e.conflict.is_some() {
+        if e.in_conflict() && !before.contains(key) {
+            fresh.push((key.clone(), parse_key(&u.wc, key)?));
+        }
+    }
+    for (key, rel) in &fresh {
+        settle(ctx, &mut u.wc, key, rel, accept)?;
+    }
+    // Count what this update left in conflict, and all that remains.
+    let (mut text, mut tree, mut prop) = (0, 0, 0);
+    for (key, _) in &fresh {
+        if let Some(e) = u.wc.index.entries.get(key) {
+            match &e.conflict {
+                Some(Conflict::Tree { .. }) => tree += 1,
+                Some(_) => text += 1,
+                None => {}
+            }
+            prop += usize::from(!e.prop_conflicts.is_empty());
+        }
+    }
+    u.summary.text_conflicts = text;
+    u.summary.tree_conflicts = tree;
+    u.summary.prop_conflicts = prop;
+    for (key, e) in &u.wc.index.entries {
+        if e.in_conflict() {
             let rel = parse_key(&u.wc, key)?;
             if target.paths.iter().any(|t| t.contains(&rel)) {
                 u.summary.remaining += 1;
@@ -161,7 +203,7 @@ impl Updater<'_, '_> {
             .index
             .entries
             .iter()
-            .filter(|(_, e)| e.schedule == Schedule::Normal && e.conflict.is_none())
+            .filter(|(_, e)| e.schedule == Schedule::Normal && !e.in_conflict())
             .filter_map(|(k, e)| Some((k.clone(), parse_key(&self.wc, k).ok()?, e.hash?)))
             .filter(|(_, rel, _)| base.contains(rel) && !self.wc.abs(rel).exists())
             .collect();
@@ -203,7 +245,7 @@ impl Updater<'_, '_> {
             let e = &self.wc.index.entries[key];
             let (state, _) = local_state(&self.wc, p, e)?;
             if e.schedule == Schedule::Add
-                || e.conflict.is_some()
+                || e.in_conflict()
                 || matches!(state, LocalState::Modified | LocalState::WrongKind)
                 || e.props_modified()
             {
@@ -226,17 +268,7 @@ impl Updater<'_, '_> {
             .is_some_and(|e| e.schedule == Schedule::Delete);
         if !local_changes || scheduled_delete {
             if !scheduled_delete {
-                let result = if path.is_dir() {
-                    std::fs::remove_dir_all(&path)
-                } else {
-                    std::fs::remove_file(&path)
-                };
-                match result {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                        return Err(ClientError::io(&path)(e));
-                    }
-                    _ => {}
-                }
+                fsutil::remove_path(&path)?;
             }
             for (key, _) in keys {
                 self.wc.index.entries.remove(&key);
@@ -262,9 +294,9 @@ impl Updater<'_, '_> {
         if let Some(e) = self.wc.index.entries.get_mut(rel.as_str()) {
             e.conflict = Some(Conflict::Tree {
                 reason: "local edit, incoming delete upon update".into(),
+                incoming_delete: true,
             });
         }
-        self.summary.tree_conflicts += 1;
         self.note("   C", rel);
         Ok(())
     }
@@ -325,19 +357,25 @@ impl Updater<'_, '_> {
             }
             entry.conflict = Some(Conflict::Tree {
                 reason: reason.into(),
+                incoming_delete: false,
             });
             self.wc.index.entries.insert(rel.to_string(), entry);
-            self.summary.tree_conflicts += 1;
             self.note("   C", rel);
             return Ok(true);
         }
-        self.ctx.ui.notify(Notification::Warning(format!(
-            "skipped {}: a local {} is in the way of the incoming {}; move it away and update again",
-            self.ctx.display(&path),
-            if disk_is_dir { "folder" } else { "file" },
-            m.kind
-        )));
-        self.summary.tree_conflicts += 1;
+        // A file where a folder comes in, or the reverse: record the
+        // server's item as the base, keep what is on disk, and skip the
+        // incoming folder's contents until the clash is resolved.
+        let reason = match (disk_is_dir, m.kind.is_folder()) {
+            (true, false) => "local unversioned folder, incoming file add upon update",
+            _ => "local unversioned file, incoming folder add upon update",
+        };
+        entry.conflict = Some(Conflict::Tree {
+            reason: reason.into(),
+            incoming_delete: false,
+        });
+        self.wc.index.entries.insert(rel.to_string(), entry);
+        self.note("   C", rel);
         Ok(false)
     }
 
@@ -359,7 +397,7 @@ impl Updater<'_, '_> {
             }
             return Ok(());
         }
-        if e.conflict.is_some() {
+        if e.in_conflict() {
             self.ctx.ui.notify(Notification::Warning(format!(
                 "skipped {}: it remains in conflict; resolve it and update again",
                 self.ctx.display(&self.wc.abs(rel))
@@ -372,6 +410,7 @@ impl Updater<'_, '_> {
         if e.is_folder() != m.kind.is_folder() {
             new.conflict = Some(Conflict::Tree {
                 reason: "incoming change between file and folder upon update".into(),
+                incoming_delete: false,
             });
             self.wc.index.entries.insert(
                 key,
@@ -380,16 +419,15 @@ impl Updater<'_, '_> {
                     ..e
                 },
             );
-            self.summary.tree_conflicts += 1;
             self.note("   C", rel);
             return Ok(());
         }
         if e.schedule == Schedule::Delete {
             new.conflict = Some(Conflict::Tree {
                 reason: "local delete, incoming edit upon update".into(),
+                incoming_delete: false,
             });
             self.wc.index.entries.insert(key, new);
-            self.summary.tree_conflicts += 1;
             self.note("   C", rel);
             return Ok(());
         }
@@ -405,22 +443,13 @@ impl Updater<'_, '_> {
                 None => prop = 'U',
                 Some(mine) => {
                     let (merged, clashes) = merge_props(&e.props, mine, &m.props);
-                    self.summary.prop_clashes += clashes.len();
-                    for k in &clashes {
-                        self.ctx.ui.notify(Notification::Warning(format!(
-                            "{}: property {k:?} changed on both sides; kept yours",
-                            self.ctx.display(&self.wc.abs(rel))
-                        )));
-                    }
                     new.new_props = Some(merged).filter(|p| p != &m.props);
-                    prop = 'G';
+                    prop = if clashes.is_empty() { 'G' } else { 'C' };
+                    new.prop_conflicts = clashes;
                 }
             }
         } else {
             new.new_props = e.new_props.clone();
-        }
-        if text == 'C' {
-            self.summary.text_conflicts += 1;
         }
         self.wc.index.entries.insert(key, new);
         if text != ' ' || prop != ' ' {
@@ -450,8 +479,8 @@ impl Updater<'_, '_> {
             LocalState::WrongKind => {
                 new.conflict = Some(Conflict::Tree {
                     reason: "local obstruction, incoming edit upon update".into(),
+                    incoming_delete: false,
                 });
-                self.summary.tree_conflicts += 1;
                 return Ok(' ');
             }
             LocalState::Modified => {}
@@ -473,7 +502,12 @@ impl Updater<'_, '_> {
             || zsync_merge::is_binary(&base)
         {
             fsutil::write_atomic(&path.with_file_name(&new_side), &theirs, None)?;
-            new.conflict = Some(Conflict::Binary { new: new_side });
+            new.conflict = Some(Conflict::Binary {
+                new: new_side,
+                old_hash: e.hash,
+                mine_hash: self.wc.pristine.insert_bytes(&mine)?,
+                their_hash,
+            });
             return Ok('C');
         }
         let old_side = format!("{name}.r{}", e.rev);
@@ -496,21 +530,110 @@ impl Updater<'_, '_> {
             mine: mine_side,
             old: old_side,
             new: new_side,
+            old_hash: e.hash,
+            mine_hash: self.wc.pristine.insert_bytes(&mine)?,
+            their_hash,
         });
         Ok('C')
     }
 }
 
-/// Merges property maps key by key. Returns the merged map and the keys
-/// that both sides changed differently (the local value is kept for those).
-pub fn merge_props(base: &Props, mine: &Props, theirs: &Props) -> (Props, Vec<String>) {
+const TEXT_CHOICES: &[(&str, &str)] = &[
+    ("p", "postpone"),
+    ("df", "show diff"),
+    ("e", "edit file"),
+    ("r", "mark resolved"),
+    ("mc", "my side of conflict"),
+    ("tc", "their side of conflict"),
+    ("mf", "my version"),
+    ("tf", "their version"),
+];
+
+const TREE_CHOICES: &[(&str, &str)] = &[
+    ("p", "postpone"),
+    ("r", "keep what is here"),
+    ("tf", "take the server's"),
+];
+
+/// Settles one new conflict with `accept`, or by asking.
+fn settle(
+    ctx: &Context,
+    wc: &mut WorkingCopy,
+    key: &str,
+    rel: &RepoPath,
+    accept: Option<Accept>,
+) -> Result<()> {
+    if let Some(accept) = accept {
+        return resolve_entry(ctx, wc, key, rel, accept);
+    }
+    let path = wc.abs(rel);
+    loop {
+        let Some(entry) = wc.index.entries.get(key) else {
+            return Ok(());
+        };
+        let (what, choices) = match &entry.conflict {
+            Some(Conflict::Tree { reason, .. }) => (
+                format!("Tree conflict on '{}': {reason}.", ctx.display(&path)),
+                TREE_CHOICES,
+            ),
+            _ => (
+                format!("Conflict discovered in '{}'.", ctx.display(&path)),
+                TEXT_CHOICES,
+            ),
+        };
+        let Some(answer) = ctx.ui.choose(&what, choices) else {
+            return Ok(());
+        };
+        match answer.as_str() {
+            "p" => return Ok(()),
+            "df" => {
+                let theirs = match entry.hash {
+                    Some(h) => wc.pristine.read(&h)?,
+                    None => Vec::new(),
+                };
+                let working = fsutil::read(&path).unwrap_or_default();
+                let shown = ctx.display(&path);
+                ctx.ui.notify(Notification::Text(zsync_merge::unified_diff(
+                    &theirs,
+                    &working,
+                    &format!("{shown}\t(incoming)"),
+                    &format!("{shown}\t(merged)"),
+                    3,
+                )));
+            }
+            "e" => {
+                if !ctx.ui.edit(&path) {
+                    ctx.ui
+                        .notify(Notification::Warning("no editor: set $EDITOR".into()));
+                }
+            }
+            other => match other.parse::<Accept>() {
+                Ok(a) if choices.iter().any(|(c, _)| *c == other) => {
+                    return resolve_entry(ctx, wc, key, rel, a);
+                }
+                _ => ctx
+                    .ui
+                    .notify(Notification::Warning(format!("unknown choice {other:?}"))),
+            },
+        }
+    }
+}
+
+/// Merges property maps key by key: a key changed on one side takes that
+/// change. Returns the merged map and the keys both sides changed
+/// differently (those keep the local value until resolved).
+pub fn merge_props(
+    base: &Props,
+    mine: &Props,
+    theirs: &Props,
+) -> (Props, BTreeMap<String, PropClash>) {
     let keys: std::collections::BTreeSet<&String> = base
         .keys()
         .chain(mine.keys())
         .chain(theirs.keys())
         .collect();
     let mut merged = Props::new();
-    let mut clashes = Vec::new();
+    let mut clashes = BTreeMap::new();
     for k in keys {
         let (b, m, t) = (base.get(k), mine.get(k), theirs.get(k));
         let value = if m == b {
@@ -518,7 +641,14 @@ pub fn merge_props(base: &Props, mine: &Props, theirs: &Props) -> (Props, Vec<St
         } else if t == b || m == t {
             m
         } else {
-            clashes.push(k.clone());
+            clashes.insert(
+                k.clone(),
+                PropClash {
+                    base: b.cloned(),
+                    mine: m.cloned(),
+                    theirs: t.cloned(),
+                },
+            );
             m
         };
         if let Some(v) = value {
@@ -548,6 +678,7 @@ mod tests {
         assert_eq!(merged, props(&[("a", "2"), ("b", "3"), ("c", "4")]));
         assert!(clashes.is_empty());
         let (_, clashes) = merge_props(&base, &props(&[("a", "x")]), &props(&[("a", "y")]));
-        assert_eq!(clashes, vec!["a".to_string()]);
+        assert_eq!(clashes.keys().collect::<Vec<_>>(), vec!["a"]);
+        assert_eq!(clashes["a"].theirs.as_deref(), Some("y"));
     }
 }

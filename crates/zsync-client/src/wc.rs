@@ -45,6 +45,7 @@ impl WorkingCopy {
             rev,
             stamp_ns: 0,
             entries: Default::default(),
+            merges: Default::default(),
         };
         let mut wc = Self {
             root: root.to_path_buf(),

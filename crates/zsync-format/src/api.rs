@@ -36,6 +36,14 @@ pub struct Manifest {
     /// The newest revision of the whole store when the manifest was read.
     pub head: Rev,
     pub entries: Vec<ManifestEntry>,
+    /// How many objects of the subtree were left out because the caller
+    /// may not read them (a count, so their names stay private).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub omitted: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One change in a commit. Every change to an existing object names the
@@ -167,11 +175,13 @@ pub struct LoginResponse {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiError {
     /// Machine-readable: `unauthorized`, `forbidden`, `not_found`, `stale`,
-    /// `invalid`, `conflict`, `too_large`, `bad_request`, `internal`.
+    /// `invalid`, `conflict`, `too_large`, `too_many_requests`, `timeout`,
+    /// `bad_request`, `internal`.
     pub code: String,
     /// One line for a person.
     pub message: String,
-    /// The paths concerned (all stale paths of a refused commit).
+    /// The paths concerned (all stale paths of a refused commit, all paths
+    /// a refused commit may not write).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub paths: Vec<PathProblem>,
 }

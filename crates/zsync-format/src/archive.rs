@@ -223,6 +223,7 @@ mod tests {
                 props: Default::default(),
                 author: "zsync".into(),
             }],
+            omitted: 0,
         };
         let mut bytes = MAGIC.to_vec();
         bytes.extend(manifest_frame(&manifest));

@@ -43,6 +43,20 @@ pub(crate) struct Change {
 /// Diffs two line lists the way GNU diff does with `--horizon-lines=horizon`
 /// (GNU raises the horizon to at least the context size; `diff3` passes 100).
 pub(crate) fn diff_lines(a: &[&[u8]], b: &[&[u8]], horizon: usize) -> Vec<Change> {
+    diff_lines_keyed(a, b, a, b, horizon)
+}
+
+/// Like [`diff_lines`], but lines match when their comparison keys (`keys0`
+/// for `a`, `keys1` for `b`, one per line) are equal, as with GNU's `-b` or
+/// `-i`. The identical ends are still trimmed by raw bytes, as GNU does
+/// before it looks at lines at all.
+pub(crate) fn diff_lines_keyed(
+    a: &[&[u8]],
+    b: &[&[u8]],
+    keys0: &[&[u8]],
+    keys1: &[&[u8]],
+    horizon: usize,
+) -> Vec<Change> {
     let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
     let front = prefix.saturating_sub(horizon);
     // The identical suffix may not reach back into the trimmed prefix.
@@ -55,8 +69,8 @@ pub(crate) fn diff_lines(a: &[&[u8]], b: &[&[u8]], horizon: usize) -> Vec<Change
         .take_while(|(x, y)| x == y)
         .count();
     let back = suffix.saturating_sub(horizon);
-    let body0 = &a[front..a.len() - back];
-    let body1 = &b[front..b.len() - back];
+    let body0 = &keys0[front..a.len() - back];
+    let body1 = &keys1[front..b.len() - back];
 
     let (eqs0, eqs1, classes) = classify(body0, body1);
     let mut changed0 = Flags::new(body0.len());

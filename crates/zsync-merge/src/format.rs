@@ -1,7 +1,8 @@
 //! Unified (`diff -u`) and context (`diff -c`) output, in GNU's layout.
 
-use crate::analyze::{Change, diff_lines};
+use crate::analyze::{Change, diff_lines, diff_lines_keyed};
 use crate::lines::{is_incomplete, split_lines};
+use crate::options::DiffOptions;
 
 const NO_NEWLINE: &str = "\\ No newline at end of file\n";
 
@@ -17,9 +18,9 @@ pub(crate) fn unified(
     new: &[u8],
     old_label: &str,
     new_label: &str,
-    context: usize,
+    opts: &DiffOptions,
 ) -> String {
-    render(old, new, old_label, new_label, context, Style::Unified)
+    render(old, new, old_label, new_label, opts, Style::Unified)
 }
 
 pub(crate) fn context(
@@ -27,9 +28,55 @@ pub(crate) fn context(
     new: &[u8],
     old_label: &str,
     new_label: &str,
-    context: usize,
+    opts: &DiffOptions,
 ) -> String {
-    render(old, new, old_label, new_label, context, Style::Context)
+    render(old, new, old_label, new_label, opts, Style::Context)
+}
+
+/// True if a diff with these options would show anything (`diff --brief`).
+pub(crate) fn differs(old: &[u8], new: &[u8], opts: &DiffOptions) -> bool {
+    if old == new {
+        return false;
+    }
+    let a = split_lines(old);
+    let b = split_lines(new);
+    !shown_hunks(&a, &b, opts).is_empty()
+}
+
+/// The changes between two line lists under `opts`.
+fn changes(a: &[&[u8]], b: &[&[u8]], opts: &DiffOptions) -> Vec<Change> {
+    // GNU widens the analysis horizon to the context so that boundary
+    // shifting can see the lines it will print.
+    if !opts.normalises() {
+        return diff_lines(a, b, opts.context);
+    }
+    let keys0: Vec<_> = a.iter().map(|l| opts.key(l)).collect();
+    let keys1: Vec<_> = b.iter().map(|l| opts.key(l)).collect();
+    let keys0: Vec<&[u8]> = keys0.iter().map(|k| k.as_ref()).collect();
+    let keys1: Vec<&[u8]> = keys1.iter().map(|k| k.as_ref()).collect();
+    diff_lines_keyed(a, b, &keys0, &keys1, opts.context)
+}
+
+/// The hunks to print: changes grouped by closeness, without the hunks
+/// made only of ignorable (`-B`) changes.
+fn shown_hunks(a: &[&[u8]], b: &[&[u8]], opts: &DiffOptions) -> Vec<Vec<Change>> {
+    let changes = changes(a, b, opts);
+    let ignorable: Vec<bool> = changes
+        .iter()
+        .map(|c| {
+            opts.ignore_blank_lines
+                && a.get(c.line0..c.line0 + c.deleted)
+                    .into_iter()
+                    .chain(b.get(c.line1..c.line1 + c.inserted))
+                    .flatten()
+                    .all(|line| opts.is_blank(line))
+        })
+        .collect();
+    group_hunks(&changes, &ignorable, opts.context)
+        .into_iter()
+        .filter(|(_, all_ignorable)| !all_ignorable)
+        .map(|(hunk, _)| hunk)
+        .collect()
 }
 
 fn render(
@@ -37,7 +84,7 @@ fn render(
     new: &[u8],
     old_label: &str,
     new_label: &str,
-    context: usize,
+    opts: &DiffOptions,
     style: Style,
 ) -> String {
     if old == new {
@@ -45,10 +92,8 @@ fn render(
     }
     let a = split_lines(old);
     let b = split_lines(new);
-    // GNU widens the analysis horizon to the context so that boundary
-    // shifting can see the lines it will print.
-    let changes = diff_lines(&a, &b, context);
-    if changes.is_empty() {
+    let hunks = shown_hunks(&a, &b, opts);
+    if hunks.is_empty() {
         return String::new();
     }
 
@@ -61,8 +106,8 @@ fn render(
             out.push_str(&format!("*** {old_label}\n--- {new_label}\n"));
         }
     }
-    for hunk in group_hunks(&changes, context) {
-        let window = Window::new(hunk, context, a.len(), b.len());
+    for hunk in &hunks {
+        let window = Window::new(hunk, opts.context, a.len(), b.len());
         match style {
             Style::Unified => unified_hunk(&mut out, hunk, &window, &a, &b),
             Style::Context => context_hunk(&mut out, hunk, &window, &a, &b),
@@ -73,21 +118,31 @@ fn render(
 
 /// Splits the changes into hunks: a change joins the previous hunk when at
 /// most `2 * context` unchanged lines separate them (their contexts would
-/// overlap or touch).
-fn group_hunks(changes: &[Change], context: usize) -> Vec<&[Change]> {
-    let mut hunks = Vec::new();
-    let mut start = 0;
-    for k in 1..=changes.len() {
-        let split = match (changes.get(k - 1), changes.get(k)) {
-            (Some(prev), Some(next)) => {
-                next.line0.saturating_sub(prev.line0 + prev.deleted) > context.saturating_mul(2)
+/// overlap or touch). An ignorable change only joins when fewer than
+/// `context` lines separate it from the previous one, which is where GNU
+/// draws the line too. Returns each hunk with whether all its changes are
+/// ignorable.
+fn group_hunks(changes: &[Change], ignorable: &[bool], context: usize) -> Vec<(Vec<Change>, bool)> {
+    let mut hunks: Vec<(Vec<Change>, bool)> = Vec::new();
+    let mut prev: Option<&Change> = None;
+    for (k, change) in changes.iter().enumerate() {
+        let skip = ignorable.get(k).copied().unwrap_or(false);
+        let joins = prev.is_some_and(|p| {
+            let gap = change.line0.saturating_sub(p.line0 + p.deleted);
+            if skip {
+                gap < context
+            } else {
+                gap <= context.saturating_mul(2)
             }
-            _ => true,
-        };
-        if split {
-            hunks.push(&changes[start..k]);
-            start = k;
+        });
+        match hunks.last_mut() {
+            Some((hunk, all)) if joins => {
+                hunk.push(*change);
+                *all &= skip;
+            }
+            _ => hunks.push((vec![*change], skip)),
         }
+        prev = Some(change);
     }
     hunks
 }

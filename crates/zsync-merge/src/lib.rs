@@ -18,6 +18,12 @@
 //! Changes whose contexts overlap or touch (at most `2 * context` unchanged
 //! lines apart) share a hunk.
 //!
+//! [`DiffOptions`] adds GNU's `-b` and `-i` (lines are matched by a
+//! normalised key, while output shows the real lines) and `-B` (a hunk made
+//! only of all-blank changes is dropped; a blank change joins a hunk before
+//! it only when fewer than `context` lines apart, as in GNU). [`differs`]
+//! and [`brief_diff`] are `diff --brief`.
+//!
 //! # Three-way merge
 //! [`merge3`] follows `diff3 -m -E mine base theirs`: it diffs mine→base and
 //! theirs→base (in that direction, with diff3's `--horizon-lines=100`),
@@ -31,8 +37,10 @@ mod analyze;
 mod format;
 mod lines;
 mod merge;
+mod options;
 
-pub use merge::{MergeLabels, MergeOutcome, merge3};
+pub use merge::{MergeLabels, MergeOutcome, Side, merge3, merge3_choosing};
+pub use options::DiffOptions;
 
 /// How many leading bytes are checked for NUL, like git and GNU diff do.
 const BINARY_SNIFF_LEN: usize = 8000;
@@ -61,7 +69,13 @@ pub fn unified_diff(
     new_label: &str,
     context: usize,
 ) -> String {
-    format::unified(old, new, old_label, new_label, context)
+    unified_diff_with(
+        old,
+        new,
+        old_label,
+        new_label,
+        &DiffOptions::with_context(context),
+    )
 }
 
 /// GNU `diff -c` output (with `--label`s), or `""` if the inputs are equal.
@@ -74,7 +88,66 @@ pub fn context_diff(
     new_label: &str,
     context: usize,
 ) -> String {
-    format::context(old, new, old_label, new_label, context)
+    context_diff_with(
+        old,
+        new,
+        old_label,
+        new_label,
+        &DiffOptions::with_context(context),
+    )
+}
+
+/// GNU `diff -u` with options (`-U N`, `-b`, `-B`, `-i`), or `""` if the
+/// inputs show no difference under them.
+///
+/// ```
+/// use zsync_merge::{DiffOptions, unified_diff_with};
+/// let opts = DiffOptions { ignore_space_change: true, ..DiffOptions::default() };
+/// assert_eq!(unified_diff_with(b"a  b\n", b"a b \n", "old", "new", &opts), "");
+/// ```
+pub fn unified_diff_with(
+    old: &[u8],
+    new: &[u8],
+    old_label: &str,
+    new_label: &str,
+    opts: &DiffOptions,
+) -> String {
+    format::unified(old, new, old_label, new_label, opts)
+}
+
+/// GNU `diff -c` with options (`-C N`, `-b`, `-B`, `-i`), or `""` if the
+/// inputs show no difference under them.
+pub fn context_diff_with(
+    old: &[u8],
+    new: &[u8],
+    old_label: &str,
+    new_label: &str,
+    opts: &DiffOptions,
+) -> String {
+    format::context(old, new, old_label, new_label, opts)
+}
+
+/// True if `diff --brief` with these options reports the inputs as
+/// different: exactly when [`unified_diff_with`] would print something.
+/// Works on any bytes, binary ones included.
+pub fn differs(old: &[u8], new: &[u8], opts: &DiffOptions) -> bool {
+    format::differs(old, new, opts)
+}
+
+/// GNU `diff --brief`'s line, `Files OLD and NEW differ\n`, or `""` when
+/// [`differs`] says they don't.
+pub fn brief_diff(
+    old: &[u8],
+    new: &[u8],
+    old_label: &str,
+    new_label: &str,
+    opts: &DiffOptions,
+) -> String {
+    if differs(old, new, opts) {
+        format!("Files {old_label} and {new_label} differ\n")
+    } else {
+        String::new()
+    }
 }
 
 #[cfg(test)]

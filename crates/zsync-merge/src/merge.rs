@@ -98,6 +98,30 @@ struct Block {
 /// );
 /// ```
 pub fn merge3(base: &[u8], mine: &[u8], theirs: &[u8], labels: &MergeLabels) -> MergeOutcome {
+    merge_with(base, mine, theirs, OnConflict::Markers(labels))
+}
+
+/// Which text a conflicting region takes in [`merge3_choosing`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Mine,
+    Theirs,
+}
+
+/// Like [`merge3`], but each conflicting region takes one side's text
+/// instead of markers, while clean regions merge as usual (svn's
+/// `--accept mine-conflict` and `theirs-conflict`).
+pub fn merge3_choosing(base: &[u8], mine: &[u8], theirs: &[u8], side: Side) -> Vec<u8> {
+    merge_with(base, mine, theirs, OnConflict::Take(side)).merged
+}
+
+#[derive(Clone, Copy)]
+enum OnConflict<'a> {
+    Markers(&'a MergeLabels<'a>),
+    Take(Side),
+}
+
+fn merge_with(base: &[u8], mine: &[u8], theirs: &[u8], on_conflict: OnConflict) -> MergeOutcome {
     let base_lines = split_lines(base);
     let mine_lines = split_lines(mine);
     let theirs_lines = split_lines(theirs);
@@ -124,6 +148,19 @@ pub fn merge3(base: &[u8], mine: &[u8], theirs: &[u8], labels: &MergeLabels) -> 
             Kind::Conflict => {
                 conflicts += 1;
                 extend(&mut out, span(&mine_lines, (read + 1, block.mine.0 - 1)));
+                let labels = match on_conflict {
+                    OnConflict::Markers(labels) => labels,
+                    OnConflict::Take(Side::Mine) => {
+                        extend(&mut out, span(&mine_lines, block.mine));
+                        read = block.mine.1;
+                        continue;
+                    }
+                    OnConflict::Take(Side::Theirs) => {
+                        extend(&mut out, span(&theirs_lines, block.theirs));
+                        read = block.mine.1;
+                        continue;
+                    }
+                };
                 marker(&mut out, "<<<<<<< ", labels.mine);
                 extend(&mut out, span(&mine_lines, block.mine));
                 marker(&mut out, "||||||| ", labels.base);
@@ -276,4 +313,24 @@ fn marker(out: &mut Vec<u8>, tag: &str, label: &str) {
     out.extend_from_slice(tag.as_bytes());
     out.extend_from_slice(label.as_bytes());
     out.push(b'\n');
+}
+
+#[cfg(test)]
+mod choosing_tests {
+    use super::*;
+
+    #[test]
+    fn conflicts_take_one_side_and_clean_regions_merge() {
+        let base = b"a\nb\nc\nd\ne\n";
+        let mine = b"A\nb\nMINE\nd\ne\n";
+        let theirs = b"a\nb\nTHEIRS\nd\nE\n";
+        assert_eq!(
+            merge3_choosing(base, mine, theirs, Side::Mine),
+            b"A\nb\nMINE\nd\nE\n"
+        );
+        assert_eq!(
+            merge3_choosing(base, mine, theirs, Side::Theirs),
+            b"A\nb\nTHEIRS\nd\nE\n"
+        );
+    }
 }

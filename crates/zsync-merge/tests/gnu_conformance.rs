@@ -8,7 +8,11 @@
 //! * conflict text with `diff3 -m -A`, normalised for the accepted
 //!   divergences below;
 //! * `unified_diff` with `diff -U n --label .. --label ..`, and
-//!   `context_diff` with `diff -C n`.
+//!   `context_diff` with `diff -C n`;
+//! * on a second set of pairs drawn from lines that differ in white space
+//!   and case, `unified_diff_with`/`context_diff_with` with `diff -U n` /
+//!   `-C n` plus each combination of `-b`, `-B` and `-i`, and `differs`
+//!   with the exit status of `diff --brief` under the same options.
 //!
 //! Needs `/usr/bin/diff3` and `/usr/bin/diff` (Debian package `diffutils`).
 //!
@@ -29,17 +33,28 @@
 //! 3. **No binary refusal.** GNU diff/diff3 refuse files with NUL bytes; we
 //!    merge any bytes (callers check `is_binary`). Not exercised here: the
 //!    generator only produces text.
+//! 4. **`-i` folds ASCII only.** GNU folds case by the locale's `tolower`
+//!    per byte; we fold ASCII letters, which is the same in the C locale the
+//!    comparison runs in (and for UTF-8 text, whose multi-byte sequences
+//!    `tolower` leaves alone). The generator uses ASCII.
+//! 5. **White space is C's `isspace`** (space, `\t`, `\v`, `\f`, `\r`) for
+//!    `-b` and for what `-B` calls blank, whatever the locale.
 
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 
-use zsync_merge::{MergeLabels, context_diff, merge3, unified_diff};
+use zsync_merge::{
+    DiffOptions, MergeLabels, context_diff, context_diff_with, differs, merge3, unified_diff,
+    unified_diff_with,
+};
 
 const DIFF3: &str = "/usr/bin/diff3";
 const DIFF: &str = "/usr/bin/diff";
 const SEED: u64 = 0x5eed_2024_d1ff_0003;
 const MERGE_CASES: usize = 600;
+/// Pairs compared under `-b`/`-B`/`-i` (each with several diff runs).
+const OPTION_CASES: usize = 420;
 /// For longer local runs: `ZSYNC_CONFORMANCE_CASES=20000 ZSYNC_CONFORMANCE_SEED=7`.
 const CASES_VAR: &str = "ZSYNC_CONFORMANCE_CASES";
 const SEED_VAR: &str = "ZSYNC_CONFORMANCE_SEED";
@@ -90,18 +105,28 @@ impl Text {
     }
 }
 
-fn random_line(rng: &mut Rng, fresh: &mut usize) -> String {
-    const ALPHABET: [&str; 7] = ["a", "b", "c", "d", "e", "", "x\r"];
+const ALPHABET: &[&str] = &["a", "b", "c", "d", "e", "", "x\r"];
+/// Lines that are equal, or blank, only under `-b`, `-B` or `-i`.
+const SPACY_ALPHABET: &[&str] = &[
+    "a", "a ", " a", "\ta", "a b", "a  b", "a\tb", "ab", "A", "A B", "", " ", "\t", "x\r", "b",
+    "B ", "c",
+];
+
+fn random_line_from(rng: &mut Rng, fresh: &mut usize, alphabet: &[&str]) -> String {
     if rng.chance(12) {
         // A line the other files don't have exercises GNU's discarding.
         *fresh += 1;
         format!("u{fresh}")
     } else {
-        ALPHABET[rng.below(ALPHABET.len())].to_string()
+        alphabet[rng.below(alphabet.len())].to_string()
     }
 }
 
 fn random_base(rng: &mut Rng, fresh: &mut usize) -> Text {
+    random_base_from(rng, fresh, ALPHABET)
+}
+
+fn random_base_from(rng: &mut Rng, fresh: &mut usize, alphabet: &[&str]) -> Text {
     let len = if rng.chance(3) {
         // Past diff3's 100-line horizon, with many repeats of each line.
         100 + rng.below(300)
@@ -111,12 +136,18 @@ fn random_base(rng: &mut Rng, fresh: &mut usize) -> Text {
         rng.below(10)
     };
     Text {
-        lines: (0..len).map(|_| random_line(rng, fresh)).collect(),
+        lines: (0..len)
+            .map(|_| random_line_from(rng, fresh, alphabet))
+            .collect(),
         final_newline: !rng.chance(12),
     }
 }
 
 fn mutate(rng: &mut Rng, fresh: &mut usize, base: &Text) -> Text {
+    mutate_from(rng, fresh, base, ALPHABET)
+}
+
+fn mutate_from(rng: &mut Rng, fresh: &mut usize, base: &Text, alphabet: &[&str]) -> Text {
     let mut t = base.clone();
     let edits = rng.below(4) + usize::from(t.lines.len() > 20) * rng.below(4 + t.lines.len() / 10);
     for _ in 0..edits {
@@ -127,7 +158,7 @@ fn mutate(rng: &mut Rng, fresh: &mut usize, base: &Text) -> Text {
             }
             1 if n > 0 => {
                 let i = rng.below(n);
-                t.lines[i] = random_line(rng, fresh);
+                t.lines[i] = random_line_from(rng, fresh, alphabet);
             }
             2 if n > 1 => {
                 // Delete a short run.
@@ -138,7 +169,7 @@ fn mutate(rng: &mut Rng, fresh: &mut usize, base: &Text) -> Text {
             _ => {
                 let i = rng.below(n + 1);
                 for _ in 0..1 + rng.below(2) {
-                    t.lines.insert(i, random_line(rng, fresh));
+                    t.lines.insert(i, random_line_from(rng, fresh, alphabet));
                 }
             }
         }
@@ -185,6 +216,53 @@ fn cases() -> Vec<Case> {
         .collect()
 }
 
+/// A pair to diff under GNU's comparison options.
+struct OptionCase {
+    old: Vec<u8>,
+    new: Vec<u8>,
+    opts: DiffOptions,
+}
+
+impl OptionCase {
+    /// The GNU flags for `opts`, context included.
+    fn flags(&self) -> Vec<&'static str> {
+        let mut flags = Vec::new();
+        if self.opts.ignore_space_change {
+            flags.push("-b");
+        }
+        if self.opts.ignore_blank_lines {
+            flags.push("-B");
+        }
+        if self.opts.ignore_case {
+            flags.push("-i");
+        }
+        flags
+    }
+}
+
+fn option_cases() -> Vec<OptionCase> {
+    let mut rng = Rng(env_or(SEED_VAR, SEED) ^ 0x0b7_1b1e);
+    let mut fresh = 0;
+    (0..env_or(CASES_VAR, OPTION_CASES))
+        .map(|i| {
+            let old = random_base_from(&mut rng, &mut fresh, SPACY_ALPHABET);
+            let new = mutate_from(&mut rng, &mut fresh, &old, SPACY_ALPHABET);
+            // Every non-empty combination of -b, -B, -i in turn.
+            let combo = i % 7 + 1;
+            OptionCase {
+                old: old.bytes(),
+                new: new.bytes(),
+                opts: DiffOptions {
+                    context: rng.below(5),
+                    ignore_space_change: combo & 1 != 0,
+                    ignore_blank_lines: combo & 2 != 0,
+                    ignore_case: combo & 4 != 0,
+                },
+            }
+        })
+        .collect()
+}
+
 /// Agreement counter for one kind of comparison, keeping a few examples.
 #[derive(Default)]
 struct Tally {
@@ -226,6 +304,9 @@ struct Report {
     conflict_output: Tally,
     unified: Tally,
     context: Tally,
+    unified_options: Tally,
+    context_options: Tally,
+    brief_options: Tally,
 }
 
 impl Report {
@@ -235,9 +316,12 @@ impl Report {
         self.conflict_output.merge(other.conflict_output);
         self.unified.merge(other.unified);
         self.context.merge(other.context);
+        self.unified_options.merge(other.unified_options);
+        self.context_options.merge(other.context_options);
+        self.brief_options.merge(other.brief_options);
     }
 
-    fn all(&self) -> [(&'static str, &Tally); 5] {
+    fn all(&self) -> [(&'static str, &Tally); 8] {
         [
             ("merge verdict (diff3 -m -E exit status)", &self.verdict),
             ("clean merge bytes (diff3 -m -E)", &self.clean_output),
@@ -247,6 +331,15 @@ impl Report {
             ),
             ("unified diff (diff -U n)", &self.unified),
             ("context diff (diff -C n)", &self.context),
+            (
+                "unified diff with -b/-B/-i (diff -U n)",
+                &self.unified_options,
+            ),
+            (
+                "context diff with -b/-B/-i (diff -C n)",
+                &self.context_options,
+            ),
+            ("brief verdict with -b/-B/-i (diff -q)", &self.brief_options),
         ]
     }
 }
@@ -430,6 +523,53 @@ fn check_case(index: usize, case: &Case, dir: &Path, report: &mut Report) {
     }
 }
 
+fn check_option_case(index: usize, case: &OptionCase, dir: &Path, report: &mut Report) {
+    let path = |name: &str| dir.join(name).to_string_lossy().into_owned();
+    let (old_p, new_p) = (path("old"), path("new"));
+    std::fs::write(&old_p, &case.old).expect("write temp file");
+    std::fs::write(&new_p, &case.new).expect("write temp file");
+    let n = case.opts.context.to_string();
+    let flags = case.flags();
+    let describe = |gnu: &[u8], ours: &str| {
+        format!(
+            "option case {index}: old={} new={} {flags:?} -U/-C {n}\n--- diff:\n{}--- ours:\n{ours}",
+            show(&case.old),
+            show(&case.new),
+            String::from_utf8_lossy(gnu)
+        )
+    };
+    let gnu_args = |format: &'static str| {
+        let mut args = flags.clone();
+        args.extend([
+            format, &n, "--label", "OLD", "--label", "NEW", &old_p, &new_p,
+        ]);
+        args
+    };
+
+    let (_, gnu) = run(DIFF, &gnu_args("-U"));
+    let ours = unified_diff_with(&case.old, &case.new, "OLD", "NEW", &case.opts);
+    report
+        .unified_options
+        .check(gnu == ours.as_bytes(), || describe(&gnu, &ours));
+    if index.is_multiple_of(3) {
+        let (_, gnu) = run(DIFF, &gnu_args("-C"));
+        let ours = context_diff_with(&case.old, &case.new, "OLD", "NEW", &case.opts);
+        report
+            .context_options
+            .check(gnu == ours.as_bytes(), || describe(&gnu, &ours));
+    }
+    let mut args = flags.clone();
+    args.extend(["--brief", &old_p, &new_p]);
+    let (code, _) = run(DIFF, &args);
+    let ours = differs(&case.old, &case.new, &case.opts);
+    report.brief_options.check((code == 1) == ours, || {
+        describe(
+            format!("exit {code}\n").as_bytes(),
+            &format!("differs: {ours}\n"),
+        )
+    });
+}
+
 #[test]
 fn agrees_with_gnu_diffutils() {
     for tool in [DIFF3, DIFF] {
@@ -440,16 +580,21 @@ fn agrees_with_gnu_diffutils() {
     }
 
     let cases = cases();
+    let option_cases = option_cases();
     let mut report = Report::default();
     std::thread::scope(|scope| {
         let workers: Vec<_> = (0..WORKERS)
             .map(|w| {
                 let cases = &cases;
+                let option_cases = &option_cases;
                 scope.spawn(move || {
                     let dir = tempfile::tempdir().expect("temp dir");
                     let mut report = Report::default();
                     for (i, case) in cases.iter().enumerate().skip(w).step_by(WORKERS) {
                         check_case(i, case, dir.path(), &mut report);
+                    }
+                    for (i, case) in option_cases.iter().enumerate().skip(w).step_by(WORKERS) {
+                        check_option_case(i, case, dir.path(), &mut report);
                     }
                     report
                 })

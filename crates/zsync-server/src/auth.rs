@@ -1,19 +1,21 @@
 //! Who is calling: HTTP Basic credentials checked against argon2 password
-//! hashes, or bearer tokens from `POST /login`; and the role each route
-//! needs.
+//! hashes, bearer tokens from `POST /login`, or nobody (`anonymous`); and
+//! the roles they hold on each path.
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use axum::extract::FromRequestParts;
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use zsync_model::Role;
-use zsync_store::Store;
+use zsync_format::PathProblem;
+use zsync_model::{RepoPath, Role};
+use zsync_store::{GrantSet, Store};
 
 use crate::ServerState;
 use crate::error::Error;
@@ -117,6 +119,8 @@ pub fn unix_now() -> i64 {
 /// How the caller proved who they are.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Credentials {
+    /// None sent: the caller is `anonymous`.
+    None,
     Password,
     /// A bearer token, known only by its hash.
     Token {
@@ -124,28 +128,108 @@ pub enum Credentials {
     },
 }
 
-/// The authenticated user of a request. Extracting it refuses the request
-/// with 401 unless the credentials are good.
+/// The caller of a request: a user whose credentials were good, or
+/// `anonymous` if none were sent. Extracting it refuses the request with
+/// 401 if credentials were sent but are not good.
 #[derive(Clone, Debug)]
 pub struct Caller {
     pub name: String,
-    pub role: Role,
     pub credentials: Credentials,
+    /// The caller's grants plus those of `anonymous`, which everyone has.
+    pub grants: GrantSet,
+}
+
+fn article(role: Role) -> &'static str {
+    if role == Role::Editor { "an" } else { "a" }
 }
 
 impl Caller {
-    /// Refuses with 403 unless the caller has at least `needed`; `action`
-    /// completes "USER may not ...".
-    pub fn require(&self, needed: Role, action: &str) -> Result<(), Error> {
-        if self.role >= needed {
+    pub fn is_anonymous(&self) -> bool {
+        self.credentials == Credentials::None
+    }
+
+    /// The refusal for a caller lacking a role: 401 for anonymous, so the
+    /// client asks who they are; 403 for a known user.
+    pub fn denied(&self, message: String) -> Error {
+        if self.is_anonymous() {
+            missing()
+        } else {
+            Error::Forbidden(message)
+        }
+    }
+
+    /// Refuses unless the caller holds at least `needed` on `path`;
+    /// `action` completes "USER may not ...".
+    pub fn require_at(&self, path: &RepoPath, needed: Role, action: &str) -> Result<(), Error> {
+        if self.grants.allows(path, needed) {
             return Ok(());
         }
-        let article = if needed == Role::Editor { "an" } else { "a" };
-        Err(Error::Forbidden(format!(
-            "{} ({}) may not {action}; {article} {needed} role is needed",
-            self.name, self.role
+        Err(self.denied(format!(
+            "{} may not {action} /{path}; {} {needed} role there is needed",
+            self.name,
+            article(needed)
         )))
     }
+
+    /// Refuses unless the caller holds at least `needed` somewhere.
+    pub fn require_somewhere(&self, needed: Role, action: &str) -> Result<(), Error> {
+        if self.grants.highest().is_some_and(|r| r >= needed) {
+            return Ok(());
+        }
+        Err(self.denied(format!(
+            "{} may not {action}; {} {needed} role is needed",
+            self.name,
+            article(needed)
+        )))
+    }
+
+    /// Refuses, listing every one of `paths` the caller may not `action`
+    /// with `needed`. Each path comes with the one whose role counts (for
+    /// an addition, its parent).
+    pub fn require_all<'p>(
+        &self,
+        paths: impl IntoIterator<Item = (&'p RepoPath, &'p RepoPath)>,
+        needed: Role,
+        action: &str,
+    ) -> Result<(), Error> {
+        let refused: Vec<PathProblem> = paths
+            .into_iter()
+            .filter(|(_, checked)| !self.grants.allows(checked, needed))
+            .map(|(path, checked)| PathProblem {
+                path: path.to_string(),
+                message: format!("{} {needed} role on /{checked} is needed", article(needed)),
+            })
+            .collect();
+        if refused.is_empty() {
+            return Ok(());
+        }
+        if self.is_anonymous() {
+            return Err(missing());
+        }
+        Err(Error::ForbiddenPaths {
+            message: format!(
+                "{} may not {action} {} of the path(s); nothing was changed",
+                self.name,
+                refused.len()
+            ),
+            paths: refused,
+        })
+    }
+}
+
+/// Everything granted to `name` and to `anonymous`.
+async fn grants_of<S: Store>(store: &S, name: &str) -> Result<GrantSet, Error> {
+    let mut set = GrantSet::default();
+    let names: &[&str] = if name == ANONYMOUS {
+        &[ANONYMOUS]
+    } else {
+        &[name, ANONYMOUS]
+    };
+    for n in names {
+        let grants = store.grants(Some(n)).await?;
+        set.extend(grants.into_iter().map(|g| (g.path, g.role)));
+    }
+    Ok(set)
 }
 
 fn missing() -> Error {
@@ -168,31 +252,61 @@ impl<S: Store> FromRequestParts<ServerState<S>> for Caller {
         parts: &mut Parts,
         state: &ServerState<S>,
     ) -> Result<Self, Self::Rejection> {
-        let header = parts.headers.get(AUTHORIZATION).ok_or_else(missing)?;
+        let Some(header) = parts.headers.get(AUTHORIZATION) else {
+            return Ok(Caller {
+                name: ANONYMOUS.to_owned(),
+                credentials: Credentials::None,
+                grants: grants_of(&state.store, ANONYMOUS).await?,
+            });
+        };
         let header = header.to_str().map_err(|_| {
             Error::Unauthorized("authentication failed: malformed Authorization header".into())
         })?;
         let (scheme, value) = header.split_once(' ').unwrap_or((header, ""));
         let value = value.trim();
-        if scheme.eq_ignore_ascii_case("basic") {
-            basic(&state.store, value).await
+        let address = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        let (name, credentials) = if scheme.eq_ignore_ascii_case("basic") {
+            (basic(state, value, address).await?, Credentials::Password)
         } else if scheme.eq_ignore_ascii_case("bearer") {
-            bearer(&state.store, value).await
+            bearer(&state.store, value).await?
         } else {
-            Err(Error::Unauthorized(
+            return Err(Error::Unauthorized(
                 "authentication failed: use the Basic or Bearer scheme".into(),
-            ))
-        }
+            ));
+        };
+        Ok(Caller {
+            grants: grants_of(&state.store, &name).await?,
+            name,
+            credentials,
+        })
     }
 }
 
-async fn basic<S: Store>(store: &S, encoded: &str) -> Result<Caller, Error> {
+/// The user name, if the Basic credentials are good.
+async fn basic<S: Store>(
+    state: &ServerState<S>,
+    encoded: &str,
+    address: Option<IpAddr>,
+) -> Result<String, Error> {
+    let store = &state.store;
     let malformed =
         || Error::Unauthorized("authentication failed: malformed Basic credentials".into());
     let decoded = STANDARD.decode(encoded).map_err(|_| malformed())?;
     let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
     let (name, password) = decoded.split_once(':').ok_or_else(malformed)?;
 
+    // Checked before the password, and the same for every name, so a
+    // blocked guesser learns nothing, not even whether a name exists.
+    if let Some(wait) = state.logins.blocked(name, address) {
+        let secs = wait.as_secs().max(1);
+        return Err(Error::TooManyRequests {
+            message: format!("too many failed logins; try again in {secs} second(s)"),
+            retry_after: secs,
+        });
+    }
     let user = store.user(name).await?;
     // Verify even for unknown or disabled users, so the answer's timing
     // does not tell which names exist.
@@ -204,16 +318,18 @@ async fn basic<S: Store>(store: &S, encoded: &str) -> Result<Caller, Error> {
         .await
         .map_err(|e| Error::Internal(format!("password verification task failed: {e}")))?;
     match user {
-        Some(u) if matches && !u.disabled => Ok(Caller {
-            name: u.name,
-            role: u.role,
-            credentials: Credentials::Password,
-        }),
-        _ => Err(failed_for(name)),
+        Some(u) if matches && !u.disabled => {
+            state.logins.succeeded(name);
+            Ok(u.name)
+        }
+        _ => {
+            state.logins.failed(name, address);
+            Err(failed_for(name))
+        }
     }
 }
 
-async fn bearer<S: Store>(store: &S, token: &str) -> Result<Caller, Error> {
+async fn bearer<S: Store>(store: &S, token: &str) -> Result<(String, Credentials), Error> {
     let refused = || {
         Error::Unauthorized(
             "authentication failed: the token is unknown, expired or revoked; log in again".into(),
@@ -228,11 +344,7 @@ async fn bearer<S: Store>(store: &S, token: &str) -> Result<Caller, Error> {
         .await?
         .ok_or_else(refused)?;
     match store.user(&name).await? {
-        Some(u) if !u.disabled => Ok(Caller {
-            name: u.name,
-            role: u.role,
-            credentials: Credentials::Token { hash },
-        }),
+        Some(u) if !u.disabled => Ok((u.name, Credentials::Token { hash })),
         _ => Err(refused()),
     }
 }
@@ -296,16 +408,29 @@ mod tests {
 
     #[test]
     fn role_messages() {
+        let demo = RepoPath::parse("demo").unwrap();
         let reader = Caller {
             name: "rita".into(),
-            role: Role::Reader,
             credentials: Credentials::Password,
+            grants: GrantSet::new([(demo.clone(), Role::Reader)]),
         };
-        let err = reader.require(Role::Editor, "commit").unwrap_err();
+        let err = reader
+            .require_at(&demo, Role::Editor, "change")
+            .unwrap_err();
         assert_eq!(
             err.to_string(),
-            "rita (Reader) may not commit; an Editor role is needed"
+            "rita may not change /demo; an Editor role there is needed"
         );
-        assert!(reader.require(Role::Reader, "read").is_ok());
+        assert!(reader.require_at(&demo, Role::Reader, "read").is_ok());
+        assert!(reader.require_somewhere(Role::Reader, "read").is_ok());
+        let anonymous = Caller {
+            name: ANONYMOUS.into(),
+            credentials: Credentials::None,
+            grants: GrantSet::default(),
+        };
+        assert!(matches!(
+            anonymous.require_at(&demo, Role::Reader, "read"),
+            Err(Error::Unauthorized(_))
+        ));
     }
 }

@@ -18,6 +18,16 @@ pub enum Error {
     Unauthorized(String),
     #[error("{0}")]
     Forbidden(String),
+    /// Refused because the caller may not write these paths; all listed.
+    #[error("{message}")]
+    ForbiddenPaths {
+        message: String,
+        paths: Vec<PathProblem>,
+    },
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after: u64 },
+    #[error("{0}")]
+    Timeout(String),
     #[error("{message}")]
     NotFound {
         message: String,
@@ -51,7 +61,11 @@ impl Error {
         match self {
             Error::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             Error::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
-            Error::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            Error::Forbidden(_) | Error::ForbiddenPaths { .. } => {
+                (StatusCode::FORBIDDEN, "forbidden")
+            }
+            Error::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
+            Error::Timeout(_) => (StatusCode::REQUEST_TIMEOUT, "timeout"),
             Error::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found"),
             Error::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "bad_request"),
             Error::Stale(_) => (StatusCode::CONFLICT, "stale"),
@@ -80,6 +94,11 @@ impl Error {
                         message: "changed on the server".into(),
                     })
                     .collect(),
+            },
+            Error::ForbiddenPaths { message, paths } => ApiError {
+                code: code.into(),
+                message: message.clone(),
+                paths: paths.clone(),
             },
             Error::Invalid(problems) => ApiError {
                 code: code.into(),
@@ -135,6 +154,11 @@ impl IntoResponse for Error {
             tracing::error!(%detail, "request failed");
         }
         let mut response = (status, Json(self.to_api_error())).into_response();
+        if let Error::TooManyRequests { retry_after, .. } = &self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

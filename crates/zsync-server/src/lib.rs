@@ -1,10 +1,11 @@
 //! The HTTP sync API of `zsyncd`, served with axum over any [`Store`].
 //!
-//! Every route lives under [`zsync_format::API_PREFIX`], needs an
-//! authenticated user with a sufficient [`zsync_model::Role`], and answers
-//! every failure with a JSON [`zsync_format::ApiError`]. The server keeps no
-//! state between requests outside the store, so several servers can share
-//! one database.
+//! Every route lives under [`zsync_format::API_PREFIX`], checks the
+//! caller's [`zsync_model::Role`] on the paths it touches (roles are granted
+//! per path and inherited downward), and answers every failure with a JSON
+//! [`zsync_format::ApiError`]. The server keeps no state between requests
+//! outside the store, so several servers can share one database — except
+//! the failed-login limiter, which is per process for now.
 
 use std::future::Future;
 use std::io;
@@ -17,10 +18,15 @@ mod archive;
 pub mod auth;
 mod error;
 mod extract;
+mod limit;
 mod routes;
+mod serve;
+pub mod tls;
 
 pub use auth::{PasswordHashError, UserNameError, hash_password, validate_user_name};
 pub use error::Error;
+pub use routes::api_routes;
+pub use tls::{TlsConfig, TlsError};
 
 /// Limits and lifetimes of the HTTP API.
 #[derive(Clone, Debug)]
@@ -31,6 +37,21 @@ pub struct ServerConfig {
     pub max_request_json_bytes: usize,
     /// How long a token from `POST /login` stays valid.
     pub token_ttl: Duration,
+    /// The most objects one manifest (tree or archive) may hold.
+    pub max_manifest_entries: usize,
+    /// The most operations one commit may carry.
+    pub max_commit_ops: usize,
+    /// How long a request may take until its response starts (uploads
+    /// included, since their handler reads the whole body).
+    pub request_timeout: Duration,
+    /// How long a client may take to send a request's headers (and the
+    /// TLS handshake), against slow-loris connections.
+    pub header_read_timeout: Duration,
+    /// Failed logins allowed per user name within `login_window`.
+    pub login_failures_per_user: u32,
+    /// Failed logins allowed per client address within `login_window`.
+    pub login_failures_per_address: u32,
+    pub login_window: Duration,
 }
 
 impl Default for ServerConfig {
@@ -39,21 +60,36 @@ impl Default for ServerConfig {
             max_body_bytes: 1 << 30,
             max_request_json_bytes: 64 << 20,
             token_ttl: Duration::from_secs(30 * 24 * 60 * 60),
+            max_manifest_entries: 1_000_000,
+            max_commit_ops: 1_000_000,
+            request_timeout: Duration::from_secs(15 * 60),
+            header_read_timeout: Duration::from_secs(20),
+            login_failures_per_user: 10,
+            login_failures_per_address: 50,
+            login_window: Duration::from_secs(5 * 60),
         }
     }
 }
 
-/// What every request handler sees: the store and the configuration.
+/// What every request handler sees: the store, the configuration and the
+/// failed-login limiter.
 pub struct ServerState<S> {
     pub store: S,
     pub config: Arc<ServerConfig>,
+    pub(crate) logins: Arc<limit::LoginLimiter>,
 }
 
 impl<S: Store> ServerState<S> {
     pub fn new(store: S, config: ServerConfig) -> Self {
+        let logins = limit::LoginLimiter::new(
+            config.login_failures_per_user,
+            config.login_failures_per_address,
+            config.login_window,
+        );
         Self {
             store,
             config: Arc::new(config),
+            logins: Arc::new(logins),
         }
     }
 }
@@ -64,6 +100,7 @@ impl<S: Clone> Clone for ServerState<S> {
         Self {
             store: self.store.clone(),
             config: Arc::clone(&self.config),
+            logins: Arc::clone(&self.logins),
         }
     }
 }
@@ -74,14 +111,22 @@ pub fn router<S: Store>(state: ServerState<S>) -> axum::Router {
     routes::router(state)
 }
 
-/// Serves the API on `listener` until `shutdown` completes, then lets
-/// requests in flight finish.
+/// Serves the API over plain HTTP on `listener` until `shutdown`
+/// completes, then lets requests in flight finish.
 pub async fn serve<S: Store>(
     listener: tokio::net::TcpListener,
     state: ServerState<S>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve::serve(listener, state, None, shutdown).await
+}
+
+/// Like [`serve`], over HTTPS with `tls` when it is given.
+pub async fn serve_with_tls<S: Store>(
+    listener: tokio::net::TcpListener,
+    state: ServerState<S>,
+    tls: Option<TlsConfig>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    serve::serve(listener, state, tls, shutdown).await
 }

@@ -51,7 +51,7 @@ async fn start_with(config: ServerConfig) -> TestServer {
             .add_user(&UserRecord {
                 name: name.into(),
                 password_hash: hash_password(password).unwrap(),
-                role,
+                role: Some(role),
                 disabled,
             })
             .await
@@ -221,8 +221,11 @@ async fn a_reader_may_read_but_not_commit_or_upload() {
     assert_eq!(error.code, "forbidden");
     assert_eq!(
         error.message,
-        "rita (Reader) may not commit; an Editor role is needed"
+        "rita may not change 1 of the path(s); nothing was changed"
     );
+    assert_eq!(error.paths.len(), 1);
+    assert_eq!(error.paths[0].path, "f");
+    assert_eq!(error.paths[0].message, "an Editor role on / is needed");
 
     let response = server
         .http

@@ -1,6 +1,6 @@
 //! The object store behind `zsyncd`: typed objects with properties, global
 //! revisions, the full history of every object, content-addressed bodies,
-//! users and login tokens.
+//! users, login tokens and the roles granted to them per path.
 //!
 //! [`Store`] is the role; [`SqlStore`] implements it on SQLite through sqlx.
 //! The store knows nothing of HTTP, SSH or permissions: the server decides
@@ -15,8 +15,10 @@ use tokio::io::AsyncRead;
 use zsync_format::{CommitRequest, CommitResponse, LogEntry, Manifest, PathProblem};
 use zsync_model::{BodyHash, Kind, Oid, Props, RepoPath, Rev, Role};
 
+mod grants;
 mod sql;
 
+pub use grants::{Grant, GrantSet};
 pub use sql::SqlStore;
 
 /// Bodies are stored and streamed in chunks of this size, so no body is
@@ -72,7 +74,9 @@ pub struct UserRecord {
     pub name: String,
     /// A PHC string (argon2id); the store never sees a password.
     pub password_hash: String,
-    pub role: Role,
+    /// The role granted at the root (so on everything), if any; a user
+    /// may hold more roles on subtrees, see [`Store::grants`].
+    pub role: Option<Role>,
     pub disabled: bool,
 }
 
@@ -162,13 +166,75 @@ pub trait Store: Clone + Send + Sync + 'static {
         password_hash: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Grants `role` at the root ([`Store::grant`] on the root path), for
+    /// an existing user.
     fn set_role(
         &self,
         name: &str,
         role: Role,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Removes the user and their tokens.
+    /// Disables or enables an account; disabling also revokes its tokens.
+    fn set_disabled(
+        &self,
+        name: &str,
+        disabled: bool,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Gives `user` `role` on `path` and below, replacing what that user
+    /// held on exactly that path. The user need not exist (`anonymous`
+    /// has no account); the caller checks names.
+    fn grant(
+        &self,
+        user: &str,
+        path: &RepoPath,
+        role: Role,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Removes the grant of `user` on exactly `path`; true if there was one.
+    fn revoke(
+        &self,
+        user: &str,
+        path: &RepoPath,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The grants of `user`, or of everyone, sorted by user and path.
+    fn grants(
+        &self,
+        user: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<Grant>, StoreError>> + Send;
+
+    /// The highest role `user` holds on `path` through a grant on it or an
+    /// ancestor; grants of `anonymous` are not included.
+    fn effective_role(
+        &self,
+        user: &str,
+        path: &RepoPath,
+    ) -> impl Future<Output = Result<Option<Role>, StoreError>> + Send {
+        async move {
+            let grants = self.grants(Some(user)).await?;
+            Ok(GrantSet::new(grants.into_iter().map(|g| (g.path, g.role))).role_at(path))
+        }
+    }
+
+    /// The object at `path` and its subtree as they were at revision `rev`
+    /// (objects deleted since are there; objects added later are not).
+    /// [`StoreError::NotFound`] if the path held nothing then, or `rev` is
+    /// newer than the head.
+    fn manifest_at(
+        &self,
+        root: &RepoPath,
+        rev: Rev,
+    ) -> impl Future<Output = Result<Manifest, StoreError>> + Send;
+
+    /// The paths of the objects whose body is `hash`: the current ones, or
+    /// if none holds it now, those that held it in any revision.
+    fn body_paths(
+        &self,
+        hash: &BodyHash,
+    ) -> impl Future<Output = Result<Vec<RepoPath>, StoreError>> + Send;
+
+    /// Removes the user, their tokens and their grants.
     fn remove_user(&self, name: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Records a login token by its hash (the token itself is never stored).

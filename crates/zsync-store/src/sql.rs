@@ -10,7 +10,7 @@ use tokio::io::AsyncRead;
 use zsync_format::{CommitRequest, CommitResponse, LogEntry, Manifest};
 use zsync_model::{BodyHash, Kind, Oid, RepoPath, Rev, Role};
 
-use crate::{BodyStream, ObjectRecord, Store, StoreError, UserRecord};
+use crate::{BodyStream, Grant, ObjectRecord, Store, StoreError, UserRecord};
 
 mod bodies;
 mod commit;
@@ -63,6 +63,10 @@ impl Store for SqlStore {
 
     async fn manifest(&self, root: &RepoPath) -> Result<Manifest, StoreError> {
         objects::manifest(&self.pool, root).await
+    }
+
+    async fn manifest_at(&self, root: &RepoPath, rev: Rev) -> Result<Manifest, StoreError> {
+        objects::manifest_at(&self.pool, root, rev).await
     }
 
     async fn object(&self, path: &RepoPath) -> Result<Option<ObjectRecord>, StoreError> {
@@ -120,6 +124,26 @@ impl Store for SqlStore {
 
     async fn set_role(&self, name: &str, role: Role) -> Result<(), StoreError> {
         users::set_role(&self.pool, name, role).await
+    }
+
+    async fn set_disabled(&self, name: &str, disabled: bool) -> Result<(), StoreError> {
+        users::set_disabled(&self.pool, name, disabled).await
+    }
+
+    async fn grant(&self, user: &str, path: &RepoPath, role: Role) -> Result<(), StoreError> {
+        users::grant(&self.pool, user, path, role).await
+    }
+
+    async fn revoke(&self, user: &str, path: &RepoPath) -> Result<bool, StoreError> {
+        users::revoke(&self.pool, user, path).await
+    }
+
+    async fn grants(&self, user: Option<&str>) -> Result<Vec<Grant>, StoreError> {
+        users::grants(&self.pool, user).await
+    }
+
+    async fn body_paths(&self, hash: &BodyHash) -> Result<Vec<RepoPath>, StoreError> {
+        objects::body_paths(&self.pool, hash).await
     }
 
     async fn remove_user(&self, name: &str) -> Result<(), StoreError> {

@@ -697,7 +697,7 @@ fn user(name: &str, role: Role) -> UserRecord {
     UserRecord {
         name: name.into(),
         password_hash: format!("$argon2id$fake${name}"),
-        role,
+        role: Some(role),
         disabled: false,
     }
 }
@@ -725,7 +725,10 @@ async fn users_round_trip() {
     let users = store.list_users().await.unwrap();
     assert_eq!(users.len(), 2);
     assert_eq!(users[0], alice);
-    assert_eq!((users[1].role, users[1].disabled), (Role::Editor, true));
+    assert_eq!(
+        (users[1].role, users[1].disabled),
+        (Some(Role::Editor), true)
+    );
 
     assert!(matches!(
         store.set_role("carol", Role::Reader).await,
@@ -837,4 +840,189 @@ async fn damaged_rows_are_reported_as_corrupt() {
             other => panic!("expected Corrupt, got {other:?}"),
         }
     }
+}
+
+#[tokio::test]
+async fn grants_are_per_path_and_inherited() {
+    let (_dir, store) = new_store().await;
+    store.add_user(&user("alice", Role::Reader)).await.unwrap();
+    store
+        .add_user(&UserRecord {
+            role: None,
+            ..user("bob", Role::Reader)
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.user("bob").await.unwrap().unwrap().role, None);
+    assert_eq!(store.effective_role("bob", &p("demo")).await.unwrap(), None);
+
+    store.grant("bob", &p("demo"), Role::Reader).await.unwrap();
+    store
+        .grant("bob", &p("demo/pages"), Role::Editor)
+        .await
+        .unwrap();
+    // Granting again replaces the role on that path.
+    store.grant("bob", &p("demo"), Role::Editor).await.unwrap();
+    store.grant("bob", &p("demo"), Role::Reader).await.unwrap();
+    store
+        .grant("anonymous", &p("public"), Role::Reader)
+        .await
+        .unwrap();
+    let role = |user: &'static str, path: &'static str| {
+        let store = store.clone();
+        async move { store.effective_role(user, &p(path)).await.unwrap() }
+    };
+    assert_eq!(role("bob", "").await, None);
+    assert_eq!(role("bob", "demo").await, Some(Role::Reader));
+    assert_eq!(role("bob", "demo/a.txt").await, Some(Role::Reader));
+    assert_eq!(role("bob", "demo/pages/x/y").await, Some(Role::Editor));
+    assert_eq!(role("bob", "demo2").await, None);
+    assert_eq!(role("alice", "anything/at/all").await, Some(Role::Reader));
+    // The anonymous grant is its own, not bob's.
+    assert_eq!(role("bob", "public").await, None);
+
+    let listed: Vec<(String, String, Role)> = store
+        .grants(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|g| (g.user, g.path.to_string(), g.role))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("alice".into(), "".into(), Role::Reader),
+            ("anonymous".into(), "public".into(), Role::Reader),
+            ("bob".into(), "demo".into(), Role::Reader),
+            ("bob".into(), "demo/pages".into(), Role::Editor),
+        ]
+    );
+    assert!(store.revoke("bob", &p("demo/pages")).await.unwrap());
+    assert!(!store.revoke("bob", &p("demo/pages")).await.unwrap());
+    assert_eq!(role("bob", "demo/pages/x").await, Some(Role::Reader));
+
+    // set_role is the grant at the root.
+    store.set_role("bob", Role::Manager).await.unwrap();
+    assert_eq!(role("bob", "zzz").await, Some(Role::Manager));
+    assert_eq!(
+        store.user("bob").await.unwrap().unwrap().role,
+        Some(Role::Manager)
+    );
+
+    // Removing a user removes their grants; a namesake starts afresh.
+    store.remove_user("bob").await.unwrap();
+    assert!(store.grants(Some("bob")).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn disabling_revokes_tokens() {
+    let (_dir, store) = new_store().await;
+    store.add_user(&user("alice", Role::Editor)).await.unwrap();
+    store.add_token("alice", "t1", i64::MAX).await.unwrap();
+    store.set_disabled("alice", true).await.unwrap();
+    assert!(store.user("alice").await.unwrap().unwrap().disabled);
+    assert_eq!(store.token_user("t1", 0).await.unwrap(), None);
+    store.set_disabled("alice", false).await.unwrap();
+    assert!(!store.user("alice").await.unwrap().unwrap().disabled);
+    assert!(matches!(
+        store.set_disabled("carol", true).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+#[tokio::test]
+async fn names_must_be_nfc_and_unique_beyond_case_and_normalization() {
+    let (_dir, store) = new_store().await;
+    let body = upload(&store, b"x").await;
+    commit(&store, vec![folder("d"), doc("d/Readme.txt", body)]).await;
+    let head = store.head().await.unwrap();
+
+    let decomposed = "d/cafe\u{301}.txt";
+    let err = store
+        .commit(
+            "alice",
+            &request(
+                "bad names",
+                vec![
+                    doc("d/README.TXT", body),
+                    doc(decomposed, body),
+                    doc("d/caf\u{e9}.txt", body),
+                    doc("d/x.txt", body),
+                    doc("d/X.txt", body),
+                ],
+            ),
+        )
+        .await
+        .unwrap_err();
+    let found = problems(err);
+    assert!(found["d/README.TXT"].contains("only by case"), "{found:?}");
+    assert!(found[decomposed].contains("NFC"), "{found:?}");
+    assert!(
+        found["d/café.txt"].contains("only by case or Unicode"),
+        "{found:?}"
+    );
+    assert!(found["d/X.txt"].contains("d/x.txt"), "{found:?}");
+    assert!(!found.contains_key("d/x.txt"), "{found:?}");
+    assert_eq!(store.head().await.unwrap(), head, "nothing committed");
+
+    // Deleting the old name in the same commit frees it.
+    let (oid, rev) = at(&store, "d/Readme.txt").await;
+    commit(
+        &store,
+        vec![
+            CommitOp::Delete {
+                path: p("d/Readme.txt"),
+                oid,
+                base_rev: rev,
+                known: Vec::new(),
+            },
+            doc("d/README.txt", body),
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn version_1_roles_become_root_grants() {
+    use sqlx::migrate::{Migration, MigrationType, Migrator};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(data.join("zsync.db"))
+        .create_if_missing(true);
+    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+    // The schema as version 1 left it, with one user of each role.
+    let v1 = Migration::new(
+        1,
+        "initial".into(),
+        MigrationType::Simple,
+        sqlx::SqlSafeStr::into_sql_str(include_str!("../migrations/sqlite/0001_initial.sql")),
+        false,
+    );
+    Migrator::with_migrations(vec![v1])
+        .run(&pool)
+        .await
+        .unwrap();
+    for (name, role) in [("ann", "Manager"), ("ben", "Reader")] {
+        sqlx::query("INSERT INTO users (name, password_hash, role) VALUES ($1, 'x', $2)")
+            .bind(name)
+            .bind(role)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    pool.close().await;
+
+    let store = SqlStore::open(&data).await.unwrap();
+    let users = store.list_users().await.unwrap();
+    let roles: Vec<_> = users.iter().map(|u| (u.name.as_str(), u.role)).collect();
+    assert_eq!(
+        roles,
+        [("ann", Some(Role::Manager)), ("ben", Some(Role::Reader))]
+    );
+    assert_eq!(
+        store.effective_role("ben", &p("any/where")).await.unwrap(),
+        Some(Role::Reader)
+    );
 }

@@ -87,7 +87,7 @@ pub async fn ensure<S: Store>(store: &S) -> Result<Created> {
             .add_user(&UserRecord {
                 name: USER.into(),
                 password_hash,
-                role: Role::Manager,
+                role: Some(Role::Manager),
                 disabled: false,
             })
             .await

@@ -41,6 +41,19 @@ enum Command {
     /// Add, change, remove or list users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Give USER (or `anonymous`) ROLE on PATH and everything below it.
+    Grant {
+        /// Reader (checkout, update, log), Editor (also commit) or Manager.
+        #[arg(value_parser = parse_role)]
+        role: Role,
+        user: String,
+        /// A server path such as /demo/pages; / is everything.
+        path: String,
+    },
+    /// Take back what USER was granted on exactly PATH.
+    Revoke { user: String, path: String },
+    /// List the grants, of one user or of all.
+    Grants { user: Option<String> },
 }
 
 #[derive(clap::Args)]
@@ -53,6 +66,59 @@ struct HttpArgs {
         default_value = "127.0.0.1:8080"
     )]
     http: String,
+    /// Serve HTTPS with this PEM certificate chain (needs --tls-key).
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "ZSYNCD_TLS_CERT",
+        requires = "tls_key"
+    )]
+    tls_cert: Option<PathBuf>,
+    /// The most objects one checkout or update request may return.
+    #[arg(
+        long,
+        value_name = "N",
+        env = "ZSYNCD_MAX_MANIFEST_ENTRIES",
+        default_value_t = 1_000_000
+    )]
+    max_manifest_entries: usize,
+    /// Seconds a request may take before its response starts (uploads
+    /// included).
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "ZSYNCD_REQUEST_TIMEOUT",
+        default_value_t = 900
+    )]
+    request_timeout: u64,
+    /// The PEM private key of --tls-cert.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "ZSYNCD_TLS_KEY",
+        requires = "tls_cert"
+    )]
+    tls_key: Option<PathBuf>,
+}
+
+impl HttpArgs {
+    fn config(&self) -> zsync_server::ServerConfig {
+        zsync_server::ServerConfig {
+            max_manifest_entries: self.max_manifest_entries,
+            request_timeout: std::time::Duration::from_secs(self.request_timeout.max(1)),
+            ..zsync_server::ServerConfig::default()
+        }
+    }
+
+    fn tls(&self) -> Result<Option<zsync_server::TlsConfig>> {
+        use anyhow::Context as _;
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => zsync_server::TlsConfig::from_pem_files(cert, key)
+                .map(Some)
+                .context("cannot set up HTTPS"),
+            _ => Ok(None),
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -63,9 +129,11 @@ enum UserCommand {
         /// Read the password from the first line of stdin instead of prompting.
         #[arg(long)]
         password_stdin: bool,
-        /// Reader (checkout, update, log), Editor (also commit) or Manager (also administration).
-        #[arg(long, default_value = "Editor", value_parser = parse_role)]
-        role: Role,
+        /// The role on everything: Reader (checkout, update, log), Editor
+        /// (also commit), Manager (also administration), or none (grant
+        /// roles on folders with `zsyncd grant`).
+        #[arg(long, default_value = "Editor", value_parser = parse_root_role)]
+        role: RootRole,
     },
     /// Change a user's password (and revoke their login tokens).
     Passwd {
@@ -78,11 +146,27 @@ enum UserCommand {
     Remove { name: String },
     /// List the users with their roles.
     List,
+    /// Stop a user from logging in (and revoke their login tokens).
+    Disable { name: String },
+    /// Let a disabled user log in again.
+    Enable { name: String },
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
     s.parse()
         .map_err(|e: zsync_model::RoleParseError| e.to_string())
+}
+
+/// A role on everything, or none. A newtype, because clap would take an
+/// `Option` field for an optional argument.
+#[derive(Clone, Copy, Debug)]
+struct RootRole(Option<Role>);
+
+fn parse_root_role(s: &str) -> Result<RootRole, String> {
+    if s.eq_ignore_ascii_case("none") {
+        return Ok(RootRole(None));
+    }
+    parse_role(s).map(|r| RootRole(Some(r)))
 }
 
 fn main() -> ExitCode {
@@ -124,25 +208,31 @@ fn init_logging(default: &str) {
 async fn run(cli: Cli) -> Result<()> {
     let data = cli.data;
     match cli.command {
-        Command::Demo(http) => run_demo(&data, &http.http).await,
-        Command::Serve(http) => run_serve(&data, &http.http).await,
+        Command::Demo(http) => run_demo(&data, &http).await,
+        Command::Serve(http) => run_serve(&data, &http).await,
+        Command::Grant { role, user, path } => user::grant(&data, role, &user, &path).await,
+        Command::Revoke { user, path } => user::revoke(&data, &user, &path).await,
+        Command::Grants { user } => user::list_grants(&data, user.as_deref()).await,
         Command::User(command) => match command {
             UserCommand::Add {
                 name,
                 password_stdin,
                 role,
-            } => user::add(&data, &name, role, password_stdin).await,
+            } => user::add(&data, &name, role.0, password_stdin).await,
             UserCommand::Passwd {
                 name,
                 password_stdin,
             } => user::passwd(&data, &name, password_stdin).await,
             UserCommand::Remove { name } => user::remove(&data, &name).await,
             UserCommand::List => user::list(&data).await,
+            UserCommand::Disable { name } => user::set_disabled(&data, &name, true).await,
+            UserCommand::Enable { name } => user::set_disabled(&data, &name, false).await,
         },
     }
 }
 
-async fn run_demo(data: &Path, http: &str) -> Result<()> {
+async fn run_demo(data: &Path, args: &HttpArgs) -> Result<()> {
+    let tls = args.tls()?;
     let store = store::open(data).await?;
     let created = demo::ensure(&store).await?;
     if created.user {
@@ -151,22 +241,24 @@ async fn run_demo(data: &Path, http: &str) -> Result<()> {
     if let Some(rev) = created.rev {
         tracing::info!(rev, folder = demo::FOLDER, "created the demo folder");
     }
-    let (listener, local) = serve::bind(http).await?;
+    let (listener, local) = serve::bind(&args.http).await?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let base = serve::base_url(local);
     let (user, password, folder) = (demo::USER, demo::PASSWORD, demo::FOLDER);
     serve::announce(&[
-        format!("zsyncd: listening on http://{local}"),
+        format!("zsyncd: listening on {scheme}://{local}"),
         format!("zsyncd: demo user '{user}', password '{password}' (Manager)"),
         "zsyncd: check out the demo folder with:".to_owned(),
         format!(
-            "  zsync checkout http://{user}:{password}@{}/{folder} ./parts/checkout",
+            "  zsync checkout {scheme}://{user}:{password}@{}/{folder} ./parts/checkout",
             host(&base)
         ),
     ]);
-    serve::run(listener, store).await
+    serve::run(listener, store, args.config(), tls).await
 }
 
-async fn run_serve(data: &Path, http: &str) -> Result<()> {
+async fn run_serve(data: &Path, args: &HttpArgs) -> Result<()> {
+    let tls = args.tls()?;
     let store = store::open(data).await?;
     if store.list_users().await?.is_empty() {
         let data_arg = if data == Path::new(DEFAULT_DATA) {
@@ -179,9 +271,10 @@ async fn run_serve(data: &Path, http: &str) -> Result<()> {
              add one with `zsyncd user add NAME{data_arg}`"
         );
     }
-    let (listener, local) = serve::bind(http).await?;
-    serve::announce(&[format!("zsyncd: listening on http://{local}")]);
-    serve::run(listener, store).await
+    let (listener, local) = serve::bind(&args.http).await?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    serve::announce(&[format!("zsyncd: listening on {scheme}://{local}")]);
+    serve::run(listener, store, args.config(), tls).await
 }
 
 /// `HOST:PORT` of a base URL.

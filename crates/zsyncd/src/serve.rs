@@ -55,10 +55,15 @@ pub fn base_url(local: SocketAddr) -> String {
 
 /// Serves until a shutdown signal, then gives requests in flight
 /// [`DRAIN_TIMEOUT`] to finish.
-pub async fn run<S: Store>(listener: TcpListener, store: S) -> Result<()> {
-    let state = ServerState::new(store, ServerConfig::default());
+pub async fn run<S: Store>(
+    listener: TcpListener,
+    store: S,
+    config: ServerConfig,
+    tls: Option<zsync_server::TlsConfig>,
+) -> Result<()> {
+    let state = ServerState::new(store, config);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = zsync_server::serve(listener, state, async {
+    let server = zsync_server::serve_with_tls(listener, state, tls, async {
         // A dropped sender also means stop.
         let _ = stop_rx.await;
     });

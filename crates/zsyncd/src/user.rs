@@ -1,16 +1,17 @@
-//! `zsyncd user add|passwd|remove|list`: accounts in the store.
+//! `zsyncd user add|passwd|remove|list|disable|enable` and
+//! `zsyncd grant|revoke|grants`: accounts and their roles in the store.
 
 use std::io::{BufRead as _, IsTerminal as _};
 use std::path::Path;
 
 use anyhow::{Context as _, Result, bail};
-use zsync_model::Role;
+use zsync_model::{RepoPath, Role};
 use zsync_store::{SqlStore, Store, StoreError, UserRecord};
 
 use crate::hint::hinted;
 use crate::store;
 
-pub async fn add(data: &Path, name: &str, role: Role, password_stdin: bool) -> Result<()> {
+pub async fn add(data: &Path, name: &str, role: Option<Role>, password_stdin: bool) -> Result<()> {
     zsync_server::validate_user_name(name)?;
     let store = store::open(data).await?;
     if store.user(name).await?.is_some() {
@@ -29,7 +30,12 @@ pub async fn add(data: &Path, name: &str, role: Role, password_stdin: bool) -> R
         Err(StoreError::AlreadyExists(_)) => return Err(already_exists(name)),
         Err(e) => return Err(e).context(format!("adding user '{name}' failed")),
     }
-    println!("zsyncd: added user {name} ({role})");
+    match role {
+        Some(role) => println!("zsyncd: added user {name} ({role})"),
+        None => println!(
+            "zsyncd: added user {name} with no role yet; give one with `zsyncd grant ROLE {name} PATH`"
+        ),
+    }
     Ok(())
 }
 
@@ -65,10 +71,96 @@ pub async fn list(data: &Path) -> Result<()> {
         return Ok(());
     }
     let width = users.iter().map(|u| u.name.len()).max().unwrap_or(0).max(4);
+    // ROLE is the role on everything (granted at /); `zsyncd grants` lists
+    // the roles on folders too.
     println!("{:width$}  {:8}  DISABLED", "NAME", "ROLE");
     for u in users {
         let disabled = if u.disabled { "yes" } else { "no" };
-        println!("{:width$}  {:8}  {disabled}", u.name, u.role.as_str());
+        let role = u.role.map_or("-", |r| r.as_str());
+        println!("{:width$}  {role:8}  {disabled}", u.name);
+    }
+    Ok(())
+}
+
+pub async fn set_disabled(data: &Path, name: &str, disabled: bool) -> Result<()> {
+    let store = store::open_existing(data).await?;
+    existing(&store, name).await?;
+    store
+        .set_disabled(name, disabled)
+        .await
+        .with_context(|| format!("changing user '{name}' failed"))?;
+    if disabled {
+        println!("zsyncd: disabled user {name}; their login tokens are revoked");
+    } else {
+        println!("zsyncd: enabled user {name}");
+    }
+    Ok(())
+}
+
+/// A server path as people write it: `/demo/pages`, `demo/pages/`, `/`.
+fn server_path(path: &str) -> Result<RepoPath> {
+    let trimmed = path.trim_matches('/');
+    RepoPath::parse(trimmed).map_err(|e| {
+        hinted(
+            format!("invalid path {path:?}: {e}"),
+            "write a server path such as /demo/pages, or / for everything",
+        )
+    })
+}
+
+/// A grantee: an existing user, or `anonymous` (everyone, logged in or not).
+async fn grantee(store: &SqlStore, user: &str) -> Result<()> {
+    if user != zsync_server::auth::ANONYMOUS {
+        existing(store, user).await?;
+    }
+    Ok(())
+}
+
+pub async fn grant(data: &Path, role: Role, user: &str, path: &str) -> Result<()> {
+    let path = server_path(path)?;
+    let store = store::open_existing(data).await?;
+    grantee(&store, user).await?;
+    store
+        .grant(user, &path, role)
+        .await
+        .with_context(|| format!("granting {role} to '{user}' failed"))?;
+    println!("zsyncd: granted {role} on /{path} to {user}");
+    Ok(())
+}
+
+pub async fn revoke(data: &Path, user: &str, path: &str) -> Result<()> {
+    let path = server_path(path)?;
+    let store = store::open_existing(data).await?;
+    grantee(&store, user).await?;
+    if !store.revoke(user, &path).await? {
+        return Err(hinted(
+            format!("{user} holds no grant on exactly /{path}"),
+            format!("`zsyncd grants {user}` lists their grants"),
+        ));
+    }
+    println!("zsyncd: revoked the grant of {user} on /{path}");
+    Ok(())
+}
+
+pub async fn list_grants(data: &Path, user: Option<&str>) -> Result<()> {
+    let store = store::open_existing(data).await?;
+    if let Some(user) = user {
+        grantee(&store, user).await?;
+    }
+    let grants = store.grants(user).await?;
+    if grants.is_empty() {
+        eprintln!("zsyncd: no grants; give one with `zsyncd grant ROLE USER PATH`");
+        return Ok(());
+    }
+    let width = grants
+        .iter()
+        .map(|g| g.user.len())
+        .max()
+        .unwrap_or(0)
+        .max(4);
+    println!("{:width$}  {:8}  PATH", "USER", "ROLE");
+    for g in grants {
+        println!("{:width$}  {:8}  /{}", g.user, g.role.as_str(), g.path);
     }
     Ok(())
 }

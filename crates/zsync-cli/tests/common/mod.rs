@@ -12,18 +12,22 @@ pub fn zsync_bin() -> PathBuf {
 }
 
 /// `zsyncd` lives in another package of the workspace, so cargo does not
-/// hand us its path; it is built beside `zsync`.
+/// hand us its path, nor rebuild it for `cargo test -p zsync-cli`: build it
+/// once per test process (a no-op when it is up to date), then use the one
+/// beside `zsync`.
 pub fn zsyncd_bin() -> PathBuf {
-    let path = zsync_bin().with_file_name(format!("zsyncd{}", std::env::consts::EXE_SUFFIX));
-    if !path.exists() {
+    static BUILD: std::sync::Once = std::sync::Once::new();
+    BUILD.call_once(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "-p", "zsyncd"])
-            .status()
-            .expect("run cargo build -p zsyncd");
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "--quiet", "-p", "zsyncd"]);
+        if !cfg!(debug_assertions) {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().expect("run cargo build -p zsyncd");
         assert!(status.success(), "cargo build -p zsyncd failed");
-    }
-    path
+    });
+    zsync_bin().with_file_name(format!("zsyncd{}", std::env::consts::EXE_SUFFIX))
 }
 
 pub struct Server {
@@ -181,6 +185,12 @@ impl Client {
         let p = self.path(rel);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, text).unwrap();
+    }
+
+    pub fn write_bytes(&self, rel: &str, data: &[u8]) {
+        let p = self.path(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, data).unwrap();
     }
 
     pub fn read(&self, rel: &str) -> String {

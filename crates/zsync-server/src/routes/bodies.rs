@@ -1,5 +1,10 @@
 //! The content-addressed bodies: which ones the server lacks, uploading
 //! one, and fetching several as an archive.
+//!
+//! Bodies have no path, so uploading needs Editor somewhere (a body is
+//! inert until a commit, checked path by path, refers to it), and fetching
+//! a body needs Reader on some current object that has it: knowing a hash
+//! is not enough.
 
 use std::collections::HashSet;
 use std::io;
@@ -26,7 +31,7 @@ pub async fn missing<S: Store>(
     caller: Caller,
     ApiJson(list): ApiJson<HashList>,
 ) -> Result<Json<HashList>, Error> {
-    caller.require(Role::Editor, "upload bodies")?;
+    caller.require_somewhere(Role::Editor, "commit (upload bodies)")?;
     let hashes = state.store.missing_bodies(&list.hashes).await?;
     Ok(Json(HashList { hashes }))
 }
@@ -43,7 +48,7 @@ pub async fn put<S: Store>(
     headers: HeaderMap,
     body: Body,
 ) -> Result<StatusCode, Error> {
-    caller.require(Role::Editor, "upload bodies")?;
+    caller.require_somewhere(Role::Editor, "commit (upload bodies)")?;
     let limit = state.config.max_body_bytes;
     if declared_length(&headers).is_some_and(|len| len > limit) {
         return Err(StoreError::TooLarge { limit }.into());
@@ -71,15 +76,28 @@ pub async fn fetch<S: Store>(
     caller: Caller,
     ApiJson(list): ApiJson<HashList>,
 ) -> Result<Response, Error> {
-    caller.require(Role::Reader, "read")?;
+    caller.require_somewhere(Role::Reader, "read bodies")?;
     let mut seen = HashSet::new();
     let mut bodies = Vec::new();
     for hash in list.hashes {
         if !seen.insert(hash) {
             continue;
         }
-        match state.store.body_size(&hash).await? {
+        // A body the caller may not read is answered like one that does
+        // not exist, so the answer does not confirm a guessed content.
+        let paths = state.store.body_paths(&hash).await?;
+        let readable = paths.iter().any(|p| caller.grants.allows(p, Role::Reader));
+        let size = if readable {
+            state.store.body_size(&hash).await?
+        } else {
+            None
+        };
+        match size {
             Some(size) => bodies.push((hash, size)),
+            // Logging in might make it readable: ask who the caller is.
+            None if caller.is_anonymous() => {
+                return Err(caller.denied(String::new()));
+            }
             None => {
                 return Err(Error::NotFound {
                     message: format!("body {hash} not found"),

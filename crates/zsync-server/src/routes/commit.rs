@@ -2,8 +2,8 @@
 
 use axum::Json;
 use axum::extract::State;
-use zsync_format::{CommitRequest, CommitResponse};
-use zsync_model::Role;
+use zsync_format::{CommitOp, CommitRequest, CommitResponse};
+use zsync_model::{RepoPath, Role};
 use zsync_store::Store;
 
 use crate::ServerState;
@@ -13,27 +13,38 @@ use crate::extract::ApiJson;
 
 /// The longest commit message, in bytes.
 pub const MAX_MESSAGE_BYTES: usize = 64 << 10;
-/// The most operations one commit may carry.
-pub const MAX_OPS: usize = 1_000_000;
 
 pub async fn commit<S: Store>(
     State(state): State<ServerState<S>>,
     caller: Caller,
     ApiJson(request): ApiJson<CommitRequest>,
 ) -> Result<Json<CommitResponse>, Error> {
-    caller.require(Role::Editor, "commit")?;
     if request.message.len() > MAX_MESSAGE_BYTES {
         return Err(Error::BadRequest(format!(
             "the commit message is {} bytes, over the limit of {MAX_MESSAGE_BYTES}",
             request.message.len()
         )));
     }
-    if request.ops.len() > MAX_OPS {
+    let max_ops = state.config.max_commit_ops;
+    if request.ops.len() > max_ops {
         return Err(Error::TooLarge(format!(
-            "the commit has {} operations, over the limit of {MAX_OPS}; commit in parts",
+            "the commit has {} operations, over the limit of {max_ops}; commit in parts",
             request.ops.len()
         )));
     }
+    // Editor on every path the commit changes: for an addition, on the
+    // folder it is added to. Roles are inherited downward, so Editor on a
+    // deleted folder covers (and lets the caller read) its whole subtree.
+    let root = RepoPath::root();
+    let checked: Vec<(&RepoPath, RepoPath)> = request
+        .ops
+        .iter()
+        .map(|op| match op {
+            CommitOp::Add { path, .. } => (path, path.parent().unwrap_or_else(|| root.clone())),
+            other => (other.path(), other.path().clone()),
+        })
+        .collect();
+    caller.require_all(checked.iter().map(|(p, c)| (*p, c)), Role::Editor, "change")?;
     let response = state.store.commit(&caller.name, &request).await?;
     tracing::info!(user = %caller.name, rev = response.rev, objects = response.objects.len(), "committed");
     Ok(Json(response))

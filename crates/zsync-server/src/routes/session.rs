@@ -41,6 +41,9 @@ pub async fn logout<S: Store>(
     State(state): State<ServerState<S>>,
     caller: Caller,
 ) -> Result<StatusCode, Error> {
+    if caller.is_anonymous() {
+        return Err(caller.denied(String::new()));
+    }
     let Credentials::Token { hash } = &caller.credentials else {
         return Err(Error::BadRequest(
             "logout revokes the bearer token it is sent with; this request has none".into(),

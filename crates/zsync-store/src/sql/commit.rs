@@ -7,6 +7,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use sqlx::AssertSqlSafe;
+use unicode_normalization::{UnicodeNormalization as _, is_nfc};
 use zsync_format::{
     CommitOp, CommitRequest, CommitResponse, CommittedObject, KnownObject, PathProblem,
 };
@@ -150,6 +151,7 @@ async fn check(tx: &mut Tx, ops: &[CommitOp]) -> Result<Vec<Step>, StoreError> {
     }
 
     let mut bodies = BodySizes::default();
+    let mut names = SiblingNames::default();
     // Objects added earlier in this request: their kind and new oid.
     let mut added: HashMap<&RepoPath, (&Kind, Oid)> = HashMap::new();
     let mut steps = Vec::with_capacity(ops.len());
@@ -164,16 +166,31 @@ async fn check(tx: &mut Tx, ops: &[CommitOp]) -> Result<Vec<Step>, StoreError> {
                     // Someone else added it since the client's update.
                     problems.stale(path);
                 }
+                let mut parent_ok = true;
                 let parent_oid = match path.parent() {
                     None => Oid::root(),
                     Some(parent) => match parent_folder(tx, &added, &parent).await? {
                         Ok(oid) => oid,
                         Err(message) => {
                             problems.invalid(path, message);
+                            parent_ok = false;
                             Oid::root()
                         }
                     },
                 };
+                if parent_ok && !path.is_root() {
+                    let existing_parent = !path.parent().is_some_and(|p| added.contains_key(&p));
+                    names
+                        .check(
+                            tx,
+                            &mut problems,
+                            &deleted,
+                            path,
+                            &parent_oid,
+                            existing_parent,
+                        )
+                        .await?;
+                }
                 let size = match (kind.is_folder(), hash) {
                     (true, Some(_)) => {
                         problems.invalid(path, "a folder has no body".into());
@@ -290,6 +307,82 @@ async fn parent_folder(
         )),
         None => Err(format!("parent folder {} does not exist", shown(parent))),
     })
+}
+
+/// How names are compared for collisions: two names in one folder that
+/// differ only by case or Unicode normalization would land on one file on
+/// case-insensitive or normalizing file systems (macOS, Windows).
+fn collision_key(name: &str) -> String {
+    let lower = name.nfc().collect::<String>().to_lowercase();
+    lower.nfc().collect()
+}
+
+/// The names in each folder, by [`collision_key`], loaded as needed and
+/// extended by the adds of this request.
+#[derive(Default)]
+struct SiblingNames(HashMap<Oid, HashMap<String, RepoPath>>);
+
+impl SiblingNames {
+    /// Records a problem if the name of `path` (an add below the folder
+    /// `parent_oid`) is not NFC or collides with a sibling's.
+    async fn check(
+        &mut self,
+        tx: &mut Tx,
+        problems: &mut Problems,
+        deleted: &HashSet<&RepoPath>,
+        path: &RepoPath,
+        parent_oid: &Oid,
+        existing_parent: bool,
+    ) -> Result<(), StoreError> {
+        let name = path.name();
+        if !is_nfc(name) {
+            problems.invalid(
+                path,
+                "the name is not in Unicode normalization form C (NFC); \
+                 rename it, or use a client that normalizes names"
+                    .into(),
+            );
+        }
+        if !self.0.contains_key(parent_oid) {
+            let mut known = HashMap::new();
+            if existing_parent {
+                let rows: Vec<(String,)> =
+                    sqlx::query_as("SELECT path FROM objects WHERE parent_oid = $1")
+                        .bind(parent_oid.as_str())
+                        .fetch_all(&mut **tx)
+                        .await?;
+                for (p,) in rows {
+                    let sibling = rows::path(p)?;
+                    // A sibling this commit deletes frees its name.
+                    if !deleted.contains(&sibling) {
+                        known.insert(collision_key(sibling.name()), sibling);
+                    }
+                }
+            }
+            self.0.insert(parent_oid.clone(), known);
+        }
+        let Some(known) = self.0.get_mut(parent_oid) else {
+            return Ok(());
+        };
+        let key = collision_key(name);
+        match known.get(&key) {
+            // The same name is either stale (it exists) or added twice;
+            // both are reported elsewhere.
+            Some(other) if other.name() != name => problems.invalid(
+                path,
+                format!(
+                    "the name differs from {} only by case or Unicode normalization; \
+                     names in one folder must differ by more",
+                    shown(other)
+                ),
+            ),
+            Some(_) => {}
+            None => {
+                known.insert(key, path.clone());
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Sizes of bodies looked up so far in this request.

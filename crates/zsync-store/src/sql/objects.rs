@@ -48,6 +48,23 @@ pub(crate) async fn object(
     object_in(pool, path).await
 }
 
+pub(crate) async fn body_paths(
+    pool: &Pool,
+    hash: &zsync_model::BodyHash,
+) -> Result<Vec<RepoPath>, StoreError> {
+    let mut found: Vec<(String,)> = sqlx::query_as("SELECT path FROM objects WHERE hash = $1")
+        .bind(hash.to_hex())
+        .fetch_all(pool)
+        .await?;
+    if found.is_empty() {
+        found = sqlx::query_as("SELECT DISTINCT path FROM history WHERE hash = $1")
+            .bind(hash.to_hex())
+            .fetch_all(pool)
+            .await?;
+    }
+    found.into_iter().map(|(p,)| rows::path(p)).collect()
+}
+
 pub(crate) async fn manifest(pool: &Pool, root: &RepoPath) -> Result<Manifest, StoreError> {
     let mut tx = sqlite::begin_read(pool).await?;
     let head = head_in(&mut *tx).await?;
@@ -60,23 +77,11 @@ pub(crate) async fn manifest(pool: &Pool, root: &RepoPath) -> Result<Manifest, S
     let (lower, upper) = rows::subtree_bounds(root);
     let mut entries = Vec::new();
     {
-        let mut stream = sqlx::query_as::<
-            _,
-            (
-                String,
-                String,
-                String,
-                i64,
-                Option<String>,
-                i64,
-                String,
-                String,
-            ),
-        >(AssertSqlSafe(sql))
-        .bind(root.as_str())
-        .bind(lower)
-        .bind(upper)
-        .fetch(&mut *tx);
+        let mut stream = sqlx::query_as::<_, rows::ManifestRow>(AssertSqlSafe(sql))
+            .bind(root.as_str())
+            .bind(lower)
+            .bind(upper)
+            .fetch(&mut *tx);
         while let Some((p, o, k, r, h, s, pr, author)) = stream.try_next().await? {
             let record = rows::object((p, o, k, r, h, s, pr))?;
             let path = root.relative(&record.path).ok_or_else(|| {
@@ -106,6 +111,81 @@ pub(crate) async fn manifest(pool: &Pool, root: &RepoPath) -> Result<Manifest, S
         root: root.clone(),
         head,
         entries,
+        omitted: 0,
+    })
+}
+
+/// The subtree as of revision `rev`, from the history: for every object
+/// its newest history row at or before `rev`, unless that row deleted it.
+pub(crate) async fn manifest_at(
+    pool: &Pool,
+    root: &RepoPath,
+    rev: Rev,
+) -> Result<Manifest, StoreError> {
+    let mut tx = sqlite::begin_read(pool).await?;
+    let head = head_in(&mut *tx).await?;
+    if rev > head {
+        return Err(StoreError::NotFound(format!("revision {rev}")));
+    }
+    let sql = format!(
+        "SELECT h.path, h.oid, h.kind, h.rev, h.hash, h.size, h.props, COALESCE(r.author, '') \
+         FROM history h LEFT JOIN revisions r ON r.rev = h.rev \
+         WHERE h.rev = (SELECT MAX(h2.rev) FROM history h2 WHERE h2.oid = h.oid AND h2.rev <= $4) \
+         AND h.action <> 'D' AND {} ORDER BY h.path",
+        rows::subtree_condition("h.path", root)
+    );
+    let (lower, upper) = rows::subtree_bounds(root);
+    let found: Vec<rows::ManifestRow> = sqlx::query_as(AssertSqlSafe(sql))
+        .bind(root.as_str())
+        .bind(lower)
+        .bind(upper)
+        .bind(i64::try_from(rev).map_err(|_| StoreError::NotFound(format!("revision {rev}")))?)
+        .fetch_all(&mut *tx)
+        .await?;
+    // The root folder is never written to the history; it always exists.
+    let root_record = if root.is_root() && !found.iter().any(|row| row.0.is_empty()) {
+        object_in(&mut *tx, root).await?
+    } else {
+        None
+    };
+    tx.commit().await?;
+    let mut entries = Vec::with_capacity(found.len() + 1);
+    if let Some(record) = root_record {
+        entries.push(ManifestEntry {
+            path: RepoPath::root(),
+            oid: record.oid,
+            kind: record.kind,
+            rev: 0,
+            hash: None,
+            size: 0,
+            props: Default::default(),
+            author: String::new(),
+        });
+    }
+    for (p, o, k, r, h, s, pr, author) in found {
+        let record = rows::object((p, o, k, r, h, s, pr))?;
+        let Some(path) = root.relative(&record.path) else {
+            continue;
+        };
+        entries.push(ManifestEntry {
+            path,
+            oid: record.oid,
+            kind: record.kind,
+            rev: record.rev,
+            hash: record.hash,
+            size: record.size,
+            props: record.props,
+            author,
+        });
+    }
+    if entries.first().is_none_or(|e| !e.path.is_root()) {
+        return Err(StoreError::NotFound(format!("{root} in revision {rev}")));
+    }
+    Ok(Manifest {
+        root: root.clone(),
+        head,
+        entries,
+        omitted: 0,
     })
 }
 

@@ -10,6 +10,18 @@ use crate::{ObjectRecord, StoreError};
 /// path, oid, kind, rev, hash, size, props.
 pub(crate) type ObjectRow = (String, String, String, i64, Option<String>, i64, String);
 
+/// An object row followed by the author of its revision, as manifests read it.
+pub(crate) type ManifestRow = (
+    String,
+    String,
+    String,
+    i64,
+    Option<String>,
+    i64,
+    String,
+    String,
+);
+
 /// The column list matching [`ObjectRow`], unqualified.
 pub(crate) const OBJECT_COLUMNS: &str = "path, oid, kind, rev, hash, size, props";
 

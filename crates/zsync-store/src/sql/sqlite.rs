@@ -27,11 +27,23 @@ const MAX_CONNECTIONS: u32 = 8;
 /// The migrations, embedded so the binary needs no files besides the
 /// database. Append new versions; never edit an applied one (the migrator
 /// checks their checksums).
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../../migrations/sqlite/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../../migrations/sqlite/0001_initial.sql"),
+    ),
+    (
+        2,
+        "grants",
+        include_str!("../../migrations/sqlite/0002_grants.sql"),
+    ),
+    (
+        3,
+        "history hash index",
+        include_str!("../../migrations/sqlite/0003_history_hash.sql"),
+    ),
+];
 
 /// Creates the root folder unless it exists.
 pub(crate) const INSERT_ROOT: &str = "INSERT INTO objects (oid, parent_oid, name, path, kind, rev, hash, size, props) \

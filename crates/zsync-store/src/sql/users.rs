@@ -1,19 +1,24 @@
-//! Users and login tokens.
+//! Users, login tokens and grants.
 
-use zsync_model::Role;
+use zsync_model::{RepoPath, Role};
 
+use super::rows;
 use super::sqlite::{self, Pool};
-use crate::{StoreError, UserRecord};
+use crate::{Grant, StoreError, UserRecord};
 
-type UserRow = (String, String, String, bool);
+type UserRow = (String, String, Option<String>, bool);
 
-const USER_BY_NAME: &str = "SELECT name, password_hash, role, disabled FROM users WHERE name = $1";
-const ALL_USERS: &str = "SELECT name, password_hash, role, disabled FROM users ORDER BY name";
+/// A user with the role granted at the root, if any.
+const USER_COLUMNS: &str = "SELECT u.name, u.password_hash, g.role, u.disabled FROM users u \
+     LEFT JOIN grants g ON g.username = u.name AND g.path = ''";
+
+fn role(s: &str) -> Result<Role, StoreError> {
+    s.parse::<Role>()
+        .map_err(|e| StoreError::Corrupt(format!("grant: {e}")))
+}
 
 fn user_record((name, password_hash, role, disabled): UserRow) -> Result<UserRecord, StoreError> {
-    let role = role
-        .parse::<Role>()
-        .map_err(|e| StoreError::Corrupt(format!("user {name}: {e}")))?;
+    let role = role.as_deref().map(self::role).transpose()?;
     Ok(UserRecord {
         name,
         password_hash,
@@ -35,25 +40,37 @@ fn is_foreign_key_violation(e: &sqlx::Error) -> bool {
 }
 
 pub(crate) async fn add_user(pool: &Pool, user: &UserRecord) -> Result<(), StoreError> {
-    let sql = "INSERT INTO users (name, password_hash, role, disabled) VALUES ($1, $2, $3, $4)";
+    let mut tx = sqlite::begin_write(pool).await?;
+    let sql = "INSERT INTO users (name, password_hash, disabled) VALUES ($1, $2, $3)";
     let result = sqlx::query(sql)
         .bind(&user.name)
         .bind(&user.password_hash)
-        .bind(user.role.as_str())
         .bind(user.disabled)
-        .execute(pool)
+        .execute(&mut *tx)
         .await;
     match result {
-        Ok(_) => Ok(()),
+        Ok(_) => {}
         Err(e) if is_unique_violation(&e) => {
-            Err(StoreError::AlreadyExists(format!("user {}", user.name)))
+            return Err(StoreError::AlreadyExists(format!("user {}", user.name)));
         }
-        Err(e) => Err(e.into()),
+        Err(e) => return Err(e.into()),
     }
+    // Grants outlive nobody: a new account starts with only what it is
+    // given here, never with leftovers of a removed namesake.
+    sqlx::query("DELETE FROM grants WHERE username = $1")
+        .bind(&user.name)
+        .execute(&mut *tx)
+        .await?;
+    if let Some(role) = user.role {
+        upsert_grant(&mut tx, &user.name, &RepoPath::root(), role).await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 pub(crate) async fn user(pool: &Pool, name: &str) -> Result<Option<UserRecord>, StoreError> {
-    let row: Option<UserRow> = sqlx::query_as(USER_BY_NAME)
+    let sql = format!("{USER_COLUMNS} WHERE u.name = $1");
+    let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(name)
         .fetch_optional(pool)
         .await?;
@@ -61,7 +78,10 @@ pub(crate) async fn user(pool: &Pool, name: &str) -> Result<Option<UserRecord>, 
 }
 
 pub(crate) async fn list_users(pool: &Pool) -> Result<Vec<UserRecord>, StoreError> {
-    let rows: Vec<UserRow> = sqlx::query_as(ALL_USERS).fetch_all(pool).await?;
+    let sql = format!("{USER_COLUMNS} ORDER BY u.name");
+    let rows: Vec<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .fetch_all(pool)
+        .await?;
     rows.into_iter().map(user_record).collect()
 }
 
@@ -90,23 +110,125 @@ pub(crate) async fn set_password(
 }
 
 pub(crate) async fn set_role(pool: &Pool, name: &str, role: Role) -> Result<(), StoreError> {
-    let done = sqlx::query("UPDATE users SET role = $1 WHERE name = $2")
-        .bind(role.as_str())
-        .bind(name)
-        .execute(pool)
-        .await?;
-    if done.rows_affected() == 0 {
+    let mut tx = sqlite::begin_write(pool).await?;
+    if !user_exists(&mut tx, name).await? {
+        tx.rollback().await?;
         return Err(user_not_found(name));
     }
+    upsert_grant(&mut tx, name, &RepoPath::root(), role).await?;
+    tx.commit().await?;
     Ok(())
+}
+
+pub(crate) async fn set_disabled(
+    pool: &Pool,
+    name: &str,
+    disabled: bool,
+) -> Result<(), StoreError> {
+    let mut tx = sqlite::begin_write(pool).await?;
+    let done = sqlx::query("UPDATE users SET disabled = $1 WHERE name = $2")
+        .bind(disabled)
+        .bind(name)
+        .execute(&mut *tx)
+        .await?;
+    if done.rows_affected() == 0 {
+        tx.rollback().await?;
+        return Err(user_not_found(name));
+    }
+    if disabled {
+        // Disabling ends the sessions too, so enabling later needs a login.
+        sqlx::query("DELETE FROM tokens WHERE username = $1")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn user_exists(tx: &mut sqlite::Tx, name: &str) -> Result<bool, StoreError> {
+    let row: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM users WHERE name = $1")
+        .bind(name)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(row.is_some())
+}
+
+async fn upsert_grant(
+    tx: &mut sqlite::Tx,
+    user: &str,
+    path: &RepoPath,
+    role: Role,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO grants (username, path, role) VALUES ($1, $2, $3) \
+         ON CONFLICT (username, path) DO UPDATE SET role = excluded.role",
+    )
+    .bind(user)
+    .bind(path.as_str())
+    .bind(role.as_str())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn grant(
+    pool: &Pool,
+    user: &str,
+    path: &RepoPath,
+    role: Role,
+) -> Result<(), StoreError> {
+    let mut tx = sqlite::begin_write(pool).await?;
+    upsert_grant(&mut tx, user, path, role).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn revoke(pool: &Pool, user: &str, path: &RepoPath) -> Result<bool, StoreError> {
+    let done = sqlx::query("DELETE FROM grants WHERE username = $1 AND path = $2")
+        .bind(user)
+        .bind(path.as_str())
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub(crate) async fn grants(pool: &Pool, user: Option<&str>) -> Result<Vec<Grant>, StoreError> {
+    let found: Vec<(String, String, String)> = match user {
+        Some(u) => {
+            sqlx::query_as(
+                "SELECT username, path, role FROM grants WHERE username = $1 ORDER BY path",
+            )
+            .bind(u)
+            .fetch_all(pool)
+            .await?
+        }
+        None => {
+            sqlx::query_as("SELECT username, path, role FROM grants ORDER BY username, path")
+                .fetch_all(pool)
+                .await?
+        }
+    };
+    found
+        .into_iter()
+        .map(|(user, path, r)| {
+            Ok(Grant {
+                user,
+                path: rows::path(path)?,
+                role: role(&r)?,
+            })
+        })
+        .collect()
 }
 
 pub(crate) async fn remove_user(pool: &Pool, name: &str) -> Result<(), StoreError> {
     let mut tx = sqlite::begin_write(pool).await?;
-    sqlx::query("DELETE FROM tokens WHERE username = $1")
-        .bind(name)
-        .execute(&mut *tx)
-        .await?;
+    for sql in [
+        "DELETE FROM tokens WHERE username = $1",
+        "DELETE FROM grants WHERE username = $1",
+    ] {
+        sqlx::query(sql).bind(name).execute(&mut *tx).await?;
+    }
     let done = sqlx::query("DELETE FROM users WHERE name = $1")
         .bind(name)
         .execute(&mut *tx)

@@ -1,0 +1,194 @@
+//! `zsync checkin [-m MSG] URL [DIR]`: creates a new server folder at URL
+//! from a local directory tree in one commit, and makes DIR a working copy
+//! of it.
+
+use std::path::Path;
+
+use zsync_format::{CommitOp, CommitRequest};
+use zsync_model::{ADMIN_DIR, BodyHash, Kind, RepoPath, Rev};
+
+use crate::error::{ClientError, Result};
+use crate::fsutil;
+use crate::ignore_rules::IgnoreRules;
+use crate::index::{Entry, StatData};
+use crate::session::Context;
+use crate::transport::{HttpTransport, Transport};
+use crate::ui::Notification;
+use crate::url::ServerUrl;
+use crate::wc::{self, WorkingCopy};
+
+struct Item {
+    rel: RepoPath,
+    kind: Kind,
+    props: zsync_model::Props,
+    body: Option<(BodyHash, u64, StatData)>,
+}
+
+pub fn checkin(ctx: &Context, url: &str, dir: Option<&Path>, message: &str) -> Result<Rev> {
+    let url = ServerUrl::parse(url)?;
+    if url.path.is_root() {
+        return Err(ClientError::refused(
+            url.redacted(),
+            "names the server's root; name the new folder to create (http://HOST/PARENT/NEW)",
+        ));
+    }
+    let dir = wc::absolute(&ctx.cwd, dir.unwrap_or(Path::new(".")));
+    if !dir.is_dir() {
+        return Err(ClientError::refused(
+            ctx.display(&dir),
+            "is not a directory",
+        ));
+    }
+    if let Some(root) = wc::find_root(&dir) {
+        return Err(ClientError::refused(
+            ctx.display(&dir),
+            format!(
+                "is inside the working copy {}; use `zsync add` and `zsync commit` there",
+                ctx.display(&root)
+            ),
+        ));
+    }
+    let mut items = Vec::new();
+    let rules = IgnoreRules::new(&dir, true);
+    walk(ctx, &rules, &dir, &RepoPath::root(), &mut items)?;
+    let transport = ctx.connect(&url)?;
+
+    let mut wc = WorkingCopy::create(&dir, &url, 0)?;
+    let result = send(ctx, &transport, &mut wc, &url, items, message);
+    if result.is_err() {
+        // All or nothing: DIR goes back to being a plain directory.
+        drop(wc);
+        let _ = std::fs::remove_dir_all(WorkingCopy::admin_dir_of(&dir));
+    }
+    result
+}
+
+fn walk(
+    ctx: &Context,
+    rules: &IgnoreRules,
+    abs: &Path,
+    rel: &RepoPath,
+    out: &mut Vec<Item>,
+) -> Result<()> {
+    out.push(Item {
+        rel: rel.clone(),
+        kind: Kind::folder(),
+        props: Default::default(),
+        body: None,
+    });
+    for child in fsutil::sorted_children(abs)? {
+        let path = child.path();
+        let name = child.file_name();
+        let name = name.to_str().ok_or_else(|| {
+            ClientError::refused(ctx.display(&path), "the name is not valid UTF-8")
+        })?;
+        if rel.is_root() && name == ADMIN_DIR {
+            continue;
+        }
+        let child_rel = rel
+            .join(name)
+            .map_err(|e| ClientError::refused(ctx.display(&path), e.to_string()))?;
+        let ft = child.file_type().map_err(ClientError::io(&path))?;
+        if rules.is_ignored(&path, ft.is_dir()) {
+            continue;
+        }
+        if ft.is_symlink() {
+            ctx.ui.notify(Notification::Warning(format!(
+                "skipped {}: symbolic links are not versioned",
+                ctx.display(&path)
+            )));
+        } else if ft.is_dir() {
+            walk(ctx, rules, &path, &child_rel, out)?;
+        } else {
+            let head = fsutil::read_head(&path, zsync_types::SNIFF_BYTES)?;
+            let (kind, props) = ctx.registry.guess(name, &head);
+            out.push(Item {
+                rel: child_rel,
+                kind,
+                props,
+                body: None,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn send(
+    ctx: &Context,
+    transport: &HttpTransport,
+    wc: &mut WorkingCopy,
+    url: &ServerUrl,
+    mut items: Vec<Item>,
+    message: &str,
+) -> Result<Rev> {
+    let mut ops = Vec::with_capacity(items.len());
+    for item in &mut items {
+        let abs = wc.abs(&item.rel);
+        if !item.kind.is_folder() {
+            let meta = std::fs::metadata(&abs).map_err(ClientError::io(&abs))?;
+            let stat = StatData::of(&meta);
+            let (hash, size) = wc.pristine.insert_file(&abs)?;
+            item.body = Some((hash, size, stat));
+        }
+        let path = url
+            .path
+            .join_path(&item.rel)
+            .map_err(|e| ClientError::refused(ctx.display(&abs), e.to_string()))?;
+        ops.push(CommitOp::Add {
+            path,
+            kind: item.kind.clone(),
+            props: item.props.clone(),
+            hash: item.body.map(|b| b.0),
+        });
+    }
+    let mut hashes: Vec<BodyHash> = items.iter().filter_map(|i| i.body.map(|b| b.0)).collect();
+    hashes.sort();
+    hashes.dedup();
+    for hash in transport.missing_bodies(&hashes)? {
+        let file = wc.pristine.open(&hash)?;
+        let size = file
+            .metadata()
+            .map_err(ClientError::io(wc.pristine.path(&hash)))?
+            .len();
+        transport.upload_body(&hash, file, size)?;
+    }
+    for item in &items {
+        if !item.rel.is_root() {
+            ctx.ui.notify(Notification::Commit {
+                action: "Adding",
+                path: ctx.display(&wc.abs(&item.rel)),
+            });
+        }
+    }
+    let response = transport
+        .commit(&CommitRequest {
+            message: message.to_owned(),
+            ops,
+        })
+        .map_err(|e| match e {
+            ClientError::Stale { .. } => ClientError::refused(
+                url.redacted(),
+                "already exists on the server; check it out instead, or choose another name",
+            ),
+            other => other,
+        })?;
+    let author = transport.auth().user().to_owned();
+    for (item, obj) in items.into_iter().zip(&response.objects) {
+        let mut entry = Entry::added(item.kind, Default::default());
+        entry.oid = Some(obj.oid.clone());
+        entry.rev = response.rev;
+        entry.author = author.clone();
+        entry.props = item.props;
+        entry.new_props = None;
+        entry.schedule = crate::index::Schedule::Normal;
+        if let Some((hash, size, stat)) = item.body {
+            entry.hash = Some(hash);
+            entry.size = size;
+            entry.stat = Some(stat);
+        }
+        wc.index.entries.insert(item.rel.to_string(), entry);
+    }
+    wc.index.rev = response.rev;
+    wc.save()?;
+    Ok(response.rev)
+}

@@ -1,0 +1,114 @@
+//! The accept loop. axum's own `serve` cannot limit how long a client may
+//! take to send its headers, so connections are served with hyper directly:
+//! a TLS handshake (if any) and the request headers must arrive within
+//! `header_read_timeout`, which stops slow-loris clients from holding
+//! connections open. Each request learns the client's address for the
+//! failed-login limiter.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower::Service as _;
+use zsync_store::Store;
+
+use crate::tls::TlsConfig;
+use crate::{ServerState, router};
+
+pub async fn serve<S: Store>(
+    listener: TcpListener,
+    state: ServerState<S>,
+    tls: Option<TlsConfig>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    let header_timeout = state.config.header_read_timeout;
+    let app = router(state);
+    let acceptor = tls.map(|t| tokio_rustls::TlsAcceptor::from(t.0));
+    // Every connection holds a receiver; once they are all gone, the
+    // sender's `closed()` resolves and the drain is complete.
+    let (closing_tx, closing_rx) = watch::channel(false);
+    tokio::pin!(shutdown);
+    loop {
+        let (tcp, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a little
+                    // rather than spin.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let app = app.clone();
+        let closing = closing_rx.clone();
+        let acceptor = acceptor.clone();
+        tokio::spawn(async move {
+            match acceptor {
+                None => connection(tcp, app, remote, header_timeout, closing).await,
+                Some(acceptor) => {
+                    match tokio::time::timeout(header_timeout, acceptor.accept(tcp)).await {
+                        Ok(Ok(stream)) => {
+                            connection(stream, app, remote, header_timeout, closing).await;
+                        }
+                        Ok(Err(e)) => {
+                            tracing::debug!(%remote, error = %e, "TLS handshake failed");
+                        }
+                        Err(_) => tracing::debug!(%remote, "TLS handshake timed out"),
+                    }
+                }
+            }
+        });
+    }
+    drop(listener);
+    let _ = closing_tx.send(true);
+    drop(closing_rx);
+    closing_tx.closed().await;
+    Ok(())
+}
+
+async fn connection<I>(
+    io: I,
+    app: Router,
+    remote: SocketAddr,
+    header_timeout: Duration,
+    mut closing: watch::Receiver<bool>,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+        request.extensions_mut().insert(ConnectInfo(remote));
+        app.clone().call(request)
+    });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    let conn = builder.serve_connection(TokioIo::new(io), service);
+    tokio::pin!(conn);
+    let finished = tokio::select! {
+        result = conn.as_mut() => Some(result),
+        _ = closing.changed() => None,
+    };
+    let result = match finished {
+        Some(result) => result,
+        None => {
+            // Finish the request in flight, then close.
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    if let Err(e) = result {
+        tracing::debug!(%remote, error = %e, "connection ended with an error");
+    }
+}
