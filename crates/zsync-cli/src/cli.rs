@@ -33,6 +33,15 @@ pub struct Cli {
     /// Do not verify HTTPS certificates at all (unsafe; warns every time).
     #[arg(long, global = true)]
     insecure: bool,
+    /// For zsync+ssh://: log in with this private key (instead of
+    /// ~/.ssh/id_ed25519, id_ecdsa, id_rsa). Long form only: `diff -i`
+    /// means ignore case.
+    #[arg(long = "identity", global = true, value_name = "FILE")]
+    identity: Option<PathBuf>,
+    /// For zsync+ssh://: trust an unknown host key if its SHA256
+    /// fingerprint is exactly this (for scripts; it is remembered).
+    #[arg(long, global = true, value_name = "FINGERPRINT")]
+    accept_host_key: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -209,7 +218,29 @@ enum Command {
         /// Show at most N revisions.
         #[arg(short, long, value_name = "N")]
         limit: Option<u32>,
+        /// Only revisions N to M (N:M, oldest first when N < M).
+        #[arg(short = 'r', long = "revision", value_name = "N:M")]
+        revisions: Option<String>,
+        /// List the changed paths of each revision (A, M, D).
+        #[arg(short, long)]
+        verbose: bool,
+        /// Print JSON for scripts.
+        #[arg(long)]
+        json: bool,
         path: Option<PathBuf>,
+    },
+    /// Print a file's base text, or its text in revision N.
+    Cat {
+        #[arg(short = 'r', long = "revision", value_name = "N")]
+        rev: Option<u64>,
+        path: PathBuf,
+    },
+    /// Make files what they were in revision N, as a local change to commit.
+    Restore {
+        #[arg(short = 'r', long = "revision", value_name = "N")]
+        rev: u64,
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
     },
     /// Store a login token for a server, so no password is needed later.
     Login {
@@ -251,6 +282,8 @@ pub fn run(cli: Cli, ui: &dyn Ui) -> Result<ExitCode> {
         .into_iter()
         .collect();
     ctx.tls.insecure = cli.insecure;
+    ctx.ssh.identity = cli.identity;
+    ctx.ssh.accept_host_key = cli.accept_host_key;
     if cli.insecure {
         eprintln!(
             "zsync: warning: --insecure: server certificates are not verified, so anyone \
@@ -451,14 +484,39 @@ pub fn run(cli: Cli, ui: &dyn Ui) -> Result<ExitCode> {
                 }
             }
         }
-        Command::Log { limit, path } => {
+        Command::Log {
+            limit,
+            revisions,
+            verbose,
+            json,
+            path,
+        } => {
+            let range = match revisions.as_deref().map(parse_range).transpose() {
+                Ok(Some((Some(a), b))) => Some((a, b.unwrap_or(u64::MAX))),
+                Ok(_) => None,
+                Err(message) => return Ok(usage_error(&message)),
+            };
             let paths: Vec<PathBuf> = path.into_iter().collect();
+            let mut all = Vec::new();
             for target in ctx.targets(&paths)? {
-                for entry in zsync_client::log::log(&ctx, &target, limit)? {
-                    output::log_entry(&entry);
+                all.extend(zsync_client::history::log(&ctx, &target, range, limit)?);
+            }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&all)?);
+            } else {
+                for entry in &all {
+                    output::log_entry(entry, verbose);
+                }
+                if !all.is_empty() {
+                    println!("{}", "-".repeat(72));
                 }
             }
         }
+        Command::Cat { rev, path } => {
+            let mut out = std::io::stdout().lock();
+            zsync_client::history::cat(&ctx, &path, rev, &mut out)?;
+        }
+        Command::Restore { rev, paths } => zsync_client::history::restore(&ctx, &paths, rev)?,
         Command::Login { user, url } => {
             let url = with_user(&url, user)?;
             let user = ctx.login(&url)?;

@@ -17,7 +17,7 @@ pub fn print_error(e: &anyhow::Error) {
             ClientError::Invalid { problems } | ClientError::ForbiddenPaths { problems, .. } => {
                 text.push(':');
                 for p in problems {
-                    text.push_str(&format!("\n  {}: {}", p.path, p.message));
+                    text.push_str(&format!("\n  {p}"));
                 }
             }
             _ => {}
@@ -59,7 +59,7 @@ pub fn status_line(item: &StatusItem, shown: &str, verbose: bool) -> String {
 }
 
 /// A `log` entry in svn's layout.
-pub fn log_entry(entry: &zsync_format::LogEntry) {
+pub fn log_entry(entry: &zsync_format::LogEntry, verbose: bool) {
     let rule = "-".repeat(72);
     let when = time::OffsetDateTime::from_unix_timestamp(entry.time)
         .ok()
@@ -80,6 +80,12 @@ pub fn log_entry(entry: &zsync_format::LogEntry) {
         lines,
         if lines == 1 { "" } else { "s" }
     );
+    if verbose {
+        println!("Changed paths:");
+        for change in &entry.changes {
+            println!("   {:?} /{}", change.action, change.path);
+        }
+    }
     println!();
     println!("{}", entry.message);
 }

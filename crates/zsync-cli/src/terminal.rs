@@ -54,6 +54,30 @@ impl Ui for TerminalUi {
         self.line(&prompt)
     }
 
+    fn confirm(&self, question: &str) -> Option<bool> {
+        if !self.interactive {
+            return None;
+        }
+        // Like OpenSSH: only a full "yes" or "no" counts; end of input
+        // is a no.
+        let mut prompt = question.to_owned();
+        for _ in 0..5 {
+            eprint!("{prompt}");
+            let _ = std::io::stderr().flush();
+            let mut answer = String::new();
+            match std::io::stdin().lock().read_line(&mut answer) {
+                Ok(0) | Err(_) => return Some(false),
+                Ok(_) => {}
+            }
+            match answer.trim().to_ascii_lowercase().as_str() {
+                "yes" => return Some(true),
+                "no" => return Some(false),
+                _ => prompt = "Please type 'yes' or 'no': ".to_owned(),
+            }
+        }
+        Some(false)
+    }
+
     fn edit(&self, path: &std::path::Path) -> bool {
         let Some(editor) = std::env::var("VISUAL")
             .or_else(|_| std::env::var("EDITOR"))

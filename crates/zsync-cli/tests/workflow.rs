@@ -359,18 +359,19 @@ fn binary_bodies_never_merge() {
     a.run(&["co", &server.url("demo"), "a"]).ok();
     let b = Client::new();
     b.run(&["co", &server.url("demo"), "b"]).ok();
-    a.write("a/demo/images/logo.png", "\u{89}PNG\r\n\u{1a}\n\0theirs");
+    a.write("a/demo/images/logo.png", "GIF89a\u{10}\0\u{10}\0\0theirs");
     a.run(&["ci", "-m", "a", "a"]).ok();
-    b.write("b/demo/images/logo.png", "\u{89}PNG\r\n\u{1a}\n\0mine");
+    b.write("b/demo/images/logo.png", "GIF89a\u{10}\0\u{10}\0\0mine");
     let up = b.run(&["up", "b"]).fails(1);
+    // Column 2 shows the server-derived image size arriving too.
     assert!(
-        contains_line(&up.stdout, "C    b/demo/images/logo.png"),
+        contains_line(&up.stdout, "CU   b/demo/images/logo.png"),
         "{}",
         up.stdout
     );
     assert_eq!(
         b.read("b/demo/images/logo.png"),
-        "\u{89}PNG\r\n\u{1a}\n\0mine"
+        "GIF89a\u{10}\0\u{10}\0\0mine"
     );
     let names = ls(&b.path("b/demo/images"));
     let theirs = names
@@ -379,7 +380,7 @@ fn binary_bodies_never_merge() {
         .expect("logo.png.rNEW");
     assert_eq!(
         b.read(&format!("b/demo/images/{theirs}")),
-        "\u{89}PNG\r\n\u{1a}\n\0theirs"
+        "GIF89a\u{10}\0\u{10}\0\0theirs"
     );
     b.run(&[
         "resolve",
@@ -390,7 +391,7 @@ fn binary_bodies_never_merge() {
     .ok();
     assert_eq!(
         b.read("b/demo/images/logo.png"),
-        "\u{89}PNG\r\n\u{1a}\n\0theirs"
+        "GIF89a\u{10}\0\u{10}\0\0theirs"
     );
     assert_eq!(b.run(&["st", "b"]).ok().stdout, "");
 }
@@ -525,7 +526,10 @@ fn checkin_creates_a_folder_and_a_working_copy() {
     let c = Client::new();
     c.write("site/index.html", "<p>hi</p>\n");
     c.write("site/css/main.css", "p{}\n");
-    c.write_bytes("site/logo.png", b"\x89PNG\r\n\x1a\nxx");
+    c.write_bytes(
+        "site/logo.png",
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01",
+    );
     let out = c
         .run(&["checkin", "-m", "import", &server.url("demo/site"), "site"])
         .ok();

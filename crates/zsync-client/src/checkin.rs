@@ -12,7 +12,7 @@ use crate::fsutil;
 use crate::ignore_rules::IgnoreRules;
 use crate::index::{Entry, StatData};
 use crate::session::Context;
-use crate::transport::{HttpTransport, Transport};
+use crate::transport::Transport;
 use crate::ui::Notification;
 use crate::url::ServerUrl;
 use crate::wc::{self, WorkingCopy};
@@ -115,7 +115,7 @@ fn walk(
 
 fn send(
     ctx: &Context,
-    transport: &HttpTransport,
+    transport: &dyn Transport,
     wc: &mut WorkingCopy,
     url: &ServerUrl,
     mut items: Vec<Item>,
@@ -172,13 +172,13 @@ fn send(
             ),
             other => other,
         })?;
-    let author = transport.auth().user().to_owned();
+    let author = transport.user_name().to_owned();
     for (item, obj) in items.into_iter().zip(&response.objects) {
         let mut entry = Entry::added(item.kind, Default::default());
         entry.oid = Some(obj.oid.clone());
         entry.rev = response.rev;
         entry.author = author.clone();
-        entry.props = item.props;
+        entry.props = obj.props.clone().unwrap_or(item.props);
         entry.new_props = None;
         entry.schedule = crate::index::Schedule::Normal;
         if let Some((hash, size, stat)) = item.body {

@@ -179,7 +179,7 @@ pub fn commit(ctx: &Context, target: &Target, message: &str) -> Result<Option<Re
         })
         .map_err(|e| show_server_paths(ctx, &wc, e))?;
 
-    let author = transport.auth().user().to_owned();
+    let author = transport.user_name().to_owned();
     let oids: BTreeMap<&RepoPath, _> = response.objects.iter().map(|o| (&o.path, o)).collect();
     for p in planned {
         let server_path = wc.server_path(&p.rel)?;
@@ -195,6 +195,11 @@ pub fn commit(ctx: &Context, target: &Target, message: &str) -> Result<Option<Re
         };
         if let Some(obj) = oids.get(&server_path) {
             entry.oid = Some(obj.oid.clone());
+            if let Some(props) = &obj.props {
+                // The server's word, with what it derived from the body.
+                entry.new_props = None;
+                entry.props = props.clone();
+            }
         }
         entry.rev = response.rev;
         entry.author = author.clone();

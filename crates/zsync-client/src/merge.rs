@@ -23,7 +23,7 @@ use crate::fsutil;
 use crate::index::{Conflict, Entry, MergeNode, MergeRecord, Schedule};
 use crate::session::Context;
 use crate::status::{LocalState, local_state, parse_key};
-use crate::transport::{HttpTransport, Transport};
+use crate::transport::Transport;
 use crate::ui::Notification;
 use crate::update::merge_props;
 use crate::url::ServerUrl;
@@ -176,7 +176,7 @@ pub fn merge_url(
 /// pristine store. Revision 0, or a revision before the folder existed, is
 /// the empty tree.
 fn server_tree(
-    transport: &HttpTransport,
+    transport: &dyn Transport,
     dst: &WorkingCopy,
     url: &ServerUrl,
     rev: Rev,

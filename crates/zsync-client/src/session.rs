@@ -9,6 +9,7 @@ use zsync_types::Registry;
 
 use crate::credentials::{Login, TokenStore};
 use crate::error::{ClientError, Result};
+use crate::ssh::{SshOptions, SshTransport};
 use crate::transport::{Auth, HttpTransport, TlsOptions, Transport};
 use crate::ui::Ui;
 use crate::url::{Scheme, ServerUrl};
@@ -23,6 +24,8 @@ pub struct Context<'a> {
     pub registry: Registry,
     /// How HTTPS servers are verified.
     pub tls: TlsOptions,
+    /// Key file and host-key choices for `zsync+ssh://`.
+    pub ssh: SshOptions,
 }
 
 /// The command-line targets that fall in one working copy.
@@ -40,6 +43,7 @@ impl<'a> Context<'a> {
             config_dir,
             registry: Registry::builtin(),
             tls: TlsOptions::default(),
+            ssh: SshOptions::default(),
         }
     }
 
@@ -96,15 +100,19 @@ impl<'a> Context<'a> {
     /// A transport to the server of `url`, authenticated by (in order) the
     /// password in the URL, a stored login, or a password prompt. A
     /// password is exchanged for a token at once, which is stored so later
-    /// commands need no password.
-    pub fn connect(&self, url: &ServerUrl) -> Result<HttpTransport> {
+    /// commands need no password. Over `zsync+ssh://` the SSH login is
+    /// the authentication (see [`SshTransport::connect`]).
+    pub fn connect(&self, url: &ServerUrl) -> Result<Box<dyn Transport>> {
         if url.scheme == Scheme::Ssh {
-            return Err(ClientError::Url {
-                url: url.redacted(),
-                reason: "zsync+ssh:// is not supported by this build yet; use http:// or https://"
-                    .into(),
-            });
+            let tokens = TokenStore::new(&self.config_dir);
+            return Ok(Box::new(SshTransport::connect(
+                url, self.ui, &self.ssh, &tokens,
+            )?));
         }
+        Ok(Box::new(self.connect_http(url)?))
+    }
+
+    fn connect_http(&self, url: &ServerUrl) -> Result<HttpTransport> {
         let tokens = TokenStore::new(&self.config_dir);
         if let (Some(user), Some(password)) = (&url.user, &url.password) {
             return self.login_with_password(url, user, password, &tokens);
@@ -192,6 +200,14 @@ impl<'a> Context<'a> {
                     hint: "no terminal to ask for the password on".into(),
                 })?,
         };
+        if url.scheme == Scheme::Ssh {
+            // The SSH login with the password stores the token itself.
+            let mut with_password = url.clone();
+            with_password.user = Some(user.clone());
+            with_password.password = Some(password);
+            SshTransport::connect(&with_password, self.ui, &self.ssh, &tokens)?;
+            return Ok(user);
+        }
         self.login_with_password(url, &user, &password, &tokens)?;
         Ok(user)
     }
@@ -204,6 +220,12 @@ impl<'a> Context<'a> {
             .ok_or_else(|| {
                 ClientError::refused(url.redacted(), "no stored login for this server")
             })?;
+        if url.scheme == Scheme::Ssh {
+            // Over SSH the token is the SSH password; forgetting it here
+            // is all the client can do (it expires on the server).
+            tokens.remove(&url.server(), &login.user)?;
+            return Ok(login.user);
+        }
         let transport = HttpTransport::with_tls(
             url,
             Auth::Bearer {

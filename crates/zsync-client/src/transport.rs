@@ -36,6 +36,47 @@ pub trait Transport {
     fn login(&self) -> Result<LoginResponse>;
     /// Revokes the current token.
     fn logout(&self) -> Result<()>;
+    /// Whom the server sees: the commit author.
+    fn user_name(&self) -> &str {
+        "anonymous"
+    }
+}
+
+/// A boxed transport is one too, so commands can take either kind.
+impl<T: Transport + ?Sized> Transport for Box<T> {
+    fn manifest(&self, path: &RepoPath) -> Result<Manifest> {
+        (**self).manifest(path)
+    }
+    fn manifest_at(&self, path: &RepoPath, rev: Rev) -> Result<Manifest> {
+        (**self).manifest_at(path, rev)
+    }
+    fn archive(&self, path: &RepoPath) -> Result<ByteStream> {
+        (**self).archive(path)
+    }
+    fn fetch_bodies(&self, hashes: &[BodyHash]) -> Result<ByteStream> {
+        (**self).fetch_bodies(hashes)
+    }
+    fn missing_bodies(&self, hashes: &[BodyHash]) -> Result<Vec<BodyHash>> {
+        (**self).missing_bodies(hashes)
+    }
+    fn upload_body(&self, hash: &BodyHash, body: std::fs::File, size: u64) -> Result<()> {
+        (**self).upload_body(hash, body, size)
+    }
+    fn commit(&self, request: &CommitRequest) -> Result<CommitResponse> {
+        (**self).commit(request)
+    }
+    fn log(&self, path: &RepoPath, limit: Option<u32>) -> Result<Vec<LogEntry>> {
+        (**self).log(path, limit)
+    }
+    fn login(&self) -> Result<LoginResponse> {
+        (**self).login()
+    }
+    fn logout(&self) -> Result<()> {
+        (**self).logout()
+    }
+    fn user_name(&self) -> &str {
+        (**self).user_name()
+    }
 }
 
 #[derive(Clone)]
@@ -306,5 +347,9 @@ impl Transport for HttpTransport {
     fn logout(&self) -> Result<()> {
         self.send(self.client.post(self.endpoint("logout", None)))?;
         Ok(())
+    }
+
+    fn user_name(&self) -> &str {
+        self.auth.user()
     }
 }

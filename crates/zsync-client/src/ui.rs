@@ -37,6 +37,13 @@ pub trait Ui {
         None
     }
 
+    /// Asks a yes/no question (an unknown SSH host key). `None` when no
+    /// one can be asked: the caller refuses.
+    fn confirm(&self, question: &str) -> Option<bool> {
+        let _ = question;
+        None
+    }
+
     /// Opens a file in the user's editor; false if that is not possible.
     fn edit(&self, path: &std::path::Path) -> bool {
         let _ = path;

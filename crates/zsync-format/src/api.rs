@@ -118,6 +118,10 @@ pub struct CommittedObject {
     /// The new revision (the commit's), or for deletions the revision of
     /// the delete.
     pub rev: Rev,
+    /// The object's properties as stored, which may include properties the
+    /// server derived from the body (an image's size).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub props: Option<Props>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -186,10 +190,38 @@ pub struct ApiError {
     pub paths: Vec<PathProblem>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// One problem with one path. Content validation also says where in the
+/// body: 1-based line and column.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PathProblem {
     pub path: String,
     pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
+}
+
+impl PathProblem {
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            message: message.into(),
+            line: None,
+            column: None,
+        }
+    }
+}
+
+impl std::fmt::Display for PathProblem {
+    /// `path: message`, or `path:line:col: message` as compilers print it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.line, self.column) {
+            (Some(l), Some(c)) => write!(f, "{}:{l}:{c}: {}", self.path, self.message),
+            (Some(l), None) => write!(f, "{}:{l}: {}", self.path, self.message),
+            _ => write!(f, "{}: {}", self.path, self.message),
+        }
+    }
 }
 
 impl ApiError {

@@ -126,6 +126,20 @@ pub enum Credentials {
     Token {
         hash: String,
     },
+    /// Authenticated by the transport (SSH password or key, or the
+    /// operator of `zsyncd serve --stdio`), not by the request.
+    Transport,
+}
+
+/// The user a connection was authenticated as before HTTP began (SSH, or
+/// `serve --stdio`). Only this crate's SSH and stdio paths put it into a
+/// request's extensions; no header can, so it cannot be forged.
+#[derive(Clone, Debug)]
+pub(crate) struct TransportUser {
+    pub(crate) name: String,
+    /// True if the SSH login used the password (so `POST /login` may
+    /// issue a token, as for HTTP Basic).
+    pub(crate) by_password: bool,
 }
 
 /// The caller of a request: a user whose credentials were good, or
@@ -195,9 +209,11 @@ impl Caller {
         let refused: Vec<PathProblem> = paths
             .into_iter()
             .filter(|(_, checked)| !self.grants.allows(checked, needed))
-            .map(|(path, checked)| PathProblem {
-                path: path.to_string(),
-                message: format!("{} {needed} role on /{checked} is needed", article(needed)),
+            .map(|(path, checked)| {
+                PathProblem::new(
+                    path.to_string(),
+                    format!("{} {needed} role on /{checked} is needed", article(needed)),
+                )
             })
             .collect();
         if refused.is_empty() {
@@ -252,6 +268,22 @@ impl<S: Store> FromRequestParts<ServerState<S>> for Caller {
         parts: &mut Parts,
         state: &ServerState<S>,
     ) -> Result<Self, Self::Rejection> {
+        if let Some(TransportUser { name, by_password }) = parts.extensions.get::<TransportUser>() {
+            // Checked per request: a user disabled or removed while the
+            // connection is open loses access at once.
+            return match state.store.user(name).await? {
+                Some(u) if !u.disabled => Ok(Caller {
+                    grants: grants_of(&state.store, &u.name).await?,
+                    name: u.name,
+                    credentials: if *by_password {
+                        Credentials::Password
+                    } else {
+                        Credentials::Transport
+                    },
+                }),
+                _ => Err(failed_for(name)),
+            };
+        }
         let Some(header) = parts.headers.get(AUTHORIZATION) else {
             return Ok(Caller {
                 name: ANONYMOUS.to_owned(),
@@ -291,13 +323,23 @@ async fn basic<S: Store>(
     encoded: &str,
     address: Option<IpAddr>,
 ) -> Result<String, Error> {
-    let store = &state.store;
     let malformed =
         || Error::Unauthorized("authentication failed: malformed Basic credentials".into());
     let decoded = STANDARD.decode(encoded).map_err(|_| malformed())?;
     let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
     let (name, password) = decoded.split_once(':').ok_or_else(malformed)?;
+    check_password(state, name, password, address).await
+}
 
+/// The user's name if `password` is theirs and the account is enabled;
+/// failures count against the name and `address` in the login limiter.
+pub(crate) async fn check_password<S: Store>(
+    state: &ServerState<S>,
+    name: &str,
+    password: &str,
+    address: Option<IpAddr>,
+) -> Result<String, Error> {
+    let store = &state.store;
     // Checked before the password, and the same for every name, so a
     // blocked guesser learns nothing, not even whether a name exists.
     if let Some(wait) = state.logins.blocked(name, address) {
@@ -327,6 +369,12 @@ async fn basic<S: Store>(
             Err(failed_for(name))
         }
     }
+}
+
+/// The user of a valid token: over SSH a stored token serves as the
+/// password, so the client need not keep the real one.
+pub(crate) async fn token_owner<S: Store>(store: &S, token: &str) -> Option<String> {
+    bearer(store, token).await.ok().map(|(name, _)| name)
 }
 
 async fn bearer<S: Store>(store: &S, token: &str) -> Result<(String, Credentials), Error> {

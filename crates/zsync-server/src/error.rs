@@ -89,10 +89,7 @@ impl Error {
                 ),
                 paths: paths
                     .iter()
-                    .map(|p| PathProblem {
-                        path: p.to_string(),
-                        message: "changed on the server".into(),
-                    })
+                    .map(|p| PathProblem::new(p.to_string(), "changed on the server"))
                     .collect(),
             },
             Error::ForbiddenPaths { message, paths } => ApiError {
@@ -114,10 +111,7 @@ impl Error {
             } => ApiError {
                 code: code.into(),
                 message: message.clone(),
-                paths: vec![PathProblem {
-                    path: path.clone(),
-                    message: "not found".into(),
-                }],
+                paths: vec![PathProblem::new(path.clone(), "not found")],
             },
             Error::Internal(_) => ApiError::new(
                 code,

@@ -16,11 +16,13 @@ use zsync_store::Store;
 
 mod archive;
 pub mod auth;
+mod content;
 mod error;
 mod extract;
 mod limit;
 mod routes;
 mod serve;
+pub mod ssh;
 pub mod tls;
 
 pub use auth::{PasswordHashError, UserNameError, hash_password, validate_user_name};
@@ -77,6 +79,8 @@ pub struct ServerState<S> {
     pub store: S,
     pub config: Arc<ServerConfig>,
     pub(crate) logins: Arc<limit::LoginLimiter>,
+    /// The content types commits are validated with.
+    pub types: Arc<zsync_types::Registry>,
 }
 
 impl<S: Store> ServerState<S> {
@@ -90,7 +94,15 @@ impl<S: Store> ServerState<S> {
             store,
             config: Arc::new(config),
             logins: Arc::new(logins),
+            types: Arc::new(zsync_types::Registry::builtin()),
         }
+    }
+
+    /// Validates with these content types instead of the built-in ones
+    /// (an application's own types registered in front of them).
+    pub fn with_types(mut self, types: zsync_types::Registry) -> Self {
+        self.types = Arc::new(types);
+        self
     }
 }
 
@@ -101,6 +113,7 @@ impl<S: Clone> Clone for ServerState<S> {
             store: self.store.clone(),
             config: Arc::clone(&self.config),
             logins: Arc::clone(&self.logins),
+            types: Arc::clone(&self.types),
         }
     }
 }

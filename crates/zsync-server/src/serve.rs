@@ -20,6 +20,7 @@ use tokio::sync::watch;
 use tower::Service as _;
 use zsync_store::Store;
 
+use crate::auth::TransportUser;
 use crate::tls::TlsConfig;
 use crate::{ServerState, router};
 
@@ -55,11 +56,12 @@ pub async fn serve<S: Store>(
         let acceptor = acceptor.clone();
         tokio::spawn(async move {
             match acceptor {
-                None => connection(tcp, app, remote, header_timeout, closing).await,
+                None => connection(tcp, app, Some(remote), None, header_timeout, closing).await,
                 Some(acceptor) => {
                     match tokio::time::timeout(header_timeout, acceptor.accept(tcp)).await {
                         Ok(Ok(stream)) => {
-                            connection(stream, app, remote, header_timeout, closing).await;
+                            connection(stream, app, Some(remote), None, header_timeout, closing)
+                                .await;
                         }
                         Ok(Err(e)) => {
                             tracing::debug!(%remote, error = %e, "TLS handshake failed");
@@ -77,23 +79,37 @@ pub async fn serve<S: Store>(
     Ok(())
 }
 
-async fn connection<I>(
+/// Serves HTTP/1.1 on one connection. `user` is set when the transport
+/// authenticated the caller (SSH, stdio); `remote` when there is a peer
+/// address for the failed-login limiter.
+pub(crate) async fn connection<I>(
     io: I,
     app: Router,
-    remote: SocketAddr,
+    remote: Option<SocketAddr>,
+    user: Option<TransportUser>,
     header_timeout: Duration,
     mut closing: watch::Receiver<bool>,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let half_close = user.is_some();
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-        request.extensions_mut().insert(ConnectInfo(remote));
+        if let Some(remote) = remote {
+            request.extensions_mut().insert(ConnectInfo(remote));
+        }
+        if let Some(user) = &user {
+            request.extensions_mut().insert(user.clone());
+        }
         app.clone().call(request)
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(header_timeout);
+        .header_read_timeout(header_timeout)
+        // Over SSH or a pipe, a client may send EOF right after its
+        // request (`ssh host zsync-serve < request`) and still await the
+        // answer.
+        .half_close(half_close);
     let conn = builder.serve_connection(TokioIo::new(io), service);
     tokio::pin!(conn);
     let finished = tokio::select! {
@@ -109,6 +125,6 @@ async fn connection<I>(
         }
     };
     if let Err(e) = result {
-        tracing::debug!(%remote, error = %e, "connection ended with an error");
+        tracing::debug!(?remote, error = %e, "connection ended with an error");
     }
 }

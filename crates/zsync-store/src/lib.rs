@@ -80,6 +80,19 @@ pub struct UserRecord {
     pub disabled: bool,
 }
 
+/// An SSH public key a user may log in with. The store does not parse
+/// keys; the server computes the fingerprint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SshKeyRecord {
+    /// `SHA256:...` as OpenSSH prints it; unique across users.
+    pub fingerprint: String,
+    pub user: String,
+    /// The OpenSSH one-line form (`ssh-ed25519 AAAA... comment`).
+    pub public_key: String,
+    /// Seconds since the Unix epoch.
+    pub added: i64,
+}
+
 /// A stream of a body's bytes, chunk by chunk.
 pub type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, StoreError>> + Send + 'static>>;
 
@@ -256,5 +269,26 @@ pub trait Store: Clone + Send + Sync + 'static {
     fn remove_token(
         &self,
         token_hash: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Registers an SSH public key for an existing user.
+    /// [`StoreError::NotFound`] if the user does not exist,
+    /// [`StoreError::AlreadyExists`] if the key is registered (for anyone).
+    fn add_ssh_key(
+        &self,
+        key: &SshKeyRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The SSH keys of `user`, or of everyone, sorted by user.
+    fn ssh_keys(
+        &self,
+        user: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<SshKeyRecord>, StoreError>> + Send;
+
+    /// Removes a key of `user`; true if there was one.
+    fn remove_ssh_key(
+        &self,
+        user: &str,
+        fingerprint: &str,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }

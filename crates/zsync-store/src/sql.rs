@@ -10,10 +10,11 @@ use tokio::io::AsyncRead;
 use zsync_format::{CommitRequest, CommitResponse, LogEntry, Manifest};
 use zsync_model::{BodyHash, Kind, Oid, RepoPath, Rev, Role};
 
-use crate::{BodyStream, Grant, ObjectRecord, Store, StoreError, UserRecord};
+use crate::{BodyStream, Grant, ObjectRecord, SshKeyRecord, Store, StoreError, UserRecord};
 
 mod bodies;
 mod commit;
+mod keys;
 mod objects;
 mod rows;
 mod sqlite;
@@ -165,5 +166,17 @@ impl Store for SqlStore {
 
     async fn remove_token(&self, token_hash: &str) -> Result<bool, StoreError> {
         users::remove_token(&self.pool, token_hash).await
+    }
+
+    async fn add_ssh_key(&self, key: &SshKeyRecord) -> Result<(), StoreError> {
+        keys::add_key(&self.pool, key).await
+    }
+
+    async fn ssh_keys(&self, user: Option<&str>) -> Result<Vec<SshKeyRecord>, StoreError> {
+        keys::keys(&self.pool, user).await
+    }
+
+    async fn remove_ssh_key(&self, user: &str, fingerprint: &str) -> Result<bool, StoreError> {
+        keys::remove_key(&self.pool, user, fingerprint).await
     }
 }

@@ -1,8 +1,10 @@
-//! Content types: what kind a new file is, and the properties it starts with.
+//! Content types: what kind a new file is, the properties it starts with,
+//! which properties are derived from its body, and whether a body is valid.
 //!
 //! The [`Registry`] holds [`ContentType`]s in order of preference; the first
 //! that recognises a file names its kind. Applications register their own
-//! types in front of the built-in ones without touching the core.
+//! types in front of the built-in ones without touching the core; the
+//! server validates every committed body with its type.
 
 use zsync_model::{Kind, Props};
 
@@ -23,6 +25,67 @@ pub trait ContentType: Send + Sync {
         let _ = (name, head);
         Props::new()
     }
+
+    /// Problems with a body (and its properties); empty if it is valid.
+    /// Every problem is reported, not just the first.
+    fn validate(&self, body: &[u8], props: &Props) -> Vec<Diagnostic> {
+        let _ = (body, props);
+        Vec::new()
+    }
+
+    /// Properties computed from the body (an image's size). The server sets
+    /// them on every commit; users cannot set them.
+    fn derived_props(&self, body: &[u8]) -> Props {
+        let _ = body;
+        Props::new()
+    }
+
+    /// Names of the properties [`ContentType::derived_props`] computes.
+    fn read_only_props(&self) -> &'static [&'static str] {
+        &[]
+    }
+}
+
+/// One problem found by [`ContentType::validate`], at a 1-based line and
+/// column of the body where that makes sense.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub line: Option<u32>,
+    pub column: Option<u32>,
+    pub message: String,
+}
+
+impl Diagnostic {
+    pub fn at(line: u32, column: u32, message: impl Into<String>) -> Self {
+        Self {
+            line: Some(line),
+            column: Some(column),
+            message: message.into(),
+        }
+    }
+
+    pub fn whole(message: impl Into<String>) -> Self {
+        Self {
+            line: None,
+            column: None,
+            message: message.into(),
+        }
+    }
+}
+
+/// The 1-based line and column of byte `offset` in `body`.
+pub fn position(body: &[u8], offset: usize) -> (u32, u32) {
+    let before = &body[..offset.min(body.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let column = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
+    (line as u32, column as u32)
 }
 
 /// The content types known to this program, most specific first.
@@ -41,8 +104,26 @@ impl Registry {
     /// directories and needs no recogniser.)
     pub fn builtin() -> Self {
         Self {
-            types: vec![Box::new(Image), Box::new(Document), Box::new(File)],
+            types: vec![
+                Box::new(Image),
+                Box::new(Document),
+                Box::new(File),
+                Box::new(Folder),
+            ],
         }
+    }
+
+    /// Every kind this registry knows.
+    pub fn kinds(&self) -> Vec<Kind> {
+        self.types.iter().map(|t| t.kind()).collect()
+    }
+
+    /// The type of `kind`, if this registry knows it.
+    pub fn get(&self, kind: &Kind) -> Option<&dyn ContentType> {
+        self.types
+            .iter()
+            .find(|t| &t.kind() == kind)
+            .map(|t| t.as_ref())
     }
 
     /// Adds a type that is tried before every type registered so far.
@@ -81,6 +162,19 @@ fn extension(name: &str) -> String {
         .unwrap_or_default()
 }
 
+/// Folders: no body, nothing to validate; never recognised from a file.
+struct Folder;
+
+impl ContentType for Folder {
+    fn kind(&self) -> Kind {
+        Kind::folder()
+    }
+
+    fn recognises(&self, _name: &str, _head: &[u8]) -> bool {
+        false
+    }
+}
+
 /// Raster images, recognised by their magic bytes rather than their names.
 struct Image;
 
@@ -112,6 +206,76 @@ impl ContentType for Image {
     fn initial_props(&self, _name: &str, head: &[u8]) -> Props {
         content_type_prop(Self::mime(head).unwrap_or("application/octet-stream"))
     }
+
+    fn validate(&self, body: &[u8], _props: &Props) -> Vec<Diagnostic> {
+        match Self::mime(body) {
+            None => vec![Diagnostic::whole(
+                "not a PNG, JPEG, GIF or WebP image; commit it as kind `file`",
+            )],
+            Some(_) if image_size(body).is_none() => vec![Diagnostic::whole(
+                "the image header is truncated or damaged",
+            )],
+            Some(_) => Vec::new(),
+        }
+    }
+
+    fn derived_props(&self, body: &[u8]) -> Props {
+        match image_size(body) {
+            Some((w, h)) => Props::from([
+                ("width".to_owned(), w.to_string()),
+                ("height".to_owned(), h.to_string()),
+            ]),
+            None => Props::new(),
+        }
+    }
+
+    fn read_only_props(&self) -> &'static [&'static str] {
+        &["width", "height"]
+    }
+}
+
+/// Width and height from an image's header.
+fn image_size(b: &[u8]) -> Option<(u32, u32)> {
+    let be32 = |i: usize| Some(u32::from_be_bytes(b.get(i..i + 4)?.try_into().ok()?));
+    let le16 = |i: usize| Some(u16::from_le_bytes(b.get(i..i + 2)?.try_into().ok()?) as u32);
+    let be16 = |i: usize| Some(u16::from_be_bytes(b.get(i..i + 2)?.try_into().ok()?) as u32);
+    let le24 = |i: usize| {
+        let s = b.get(i..i + 3)?;
+        Some(s[0] as u32 | (s[1] as u32) << 8 | (s[2] as u32) << 16)
+    };
+    if b.starts_with(b"\x89PNG\r\n\x1a\n") && b.get(12..16) == Some(b"IHDR") {
+        return Some((be32(16)?, be32(20)?));
+    }
+    if b.starts_with(b"GIF8") {
+        return Some((le16(6)?, le16(8)?));
+    }
+    if b.starts_with(b"RIFF") && b.get(8..12) == Some(b"WEBP") {
+        return match b.get(12..16)? {
+            b"VP8X" => Some((le24(24)? + 1, le24(27)? + 1)),
+            b"VP8 " => Some((le16(26)? & 0x3fff, le16(28)? & 0x3fff)),
+            b"VP8L" => {
+                let bits = u32::from_le_bytes(b.get(21..25)?.try_into().ok()?);
+                Some(((bits & 0x3fff) + 1, ((bits >> 14) & 0x3fff) + 1))
+            }
+            _ => None,
+        };
+    }
+    if b.starts_with(&[0xff, 0xd8]) {
+        // Walk the JPEG segments to the first start-of-frame marker.
+        let mut i = 2;
+        while i + 9 < b.len() {
+            if b[i] != 0xff {
+                return None;
+            }
+            let marker = b[i + 1];
+            let len = be16(i + 2)? as usize;
+            if matches!(marker, 0xc0..=0xcf) && !matches!(marker, 0xc4 | 0xc8 | 0xcc) {
+                return Some((be16(i + 7)?, be16(i + 5)?));
+            }
+            i += 2 + len;
+        }
+    }
+    None
 }
 
 /// Text documents: UTF-8 without NUL bytes.
@@ -131,6 +295,37 @@ impl ContentType for Document {
             // A multi-byte character cut off by the sniff window is still text.
             Err(e) => e.error_len().is_none() && head.len() == SNIFF_BYTES,
         }
+    }
+
+    fn validate(&self, body: &[u8], _props: &Props) -> Vec<Diagnostic> {
+        // Report each invalid sequence, not only the first.
+        let mut out = Vec::new();
+        let mut rest = body;
+        let mut offset = 0;
+        while let Err(e) = std::str::from_utf8(rest) {
+            let at = offset + e.valid_up_to();
+            let (line, column) = position(body, at);
+            out.push(Diagnostic::at(
+                line,
+                column,
+                "invalid UTF-8; documents must be UTF-8 text",
+            ));
+            let skip = e.valid_up_to() + e.error_len().unwrap_or(rest.len() - e.valid_up_to());
+            rest = &rest[skip..];
+            offset += skip;
+            if out.len() >= 100 {
+                break;
+            }
+        }
+        if let Some(at) = body.iter().position(|&b| b == 0) {
+            let (line, column) = position(body, at);
+            out.push(Diagnostic::at(
+                line,
+                column,
+                "a NUL byte; documents are text",
+            ));
+        }
+        out
     }
 
     fn initial_props(&self, name: &str, _head: &[u8]) -> Props {
@@ -195,6 +390,37 @@ mod tests {
         fn recognises(&self, name: &str, _head: &[u8]) -> bool {
             name.ends_with(".tmpl")
         }
+    }
+
+    #[test]
+    fn documents_must_be_utf8_and_every_problem_is_reported() {
+        let r = Registry::builtin();
+        let doc = r.get(&Kind::document()).unwrap();
+        assert!(
+            doc.validate("héllo\nwörld\n".as_bytes(), &Props::new())
+                .is_empty()
+        );
+        let bad = doc.validate(b"ok\nab\xffcd\xfe\n", &Props::new());
+        assert_eq!(bad.len(), 2);
+        assert_eq!((bad[0].line, bad[0].column), (Some(2), Some(3)));
+        assert_eq!((bad[1].line, bad[1].column), (Some(2), Some(6)));
+    }
+
+    #[test]
+    fn images_are_checked_and_measured() {
+        let r = Registry::builtin();
+        let img = r.get(&Kind::image()).unwrap();
+        let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+        png.extend(16u32.to_be_bytes());
+        png.extend(9u32.to_be_bytes());
+        assert!(img.validate(&png, &Props::new()).is_empty());
+        assert_eq!(img.derived_props(&png)["width"], "16");
+        assert_eq!(img.derived_props(&png)["height"], "9");
+        assert_eq!(img.validate(b"GIF89a", &Props::new()).len(), 1);
+        assert_eq!(img.validate(b"plain text", &Props::new()).len(), 1);
+        let gif = b"GIF89a\x02\x00\x03\x00";
+        assert_eq!(img.derived_props(gif)["height"], "3");
+        assert_eq!(img.read_only_props(), &["width", "height"]);
     }
 
     #[test]

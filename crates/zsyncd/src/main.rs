@@ -13,6 +13,7 @@ use zsync_store::Store as _;
 
 mod demo;
 mod hint;
+mod keys;
 mod png;
 mod serve;
 mod store;
@@ -37,7 +38,10 @@ enum Command {
     /// Create a demo user (zsync/zsync) and a demo folder if missing, then serve.
     Demo(HttpArgs),
     /// Serve the store.
-    Serve(HttpArgs),
+    Serve(ServeArgs),
+    /// Add, list or remove the SSH public keys users log in with.
+    #[command(subcommand)]
+    Key(KeyCommand),
     /// Add, change, remove or list users.
     #[command(subcommand)]
     User(UserCommand),
@@ -56,8 +60,38 @@ enum Command {
     Grants { user: Option<String> },
 }
 
+/// The SSH address `zsyncd demo` uses unless told otherwise.
+const DEMO_SSH: &str = "127.0.0.1:2200";
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    http: HttpArgs,
+    /// Serve one connection on stdin/stdout as --user instead of listening
+    /// (for an OpenSSH forced command in authorized_keys).
+    #[arg(long, requires = "user")]
+    stdio: bool,
+    /// The user the --stdio connection acts as.
+    #[arg(long, value_name = "NAME", requires = "stdio")]
+    user: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Let USER log in over SSH with the public key in FILE (a .pub file).
+    Add { user: String, file: PathBuf },
+    /// List the keys, of one user or of all.
+    List { user: Option<String> },
+    /// Take back a key of USER, named by its SHA256 fingerprint.
+    Remove { user: String, fingerprint: String },
+}
+
 #[derive(clap::Args)]
 struct HttpArgs {
+    /// Also serve SSH on this address (port 0 picks a free one; `off`
+    /// for none). `zsyncd demo` uses 127.0.0.1:2200 by default.
+    #[arg(long, value_name = "ADDR", env = "ZSYNCD_SSH")]
+    ssh: Option<String>,
     /// The address to serve HTTP on (port 0 picks a free one).
     #[arg(
         long,
@@ -171,7 +205,12 @@ fn parse_root_role(s: &str) -> Result<RootRole, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let serving = matches!(cli.command, Command::Demo(_) | Command::Serve(_));
+    // With --stdio, stdout is the protocol and logs only warn.
+    let serving = match &cli.command {
+        Command::Demo(_) => true,
+        Command::Serve(args) => !args.stdio,
+        _ => false,
+    };
     init_logging(if serving { "info" } else { "warn" });
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -209,7 +248,18 @@ async fn run(cli: Cli) -> Result<()> {
     let data = cli.data;
     match cli.command {
         Command::Demo(http) => run_demo(&data, &http).await,
-        Command::Serve(http) => run_serve(&data, &http).await,
+        Command::Serve(args) if args.stdio => {
+            let user = args.user.as_deref().unwrap_or_default();
+            serve::stdio(&data, user, args.http.config()).await
+        }
+        Command::Serve(args) => run_serve(&data, &args.http).await,
+        Command::Key(command) => match command {
+            KeyCommand::Add { user, file } => keys::add(&data, &user, &file).await,
+            KeyCommand::List { user } => keys::list(&data, user.as_deref()).await,
+            KeyCommand::Remove { user, fingerprint } => {
+                keys::remove(&data, &user, &fingerprint).await
+            }
+        },
         Command::Grant { role, user, path } => user::grant(&data, role, &user, &path).await,
         Command::Revoke { user, path } => user::revoke(&data, &user, &path).await,
         Command::Grants { user } => user::list_grants(&data, user.as_deref()).await,
@@ -242,6 +292,7 @@ async fn run_demo(data: &Path, args: &HttpArgs) -> Result<()> {
         tracing::info!(rev, folder = demo::FOLDER, "created the demo folder");
     }
     let (listener, local) = serve::bind(&args.http).await?;
+    let ssh = serve::bind_ssh(data, args.ssh.as_deref(), Some(DEMO_SSH)).await?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     let base = serve::base_url(local);
     let (user, password, folder) = (demo::USER, demo::PASSWORD, demo::FOLDER);
@@ -254,7 +305,17 @@ async fn run_demo(data: &Path, args: &HttpArgs) -> Result<()> {
             host(&base)
         ),
     ]);
-    serve::run(listener, store, args.config(), tls).await
+    if let Some(ssh) = &ssh {
+        serve::announce(&[
+            format!("zsyncd: ssh listening on {}", ssh.local),
+            format!("zsyncd: ssh host key {}", ssh.key.fingerprint()),
+            format!(
+                "  zsync checkout zsync+ssh://{user}@{}/{folder} ./parts/checkout",
+                host(&serve::base_url(ssh.local))
+            ),
+        ]);
+    }
+    serve::run(listener, store, args.config(), tls, ssh).await
 }
 
 async fn run_serve(data: &Path, args: &HttpArgs) -> Result<()> {
@@ -272,9 +333,16 @@ async fn run_serve(data: &Path, args: &HttpArgs) -> Result<()> {
         );
     }
     let (listener, local) = serve::bind(&args.http).await?;
+    let ssh = serve::bind_ssh(data, args.ssh.as_deref(), None).await?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     serve::announce(&[format!("zsyncd: listening on {scheme}://{local}")]);
-    serve::run(listener, store, args.config(), tls).await
+    if let Some(ssh) = &ssh {
+        serve::announce(&[
+            format!("zsyncd: ssh listening on {}", ssh.local),
+            format!("zsyncd: ssh host key {}", ssh.key.fingerprint()),
+        ]);
+    }
+    serve::run(listener, store, args.config(), tls, ssh).await
 }
 
 /// `HOST:PORT` of a base URL.

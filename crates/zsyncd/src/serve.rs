@@ -53,6 +53,62 @@ pub fn base_url(local: SocketAddr) -> String {
     format!("http://{shown}")
 }
 
+/// A bound SSH listener and the host key to serve it with.
+pub struct Ssh {
+    pub listener: TcpListener,
+    pub local: SocketAddr,
+    pub key: zsync_server::ssh::HostKey,
+}
+
+/// Binds the SSH address: `addr` if given (`off` for none), else
+/// `default`. A busy default is a warning, not an error, so a second demo
+/// (or a test suite running many) still serves HTTP.
+pub async fn bind_ssh(
+    data: &std::path::Path,
+    addr: Option<&str>,
+    default: Option<&str>,
+) -> Result<Option<Ssh>> {
+    let (addr, explicit) = match (addr, default) {
+        (Some(a), _) if a.eq_ignore_ascii_case("off") => return Ok(None),
+        (Some(a), _) => (a, true),
+        (None, Some(d)) => (d, false),
+        (None, None) => return Ok(None),
+    };
+    let listener = match TcpListener::bind(addr).await {
+        Ok(l) => l,
+        Err(e) if !explicit => {
+            eprintln!("zsyncd: not serving SSH: cannot listen on {addr}: {e} (choose --ssh ADDR)");
+            return Ok(None);
+        }
+        Err(e) => {
+            return Err(e)
+                .with_context(|| format!("cannot listen for SSH on {addr}"))
+                .hint("is another server using that address? choose another one with --ssh ADDR");
+        }
+    };
+    let local = listener
+        .local_addr()
+        .context("the bound address is unknown")?;
+    let (key, created) = zsync_server::ssh::HostKey::load_or_create(data)?;
+    if created {
+        tracing::info!(fingerprint = %key.fingerprint(), "generated the SSH host key");
+    }
+    Ok(Some(Ssh {
+        listener,
+        local,
+        key,
+    }))
+}
+
+/// Serves one HTTP connection on stdin/stdout as `user`.
+pub async fn stdio(data: &std::path::Path, user: &str, config: ServerConfig) -> Result<()> {
+    let store = crate::store::open_existing(data).await?;
+    let state = ServerState::new(store, config);
+    zsync_server::ssh::serve_stdio(state, user)
+        .await
+        .with_context(|| format!("cannot serve as {user}"))
+}
+
 /// Serves until a shutdown signal, then gives requests in flight
 /// [`DRAIN_TIMEOUT`] to finish.
 pub async fn run<S: Store>(
@@ -60,8 +116,17 @@ pub async fn run<S: Store>(
     store: S,
     config: ServerConfig,
     tls: Option<zsync_server::TlsConfig>,
+    ssh: Option<Ssh>,
 ) -> Result<()> {
     let state = ServerState::new(store, config);
+    // SSH sessions are not drained: they end with the process.
+    let _ssh_task = ssh.map(|ssh| {
+        AbortOnDrop(tokio::spawn(zsync_server::ssh::serve(
+            ssh.listener,
+            state.clone(),
+            ssh.key,
+        )))
+    });
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = zsync_server::serve_with_tls(listener, state, tls, async {
         // A dropped sender also means stop.
@@ -80,6 +145,14 @@ pub async fn run<S: Store>(
             tracing::warn!("requests still running after {DRAIN_TIMEOUT:?}; stopping anyway");
             Ok(())
         }
+    }
+}
+
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -35,6 +35,8 @@ pub struct Server {
     /// `http://127.0.0.1:PORT`
     pub base: String,
     pub data: tempfile::TempDir,
+    /// With `--ssh`: the SSH port and the host key's SHA256 fingerprint.
+    pub ssh: Option<(u16, String)>,
 }
 
 impl Server {
@@ -45,10 +47,24 @@ impl Server {
     }
 
     pub fn start(data: tempfile::TempDir, command: &str) -> Self {
+        Self::start_with(data, command, &[])
+    }
+
+    /// `zsyncd demo` also serving SSH on a free loopback port.
+    pub fn demo_ssh() -> Self {
+        let data = tempfile::tempdir().unwrap();
+        Self::start_with(data, "demo", &["--ssh", "127.0.0.1:0"])
+    }
+
+    pub fn start_with(data: tempfile::TempDir, command: &str, extra: &[&str]) -> Self {
         let mut child = Command::new(zsyncd_bin())
             .args([command, "--data"])
             .arg(data.path())
             .args(["--http", "127.0.0.1:0"])
+            .args(extra)
+            // Unless a test asks for SSH (--ssh wins over the variable),
+            // demo servers leave port 2200 alone.
+            .env("ZSYNCD_SSH", "off")
             .env("ZSYNCD_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -66,9 +82,26 @@ impl Server {
                 break url.trim().to_owned();
             }
         };
+        let mut ssh = None;
+        if extra.contains(&"--ssh") {
+            let mut port = None;
+            while ssh.is_none() {
+                let line = lines.next().expect("zsyncd exited early").unwrap();
+                if let Some(addr) = line.strip_prefix("zsyncd: ssh listening on ") {
+                    port = addr.trim().rsplit(':').next().map(|p| p.parse().unwrap());
+                } else if let Some(fp) = line.strip_prefix("zsyncd: ssh host key ") {
+                    ssh = Some((port.expect("ssh port first"), fp.trim().to_owned()));
+                }
+            }
+        }
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        Self { child, base, data }
+        Self {
+            child,
+            base,
+            data,
+            ssh,
+        }
     }
 
     /// `http://zsync:zsync@127.0.0.1:PORT/PATH`

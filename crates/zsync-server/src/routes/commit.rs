@@ -17,7 +17,7 @@ pub const MAX_MESSAGE_BYTES: usize = 64 << 10;
 pub async fn commit<S: Store>(
     State(state): State<ServerState<S>>,
     caller: Caller,
-    ApiJson(request): ApiJson<CommitRequest>,
+    ApiJson(mut request): ApiJson<CommitRequest>,
 ) -> Result<Json<CommitResponse>, Error> {
     if request.message.len() > MAX_MESSAGE_BYTES {
         return Err(Error::BadRequest(format!(
@@ -45,6 +45,7 @@ pub async fn commit<S: Store>(
         })
         .collect();
     caller.require_all(checked.iter().map(|(p, c)| (*p, c)), Role::Editor, "change")?;
+    crate::content::check(&state.store, &state.types, &mut request).await?;
     let response = state.store.commit(&caller.name, &request).await?;
     tracing::info!(user = %caller.name, rev = response.rev, objects = response.objects.len(), "committed");
     Ok(Json(response))

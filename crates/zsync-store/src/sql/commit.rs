@@ -24,10 +24,10 @@ pub(crate) async fn commit(
     request: &CommitRequest,
 ) -> Result<CommitResponse, StoreError> {
     if request.ops.is_empty() {
-        return Err(StoreError::Invalid(vec![PathProblem {
-            path: String::new(),
-            message: "nothing to commit".into(),
-        }]));
+        return Err(StoreError::Invalid(vec![PathProblem::new(
+            "",
+            "nothing to commit",
+        )]));
     }
     let mut tx = sqlite::begin_write(pool).await?;
     let steps = match check(&mut tx, &request.ops).await {
@@ -90,7 +90,7 @@ impl Problems {
             }
             None => {
                 self.by_path.insert(key.clone(), self.invalid.len());
-                self.invalid.push(PathProblem { path: key, message });
+                self.invalid.push(PathProblem::new(key, message));
             }
         }
     }
@@ -528,6 +528,7 @@ async fn apply(
             path: record.path,
             oid: record.oid,
             rev,
+            props: Some(record.props),
         });
     }
     Ok(CommitResponse { rev, objects })

@@ -43,6 +43,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "history hash index",
         include_str!("../../migrations/sqlite/0003_history_hash.sql"),
     ),
+    (
+        4,
+        "ssh keys",
+        include_str!("../../migrations/sqlite/0004_keys.sql"),
+    ),
 ];
 
 /// Creates the root folder unless it exists.

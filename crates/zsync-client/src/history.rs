@@ -1,0 +1,194 @@
+//! Reading the server's history: `zsync log`, `zsync cat -r N` and
+//! `zsync restore -r N`.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use zsync_format::LogEntry;
+use zsync_format::archive::{ArchiveReader, Header};
+use zsync_model::{RepoPath, Rev};
+
+use crate::error::{ClientError, Result};
+use crate::fsutil;
+use crate::index::{Entry, Schedule};
+use crate::schedule::open_for;
+use crate::session::{Context, Target};
+use crate::transport::Transport;
+use crate::ui::Notification;
+use crate::wc::{self, WorkingCopy};
+
+/// Revisions that changed the target's first path, newest first, limited
+/// to `range` (inclusive, either order) and `limit`.
+pub fn log(
+    ctx: &Context,
+    target: &Target,
+    range: Option<(Rev, Rev)>,
+    limit: Option<u32>,
+) -> Result<Vec<LogEntry>> {
+    let wc = WorkingCopy::open(&target.root)?;
+    let path = target.paths.first().cloned().unwrap_or_default();
+    let transport = ctx.connect(&wc.url()?)?;
+    // A range filters before the limit applies, so fetch all then cut.
+    let fetch_limit = if range.is_some() { None } else { limit };
+    let mut entries = transport.log(&wc.server_path(&path)?, fetch_limit)?;
+    if let Some((a, b)) = range {
+        let (lo, hi) = (a.min(b), a.max(b));
+        entries.retain(|e| (lo..=hi).contains(&e.rev));
+        if a < b {
+            entries.reverse();
+        }
+    }
+    if let Some(limit) = limit {
+        entries.truncate(limit as usize);
+    }
+    Ok(entries)
+}
+
+/// One versioned item: its working copy and path, and its server path.
+fn locate(ctx: &Context, path: &std::path::Path) -> Result<(WorkingCopy, RepoPath, RepoPath)> {
+    let abs = wc::absolute(&ctx.cwd, path);
+    let search = if abs.exists() {
+        abs.clone()
+    } else {
+        abs.parent().map(PathBuf::from).unwrap_or_default()
+    };
+    let root = wc::find_root(&search).ok_or_else(|| ClientError::NotAWorkingCopy(abs.clone()))?;
+    let wc = WorkingCopy::open(&root)?;
+    let rel = wc.rel(&abs)?;
+    let server = wc.server_path(&rel)?;
+    Ok((wc, rel, server))
+}
+
+/// Writes the body of the file at `path` as of revision `rev` (the base
+/// when `None`) to `out`.
+pub fn cat(
+    ctx: &Context,
+    path: &std::path::Path,
+    rev: Option<Rev>,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let (wc, rel, server) = locate(ctx, path)?;
+    let shown = ctx.display(&wc.abs(&rel));
+    let Some(rev) = rev else {
+        let entry = wc
+            .index
+            .entries
+            .get(rel.as_str())
+            .ok_or_else(|| ClientError::refused(&shown, "is not under version control"))?;
+        let hash = entry.hash.ok_or_else(|| {
+            ClientError::refused(&shown, "has no base text (a folder, or not committed yet)")
+        })?;
+        let mut file = wc.pristine.open(&hash)?;
+        std::io::copy(&mut file, out).map_err(ClientError::io(&shown))?;
+        return Ok(());
+    };
+    let transport = ctx.connect(&wc.url()?)?;
+    let manifest = transport.manifest_at(&server, rev).map_err(|e| match e {
+        ClientError::NotFound { .. } => {
+            ClientError::refused(&shown, format!("did not exist in revision {rev}"))
+        }
+        other => other,
+    })?;
+    let root = manifest
+        .entries
+        .first()
+        .filter(|e| e.path.is_root())
+        .ok_or_else(|| ClientError::Protocol("the manifest has no root entry".into()))?;
+    let hash = root.hash.ok_or_else(|| {
+        ClientError::refused(&shown, format!("was a {} in revision {rev}", root.kind))
+    })?;
+    let mut archive = ArchiveReader::new(transport.fetch_bodies(&[hash])?)?;
+    loop {
+        match archive.next_header()? {
+            Header::Body { hash: h, .. } if h == hash => {
+                std::io::copy(&mut archive.body(), out).map_err(ClientError::io(&shown))?;
+                return Ok(());
+            }
+            Header::End => return Err(ClientError::Protocol(format!("body {hash} was not sent"))),
+            _ => {}
+        }
+    }
+}
+
+/// `zsync restore -r N PATH...`: makes each file's body and properties
+/// what they were in revision N, as a local change to commit. A file
+/// deleted since is scheduled for addition again.
+pub fn restore(ctx: &Context, paths: &[PathBuf], rev: Rev) -> Result<()> {
+    let (mut wc, targets) = open_for(ctx, paths)?;
+    let transport = ctx.connect(&wc.url()?)?;
+    let mut plan = Vec::new();
+    for (abs, rel) in &targets {
+        let shown = ctx.display(abs);
+        let server = wc.server_path(rel)?;
+        let manifest = transport.manifest_at(&server, rev).map_err(|e| match e {
+            ClientError::NotFound { .. } => {
+                ClientError::refused(&shown, format!("did not exist in revision {rev}"))
+            }
+            other => other,
+        })?;
+        let Some(old) = manifest.entries.into_iter().find(|e| e.path.is_root()) else {
+            return Err(ClientError::Protocol(
+                "the manifest has no root entry".into(),
+            ));
+        };
+        if old.kind.is_folder() {
+            return Err(ClientError::refused(
+                &shown,
+                "was a folder; restore the files in it",
+            ));
+        }
+        if let Some(e) = wc.index.entries.get(rel.as_str()) {
+            if e.in_conflict() {
+                return Err(ClientError::refused(
+                    &shown,
+                    "is in conflict; resolve it first",
+                ));
+            }
+        } else if !rel.parent().is_some_and(|p| {
+            wc.index
+                .entries
+                .get(p.as_str())
+                .is_some_and(|e| e.is_folder() && e.schedule != Schedule::Delete)
+        }) {
+            return Err(ClientError::refused(
+                &shown,
+                "its folder is not in the working copy; restore the folder first",
+            ));
+        }
+        plan.push((abs.clone(), rel.clone(), old));
+    }
+    let hashes: Vec<_> = plan
+        .iter()
+        .filter_map(|(_, _, m)| m.hash)
+        .filter(|h| !wc.pristine.contains(h))
+        .collect();
+    if !hashes.is_empty() {
+        let mut archive = ArchiveReader::new(transport.fetch_bodies(&hashes)?)?;
+        crate::checkout::receive_bodies(&mut archive, &wc)?;
+    }
+    for (abs, rel, old) in plan {
+        if let Some(hash) = old.hash {
+            let data = wc.pristine.read(&hash)?;
+            fsutil::write_atomic(&abs, &data, None)?;
+        }
+        let entry = wc
+            .index
+            .entries
+            .entry(rel.to_string())
+            .or_insert_with(|| Entry::added(old.kind.clone(), old.props.clone()));
+        if entry.schedule == Schedule::Delete {
+            entry.schedule = Schedule::Normal;
+        }
+        entry.new_props = if entry.schedule == Schedule::Add || old.props != entry.props {
+            Some(old.props.clone())
+        } else {
+            None
+        };
+        entry.stat = None;
+        ctx.ui.notify(Notification::Text(format!(
+            "Restored '{}' to revision {rev}\n",
+            ctx.display(&abs)
+        )));
+    }
+    wc.save()
+}

@@ -1,0 +1,147 @@
+//! Content checks at commit: every added or changed body is validated by
+//! its kind's [`ContentType`](zsync_types::ContentType), all problems of
+//! all objects are reported together, and properties derived from bodies
+//! (an image's size) are set by the server, never by the client.
+
+use futures_util::TryStreamExt;
+use zsync_format::{CommitOp, CommitRequest, PathProblem};
+use zsync_model::{BodyHash, Kind, Props};
+use zsync_store::{Store, StoreError};
+use zsync_types::Registry;
+
+use crate::error::Error;
+
+/// Bodies up to this size are validated whole; larger ones only yield
+/// their derived properties from the first [`HEAD_BYTES`].
+pub const MAX_VALIDATED_BYTES: u64 = 64 << 20;
+const HEAD_BYTES: u64 = 1 << 20;
+
+/// Validates the request's content and fills in derived properties.
+/// Problems come back as one [`Error::Invalid`] listing all of them.
+pub async fn check<S: Store>(
+    store: &S,
+    types: &Registry,
+    request: &mut CommitRequest,
+) -> Result<(), Error> {
+    let mut problems = Vec::new();
+    for op in &mut request.ops {
+        let (path, kind, props, hash) = match op {
+            CommitOp::Add {
+                path,
+                kind,
+                props,
+                hash,
+            } => (path.clone(), kind.clone(), Some(props), *hash),
+            CommitOp::Modify {
+                path, props, hash, ..
+            } => {
+                // The store reports a vanished object as stale; skip it here.
+                let Some(current) = store.object(path).await? else {
+                    continue;
+                };
+                if props.is_none() && hash.is_some() {
+                    *props = Some(current.props.clone());
+                }
+                (path.clone(), current.kind, props.as_mut(), *hash)
+            }
+            CommitOp::Delete { .. } => continue,
+        };
+        let Some(content_type) = types.get(&kind) else {
+            problems.push(PathProblem::new(
+                path.to_string(),
+                format!("unknown kind {kind:?}; this server knows {}", known(types)),
+            ));
+            continue;
+        };
+        let Some(props) = props else { continue };
+        let Some(hash) = hash else {
+            reject_read_only(
+                &path.to_string(),
+                content_type.read_only_props(),
+                props,
+                &Props::new(),
+                &mut problems,
+            );
+            continue;
+        };
+        let Some((body, whole)) = read_body(store, &hash).await? else {
+            continue; // The store reports a body that was not uploaded.
+        };
+        if whole {
+            for d in content_type.validate(&body, props) {
+                problems.push(PathProblem {
+                    path: path.to_string(),
+                    message: d.message,
+                    line: d.line,
+                    column: d.column,
+                });
+            }
+        }
+        let derived = content_type.derived_props(&body);
+        reject_read_only(
+            &path.to_string(),
+            content_type.read_only_props(),
+            props,
+            &derived,
+            &mut problems,
+        );
+        props.extend(derived);
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Invalid(problems))
+    }
+}
+
+/// A read-only property may only carry the value the server derives.
+fn reject_read_only(
+    path: &str,
+    names: &[&str],
+    props: &mut Props,
+    derived: &Props,
+    problems: &mut Vec<PathProblem>,
+) {
+    for name in names {
+        match (props.get(*name), derived.get(*name)) {
+            (Some(given), Some(real)) if given != real => problems.push(PathProblem::new(
+                path,
+                format!("property {name:?} is read-only: it is derived from the body ({real})"),
+            )),
+            (Some(_), None) => {
+                // Stale value from an older body: the server drops it.
+                props.remove(*name);
+            }
+            _ => {}
+        }
+    }
+}
+
+fn known(types: &Registry) -> String {
+    let names: Vec<String> = types.kinds().iter().map(Kind::to_string).collect();
+    names.join(", ")
+}
+
+/// The body, whole if it is at most [`MAX_VALIDATED_BYTES`], else its head.
+async fn read_body<S: Store>(store: &S, hash: &BodyHash) -> Result<Option<(Vec<u8>, bool)>, Error> {
+    let size = match store.body_size(hash).await? {
+        Some(size) => size,
+        None => return Ok(None),
+    };
+    let whole = size <= MAX_VALIDATED_BYTES;
+    let limit = if whole { size } else { HEAD_BYTES };
+    let mut stream = match store.read_body(hash).await {
+        Ok(s) => s,
+        Err(StoreError::NotFound(_)) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let mut body = Vec::with_capacity(limit as usize);
+    while let Some(chunk) = stream.try_next().await? {
+        body.extend_from_slice(&chunk);
+        if body.len() as u64 >= limit {
+            break;
+        }
+    }
+    body.truncate(limit as usize);
+    Ok(Some((body, whole)))
+}
