@@ -229,3 +229,40 @@ fn names_that_collide_on_other_filesystems_are_refused() {
     );
     assert_eq!(c.run(&["st", "-q", "w"]).ok().stdout, "");
 }
+
+#[test]
+fn an_interrupted_command_is_reported_until_cleanup() {
+    let server = Server::demo();
+    let c = Client::new();
+    c.run(&["co", &server.url("demo"), "w"]).ok();
+    // The lock of a command that was killed: its process no longer exists.
+    std::fs::write(c.path("w/demo/.zsync/lock"), "4000000000\n").unwrap();
+    for args in [
+        &["status", "w"][..],
+        &["diff", "w"],
+        &["update", "w"],
+        &["commit", "-m", "x", "w"],
+    ] {
+        let out = c.run(args).fails(1);
+        assert!(
+            out.stderr.contains("interrupted zsync command"),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert!(out.stderr.contains("zsync cleanup"), "{}", out.stderr);
+    }
+    c.run(&["cleanup", "w"]).ok();
+    assert_eq!(c.run(&["status", "w"]).ok().stdout, "");
+    // A live holder is a concurrent command: changing commands wait their turn.
+    std::fs::write(
+        c.path("w/demo/.zsync/lock"),
+        format!("{}\n", std::process::id()),
+    )
+    .unwrap();
+    let out = c.run(&["update", "w"]).fails(1);
+    assert!(
+        out.stderr.contains("locked by another zsync command"),
+        "{}",
+        out.stderr
+    );
+}

@@ -5,12 +5,13 @@
 use std::path::Path;
 
 use zsync_format::{CommitOp, CommitRequest};
-use zsync_model::{ADMIN_DIR, BodyHash, Kind, RepoPath, Rev};
+use zsync_model::{BodyHash, Kind, RepoPath, Rev};
 
+use crate::commit::upload_missing;
 use crate::error::{ClientError, Result};
-use crate::fsutil;
 use crate::ignore_rules::IgnoreRules;
 use crate::index::{Entry, StatData};
+use crate::schedule::walk_new_tree;
 use crate::session::Context;
 use crate::transport::Transport;
 use crate::ui::Notification;
@@ -48,9 +49,18 @@ pub fn checkin(ctx: &Context, url: &str, dir: Option<&Path>, message: &str) -> R
             ),
         ));
     }
-    let mut items = Vec::new();
+    let mut found = Vec::new();
     let rules = IgnoreRules::new(&dir, true);
-    walk(ctx, &rules, &dir, &RepoPath::root(), &mut items)?;
+    walk_new_tree(ctx, &rules, &dir, &RepoPath::root(), &mut found)?;
+    let items = found
+        .into_iter()
+        .map(|n| Item {
+            rel: n.rel,
+            kind: n.kind,
+            props: n.props,
+            body: None,
+        })
+        .collect();
     let transport = ctx.connect(&url)?;
 
     let mut wc = WorkingCopy::create(&dir, &url, 0)?;
@@ -61,56 +71,6 @@ pub fn checkin(ctx: &Context, url: &str, dir: Option<&Path>, message: &str) -> R
         let _ = std::fs::remove_dir_all(WorkingCopy::admin_dir_of(&dir));
     }
     result
-}
-
-fn walk(
-    ctx: &Context,
-    rules: &IgnoreRules,
-    abs: &Path,
-    rel: &RepoPath,
-    out: &mut Vec<Item>,
-) -> Result<()> {
-    out.push(Item {
-        rel: rel.clone(),
-        kind: Kind::folder(),
-        props: Default::default(),
-        body: None,
-    });
-    for child in fsutil::sorted_children(abs)? {
-        let path = child.path();
-        let name = child.file_name();
-        let name = name.to_str().ok_or_else(|| {
-            ClientError::refused(ctx.display(&path), "the name is not valid UTF-8")
-        })?;
-        if rel.is_root() && name == ADMIN_DIR {
-            continue;
-        }
-        let child_rel = rel
-            .join(name)
-            .map_err(|e| ClientError::refused(ctx.display(&path), e.to_string()))?;
-        let ft = child.file_type().map_err(ClientError::io(&path))?;
-        if rules.is_ignored(&path, ft.is_dir()) {
-            continue;
-        }
-        if ft.is_symlink() {
-            ctx.ui.notify(Notification::Warning(format!(
-                "skipped {}: symbolic links are not versioned",
-                ctx.display(&path)
-            )));
-        } else if ft.is_dir() {
-            walk(ctx, rules, &path, &child_rel, out)?;
-        } else {
-            let head = fsutil::read_head(&path, zsync_types::SNIFF_BYTES)?;
-            let (kind, props) = ctx.registry.guess(name, &head);
-            out.push(Item {
-                rel: child_rel,
-                kind,
-                props,
-                body: None,
-            });
-        }
-    }
-    Ok(())
 }
 
 fn send(
@@ -141,17 +101,11 @@ fn send(
             hash: item.body.map(|b| b.0),
         });
     }
-    let mut hashes: Vec<BodyHash> = items.iter().filter_map(|i| i.body.map(|b| b.0)).collect();
-    hashes.sort();
-    hashes.dedup();
-    for hash in transport.missing_bodies(&hashes)? {
-        let file = wc.pristine.open(&hash)?;
-        let size = file
-            .metadata()
-            .map_err(ClientError::io(wc.pristine.path(&hash)))?
-            .len();
-        transport.upload_body(&hash, file, size)?;
-    }
+    upload_missing(
+        transport,
+        wc,
+        items.iter().filter_map(|i| i.body.map(|b| b.0)),
+    )?;
     for item in &items {
         if !item.rel.is_root() {
             ctx.ui.notify(Notification::Commit {

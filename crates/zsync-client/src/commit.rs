@@ -144,22 +144,11 @@ pub fn commit(ctx: &Context, target: &Target, message: &str) -> Result<Option<Re
     }
 
     let transport = ctx.connect(&wc.url()?)?;
-    let hashes: Vec<BodyHash> = planned
-        .iter()
-        .filter_map(|p| p.body.map(|b| b.0))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    if !hashes.is_empty() {
-        for hash in transport.missing_bodies(&hashes)? {
-            let file = wc.pristine.open(&hash)?;
-            let size = file
-                .metadata()
-                .map_err(ClientError::io(wc.pristine.path(&hash)))?
-                .len();
-            transport.upload_body(&hash, file, size)?;
-        }
-    }
+    upload_missing(
+        transport.as_ref(),
+        &wc,
+        planned.iter().filter_map(|p| p.body.map(|b| b.0)),
+    )?;
     // `ops` and `planned` were pushed together, one for one.
     for (op, p) in ops.iter().zip(&planned) {
         let action = match op {
@@ -215,6 +204,28 @@ pub fn commit(ctx: &Context, target: &Target, message: &str) -> Result<Option<Re
     }
     wc.save()?;
     Ok(Some(response.rev))
+}
+
+/// Uploads those of the bodies (all in the pristine store) that the server
+/// lacks, streaming each from its file.
+pub(crate) fn upload_missing(
+    transport: &dyn Transport,
+    wc: &WorkingCopy,
+    hashes: impl Iterator<Item = BodyHash>,
+) -> Result<()> {
+    let hashes: Vec<BodyHash> = hashes.collect::<BTreeSet<_>>().into_iter().collect();
+    if hashes.is_empty() {
+        return Ok(());
+    }
+    for hash in transport.missing_bodies(&hashes)? {
+        let file = wc.pristine.open(&hash)?;
+        let size = file
+            .metadata()
+            .map_err(ClientError::io(wc.pristine.path(&hash)))?
+            .len();
+        transport.upload_body(&hash, file, size)?;
+    }
+    Ok(())
 }
 
 /// Entries to commit: everything under the target paths, plus added

@@ -90,6 +90,7 @@ pub fn diff(ctx: &Context, target: &Target, context: usize) -> Result<String> {
 /// The diff of every changed item under the target, as `settings` asks.
 pub fn diff_with(ctx: &Context, target: &Target, settings: &DiffSettings) -> Result<String> {
     let wc = WorkingCopy::open(&target.root)?;
+    wc.check_not_interrupted()?;
     let server = if settings.mode.online() {
         Some(server_side(ctx, &wc, target)?)
     } else {

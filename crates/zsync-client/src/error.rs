@@ -48,6 +48,8 @@ pub enum ClientError {
     Refused { path: String, reason: String },
     #[error("working copy {} is locked by another zsync command{holder}", .root.display())]
     Locked { root: PathBuf, holder: String },
+    #[error("an interrupted zsync command left working copy {} half-changed", .root.display())]
+    Interrupted { root: PathBuf },
     #[error("working copy {} is damaged: {detail}", .root.display())]
     Corrupt { root: PathBuf, detail: String },
     #[error("{}: {source}", .path.display())]
@@ -82,6 +84,9 @@ impl ClientError {
                 "wait for it to finish; if no zsync is running, run `zsync cleanup`"
             }
             ClientError::Corrupt { .. } => "run `zsync cleanup`, or check out again",
+            ClientError::Interrupted { .. } => {
+                "run `zsync cleanup` to finish or undo it (local edits are kept)"
+            }
             ClientError::Certificate { .. } => {
                 "if the server uses a private CA, pass its certificate with --ca-cert FILE \
                  (or ZSYNC_CA_CERT=FILE)"

@@ -153,7 +153,12 @@ pub fn add(ctx: &Context, paths: &[PathBuf], kind: Option<&Kind>, no_ignore: boo
                     format!("is a folder, so it cannot be of kind {k}"),
                 ));
             }
-            collect_tree(ctx, &rules, abs, rel, &mut plan, &mut pending)?;
+            let mut items = Vec::new();
+            walk_new_tree(ctx, &rules, abs, rel, &mut items)?;
+            for item in items {
+                pending.insert(item.rel.clone());
+                plan.push((item.rel, Entry::added(item.kind, item.props)));
+            }
         } else {
             if kind.is_some_and(Kind::is_folder) {
                 return Err(ClientError::refused(
@@ -188,25 +193,38 @@ fn new_file_entry(ctx: &Context, abs: &Path, kind: Option<&Kind>) -> Result<Entr
     Ok(Entry::added(kind, props))
 }
 
-fn collect_tree(
+/// A new item found in a local tree.
+pub(crate) struct NewItem {
+    pub rel: RepoPath,
+    pub kind: Kind,
+    pub props: zsync_model::Props,
+}
+
+/// Walks a local tree to version it: the folder itself, then, sorted and
+/// recursively, everything in it that is not ignored, folders before their
+/// contents. Symbolic links are skipped with a warning; a name that cannot
+/// be versioned refuses the whole walk.
+pub(crate) fn walk_new_tree(
     ctx: &Context,
     rules: &IgnoreRules,
     abs: &Path,
     rel: &RepoPath,
-    plan: &mut Vec<(RepoPath, Entry)>,
-    pending: &mut BTreeSet<RepoPath>,
+    out: &mut Vec<NewItem>,
 ) -> Result<()> {
-    plan.push((
-        rel.clone(),
-        Entry::added(Kind::folder(), Default::default()),
-    ));
-    pending.insert(rel.clone());
+    out.push(NewItem {
+        rel: rel.clone(),
+        kind: Kind::folder(),
+        props: Default::default(),
+    });
     for child in fsutil::sorted_children(abs)? {
         let path = child.path();
         let name = child.file_name();
         let name = name.to_str().ok_or_else(|| {
             ClientError::refused(ctx.display(&path), "the name is not valid UTF-8")
         })?;
+        if name == zsync_model::ADMIN_DIR {
+            continue;
+        }
         let child_rel = rel
             .join(name)
             .map_err(|e| ClientError::refused(ctx.display(&path), e.to_string()))?;
@@ -220,10 +238,15 @@ fn collect_tree(
                 ctx.display(&path)
             )));
         } else if ft.is_dir() {
-            collect_tree(ctx, rules, &path, &child_rel, plan, pending)?;
+            walk_new_tree(ctx, rules, &path, &child_rel, out)?;
         } else {
-            plan.push((child_rel.clone(), new_file_entry(ctx, &path, None)?));
-            pending.insert(child_rel);
+            let head = fsutil::read_head(&path, zsync_types::SNIFF_BYTES)?;
+            let (kind, props) = ctx.registry.guess(name, &head);
+            out.push(NewItem {
+                rel: child_rel,
+                kind,
+                props,
+            });
         }
     }
     Ok(())

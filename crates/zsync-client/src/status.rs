@@ -114,6 +114,7 @@ pub struct StatusOptions {
 pub fn status(ctx: &Context, target: &Target, opts: StatusOptions) -> Result<Vec<StatusItem>> {
     let _ = ctx;
     let mut wc = WorkingCopy::open(&target.root)?;
+    wc.check_not_interrupted()?;
     let mut items = BTreeMap::new();
     let mut refreshed = Vec::new();
 

@@ -102,6 +102,7 @@ impl WorkingCopy {
                 Ok(())
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                self.check_not_interrupted()?;
                 let pid = fs::read_to_string(&path).unwrap_or_default();
                 Err(ClientError::Locked {
                     root: self.root.clone(),
@@ -112,6 +113,31 @@ impl WorkingCopy {
                 })
             }
             Err(e) => Err(ClientError::io(&path)(e)),
+        }
+    }
+
+    /// Fails if a command that changed this working copy was killed before
+    /// it finished: its lock is still there but its process is gone, so
+    /// files and index may disagree until `zsync cleanup`.
+    pub fn check_not_interrupted(&self) -> Result<()> {
+        let path = Self::admin_dir_of(&self.root).join(LOCK_FILE);
+        let Ok(text) = fs::read_to_string(&path) else {
+            return Ok(());
+        };
+        let alive = match text.trim().parse::<u32>() {
+            Ok(pid) if cfg!(target_os = "linux") => {
+                Path::new("/proc").join(pid.to_string()).exists()
+            }
+            // Elsewhere we cannot tell; assume the holder still runs.
+            Ok(_) => true,
+            Err(_) => false,
+        };
+        if alive {
+            Ok(())
+        } else {
+            Err(ClientError::Interrupted {
+                root: self.root.clone(),
+            })
         }
     }
 
