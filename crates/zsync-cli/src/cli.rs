@@ -122,6 +122,21 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Schedule a copy of a versioned item as new objects, recording where
+    /// it came from in the `copied_from` property (PATH@REV).
+    #[command(visible_alias = "cp")]
+    Copy {
+        /// Copy only the item itself (for a folder: without its contents).
+        #[arg(short = 'l', long = "local", conflicts_with = "recursive")]
+        local: bool,
+        /// Copy folders with everything below them (the default).
+        #[arg(short = 'R', long)]
+        recursive: bool,
+        source: PathBuf,
+        /// The new path, or an existing folder to copy into; defaults to
+        /// the current directory.
+        target: Option<PathBuf>,
+    },
     /// Create folders and schedule them for addition.
     Mkdir {
         #[arg(required = true)]
@@ -389,6 +404,12 @@ pub fn run(cli: Cli, ui: &dyn Ui) -> Result<ExitCode> {
             zsync_client::schedule::remove(&ctx, &paths, force, keep_local)?;
         }
         Command::Mkdir { paths } => zsync_client::schedule::mkdir(&ctx, &paths)?,
+        Command::Copy {
+            local,
+            source,
+            target,
+            ..
+        } => zsync_client::copy::copy(&ctx, &source, target.as_deref(), !local)?,
         Command::Revert { paths, .. } => zsync_client::schedule::revert(&ctx, &paths)?,
         Command::Resolve { accept, paths } => {
             zsync_client::conflict::resolve(&ctx, &paths, accept)?

@@ -83,7 +83,11 @@ pub fn log_entry(entry: &zsync_format::LogEntry, verbose: bool) {
     if verbose {
         println!("Changed paths:");
         for change in &entry.changes {
-            println!("   {:?} /{}", change.action, change.path);
+            match &change.from {
+                // svn's layout for a copy source; a move keeps its oid.
+                Some(from) => println!("   {:?} /{} (from /{})", change.action, change.path, from),
+                None => println!("   {:?} /{}", change.action, change.path),
+            }
         }
     }
     println!();
@@ -107,6 +111,10 @@ pub fn info(info: &zsync_client::info::Info) {
         Schedule::Delete => "delete",
     };
     println!("Schedule: {schedule}");
+    // svn's "Copied From URL"/"Copied From Rev", as one PATH@REV.
+    if let Some(from) = e.working_props().get(zsync_client::copy::COPIED_FROM) {
+        println!("Copied From: {from}");
+    }
     if e.oid.is_some() {
         println!("Revision: {}", info.wc_rev.max(e.rev));
         println!("Last Changed Author: {}", e.author);

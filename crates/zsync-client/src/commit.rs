@@ -155,6 +155,7 @@ pub fn commit(ctx: &Context, target: &Target, message: &str) -> Result<Option<Re
             CommitOp::Add { .. } => "Adding",
             CommitOp::Modify { .. } => "Sending",
             CommitOp::Delete { .. } => "Deleting",
+            CommitOp::Move { .. } => "Moving",
         };
         ctx.ui.notify(Notification::Commit {
             action,

@@ -236,6 +236,49 @@ pub struct Index {
     pub merges: BTreeMap<String, MergeRecord>,
 }
 
+/// The racy window on a filesystem with whole-second (or coarser)
+/// timestamps: two seconds, for FAT's 2 s mtimes.
+pub const RACY_WINDOW_COARSE_NS: i128 = 2_000_000_000;
+
+/// The racy window on a filesystem with sub-second timestamps: at least the
+/// kernel's timestamp clock tick (files get the coarse clock, which ticks
+/// every 1–10 ms at HZ 1000–100), with a margin.
+pub const RACY_WINDOW_FINE_NS: i128 = 50_000_000;
+
+impl Index {
+    /// How close before [`Index::stamp_ns`] a file's mtime may be and its
+    /// stat data still be trusted: an edit within the same timestamp tick
+    /// as the recorded one would leave size, mtime and ctime unchanged, so
+    /// a file whose mtime is within one tick of the index being written
+    /// must be re-read (git's racy-clean rule).
+    ///
+    /// The tick is measured from the stat data the index already holds:
+    /// the largest power of ten dividing every recorded mtime is an upper
+    /// bound of the filesystem's timestamp granularity. If every mtime is
+    /// a whole second (or there is none to go by), the window is
+    /// [`RACY_WINDOW_COARSE_NS`]; otherwise it is that granularity, but at
+    /// least [`RACY_WINDOW_FINE_NS`]. So right after a checkout only the
+    /// files written in its last few milliseconds are re-read, not those of
+    /// its last second.
+    pub fn racy_window_ns(&self) -> i128 {
+        const SECOND: i128 = 1_000_000_000;
+        let mut granularity = SECOND;
+        for stat in self.entries.values().filter_map(|e| e.stat.as_ref()) {
+            while granularity > 1 && stat.mtime_ns % granularity != 0 {
+                granularity /= 10;
+            }
+            if granularity == 1 {
+                break;
+            }
+        }
+        if granularity >= SECOND {
+            RACY_WINDOW_COARSE_NS
+        } else {
+            granularity.max(RACY_WINDOW_FINE_NS)
+        }
+    }
+}
+
 /// One item of a tree as `merge` compares it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MergeNode {
@@ -255,4 +298,59 @@ pub enum MergeRecord {
     Snapshot(BTreeMap<String, MergeNode>),
     /// Revision ranges `(from, to]` of a server path already merged.
     Revisions(Vec<(Rev, Rev)>),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn index_with_mtimes(mtimes: &[i128]) -> Index {
+        let mut entries = BTreeMap::new();
+        for (i, &mtime_ns) in mtimes.iter().enumerate() {
+            let mut e = Entry::added(Kind::file(), Props::new());
+            e.stat = Some(StatData {
+                size: 1,
+                mtime_ns,
+                ctime_ns: mtime_ns,
+                ino: i as u64,
+                mode: 0o100644,
+            });
+            entries.insert(format!("f{i}"), e);
+        }
+        Index {
+            format: FORMAT_VERSION,
+            url: String::new(),
+            server_root: String::new(),
+            rev: 0,
+            stamp_ns: 0,
+            entries,
+            merges: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn racy_window_follows_the_timestamp_granularity() {
+        const S: i128 = 1_000_000_000;
+        // Nothing to go by, or whole seconds only: the coarse window.
+        assert_eq!(
+            index_with_mtimes(&[]).racy_window_ns(),
+            RACY_WINDOW_COARSE_NS
+        );
+        assert_eq!(
+            index_with_mtimes(&[1_700_000_000 * S, 1_700_000_002 * S]).racy_window_ns(),
+            RACY_WINDOW_COARSE_NS
+        );
+        // Nanoseconds: the fine window.
+        assert_eq!(
+            index_with_mtimes(&[1_700_000_000 * S, 1_700_000_000 * S + 123_456_789])
+                .racy_window_ns(),
+            RACY_WINDOW_FINE_NS
+        );
+        // 100 ms steps: the granularity itself, above the fine floor.
+        assert_eq!(
+            index_with_mtimes(&[1_700_000_000 * S + 100_000_000, 1_700_000_001 * S])
+                .racy_window_ns(),
+            100_000_000
+        );
+    }
 }

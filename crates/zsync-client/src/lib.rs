@@ -10,6 +10,7 @@ pub mod checkin;
 pub mod checkout;
 pub mod commit;
 pub mod conflict;
+pub mod copy;
 pub mod credentials;
 pub mod diff;
 pub mod error;

@@ -14,11 +14,6 @@ use crate::index::{Conflict, Entry, Schedule, StatData};
 use crate::session::{Context, Target};
 use crate::wc::WorkingCopy;
 
-/// Files modified less than this long before the index was written are
-/// re-read, because a later edit in the same timestamp tick would leave
-/// their stat data unchanged (git's racy-clean rule).
-const RACY_WINDOW_NS: i128 = 1_000_000_000;
-
 /// The state of a versioned item on disk compared with its base.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LocalState {
@@ -59,7 +54,10 @@ pub fn local_state(
         return Ok((LocalState::Modified, None));
     };
     let stat = StatData::of(&meta);
-    let racy = stat.mtime_ns + RACY_WINDOW_NS >= wc.index.stamp_ns;
+    // Git's racy-clean rule: a file modified this close before the index
+    // was written could be edited again within the same timestamp tick,
+    // leaving its stat data unchanged, so it is re-read.
+    let racy = stat.mtime_ns + wc.racy_window_ns() >= wc.index.stamp_ns;
     if entry.stat == Some(stat) && !racy {
         return Ok((LocalState::Clean, None));
     }

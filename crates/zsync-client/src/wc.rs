@@ -3,6 +3,7 @@
 
 use std::fs;
 use std::path::{Component, Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use zsync_model::{ADMIN_DIR, RepoPath};
@@ -22,6 +23,8 @@ pub struct WorkingCopy {
     pub index: Index,
     pub pristine: Pristine,
     lock: Option<PathBuf>,
+    /// See [`Index::racy_window_ns`]; measured once per command.
+    racy_window: OnceLock<i128>,
 }
 
 impl WorkingCopy {
@@ -52,6 +55,7 @@ impl WorkingCopy {
             index,
             pristine: Pristine::new(admin.join("pristine")),
             lock: None,
+            racy_window: OnceLock::new(),
         };
         wc.lock()?;
         Ok(wc)
@@ -80,6 +84,7 @@ impl WorkingCopy {
             index,
             pristine: Pristine::new(admin.join("pristine")),
             lock: None,
+            racy_window: OnceLock::new(),
         })
     }
 
@@ -150,6 +155,12 @@ impl WorkingCopy {
             fs::remove_dir_all(&tmp).map_err(ClientError::io(&tmp))?;
         }
         fsutil::create_dir_all(&tmp)
+    }
+
+    /// How close to the index's stamp a file's mtime may be before its
+    /// stat data is no longer trusted; see [`Index::racy_window_ns`].
+    pub fn racy_window_ns(&self) -> i128 {
+        *self.racy_window.get_or_init(|| self.index.racy_window_ns())
     }
 
     pub fn tmp_dir(&self) -> PathBuf {

@@ -84,6 +84,15 @@ pub enum CommitOp {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         known: Vec<KnownObject>,
     },
+    /// Move or rename an object (and, for a folder, its whole subtree) to
+    /// `to`, keeping its oid so that history follows it. `to`'s parent
+    /// must be an existing folder and its name free.
+    Move {
+        from: RepoPath,
+        to: RepoPath,
+        oid: Oid,
+        base_rev: Rev,
+    },
 }
 
 impl CommitOp {
@@ -91,7 +100,8 @@ impl CommitOp {
         match self {
             CommitOp::Add { path, .. }
             | CommitOp::Modify { path, .. }
-            | CommitOp::Delete { path, .. } => path,
+            | CommitOp::Delete { path, .. }
+            | CommitOp::Move { to: path, .. } => path,
         }
     }
 }
@@ -145,6 +155,9 @@ pub enum ChangeAction {
     M,
     /// Deleted.
     D,
+    /// Moved or renamed here (with its parent, for a descendant); the
+    /// change's `from` names the path it had before.
+    R,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,6 +165,9 @@ pub struct ChangedPath {
     pub path: RepoPath,
     pub oid: Oid,
     pub action: ChangeAction,
+    /// For [`ChangeAction::R`]: the path the object had before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<RepoPath>,
 }
 
 /// One revision in `GET /api/v1/log/{path}`.

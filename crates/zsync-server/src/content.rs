@@ -44,7 +44,8 @@ pub async fn check<S: Store>(
                 }
                 (path.clone(), current.kind, props.as_mut(), *hash)
             }
-            CommitOp::Delete { .. } => continue,
+            // Neither changes a body or properties.
+            CommitOp::Delete { .. } | CommitOp::Move { .. } => continue,
         };
         let Some(content_type) = types.get(&kind) else {
             problems.push(PathProblem::new(

@@ -474,6 +474,54 @@ async fn a_commit_outside_the_grant_is_refused_whole_listing_every_path() {
     assert!(server.store.object(&p("demo/ok")).await.unwrap().is_none());
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_move_needs_editor_where_it_leaves_and_where_it_lands() {
+    let server = start_with(roomy(), None).await;
+    let head = server.store.head().await.unwrap();
+    let a = server
+        .store
+        .object(&p("demo/a.txt"))
+        .await
+        .unwrap()
+        .unwrap();
+    let p_txt = server
+        .store
+        .object(&p("public/p.txt"))
+        .await
+        .unwrap()
+        .unwrap();
+    let response = commit_as_editor(
+        &server,
+        json!([
+            {"op": "move", "from": "demo/a.txt", "to": "public/a.txt", "oid": a.oid, "base_rev": a.rev},
+            {"op": "move", "from": "public/p.txt", "to": "demo/p.txt", "oid": p_txt.oid, "base_rev": p_txt.rev},
+        ]),
+    )
+    .await;
+    let error = api_error(response, StatusCode::FORBIDDEN).await;
+    let paths: Vec<&str> = error.paths.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(paths, ["public/a.txt", "public/p.txt"]);
+    assert_eq!(
+        server.store.head().await.unwrap(),
+        head,
+        "nothing committed"
+    );
+
+    let response = commit_as_editor(
+        &server,
+        json!([{"op": "move", "from": "demo/a.txt", "to": "demo/b.txt", "oid": a.oid, "base_rev": a.rev}]),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let moved = server
+        .store
+        .object(&p("demo/b.txt"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(moved.oid, a.oid);
+}
+
 async fn commit_as_editor(server: &TestServer, ops: Value) -> reqwest::Response {
     server
         .http

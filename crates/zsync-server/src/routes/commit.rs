@@ -39,9 +39,17 @@ pub async fn commit<S: Store>(
     let checked: Vec<(&RepoPath, RepoPath)> = request
         .ops
         .iter()
-        .map(|op| match op {
-            CommitOp::Add { path, .. } => (path, path.parent().unwrap_or_else(|| root.clone())),
-            other => (other.path(), other.path().clone()),
+        .flat_map(|op| match op {
+            CommitOp::Add { path, .. } => {
+                vec![(path, path.parent().unwrap_or_else(|| root.clone()))]
+            }
+            // A move changes the object where it is and the folder it
+            // moves into, so it needs Editor on both.
+            CommitOp::Move { from, to, .. } => vec![
+                (from, from.clone()),
+                (to, to.parent().unwrap_or_else(|| root.clone())),
+            ],
+            other => vec![(other.path(), other.path().clone())],
         })
         .collect();
     caller.require_all(checked.iter().map(|(p, c)| (*p, c)), Role::Editor, "change")?;

@@ -64,6 +64,13 @@ enum Step {
     },
     /// The object and every descendant, as they are before the delete.
     Delete { subtree: Vec<ObjectRecord> },
+    /// The moved object and its descendants as they are before the move,
+    /// and the oid of the folder it moves into.
+    Move {
+        current: ObjectRecord,
+        descendants: Vec<ObjectRecord>,
+        parent_oid: Oid,
+    },
 }
 
 /// The problems found while checking a request.
@@ -131,11 +138,55 @@ async fn check(tx: &mut Tx, ops: &[CommitOp]) -> Result<Vec<Step>, StoreError> {
             _ => None,
         })
         .collect();
+    // Sources of moves. Everything is checked against the state before the
+    // commit, so no other operation may touch what a move takes away: its
+    // history row would clash with the move's, or it would be left behind.
+    let moved: Vec<&RepoPath> = ops
+        .iter()
+        .filter_map(|op| match op {
+            CommitOp::Move { from, .. } => Some(from),
+            _ => None,
+        })
+        .collect();
     let mut reported_twice = HashSet::new();
     for op in ops {
+        let own_source = match op {
+            CommitOp::Move { from, .. } => Some(from),
+            _ => None,
+        };
+        let touched = own_source.into_iter().chain([op.path()]);
+        for t in touched {
+            if let Some(m) = moved
+                .iter()
+                .find(|m| Some(**m) != own_source && m.contains(t))
+            {
+                problems.invalid(
+                    op.path(),
+                    format!(
+                        "touches {}, which this commit moves; commit the move first",
+                        shown(m)
+                    ),
+                );
+                break;
+            }
+        }
         let path = op.path();
         if counts.get(path).is_some_and(|&n| n > 1) && reported_twice.insert(path) {
             problems.invalid(path, "appears more than once in this commit".into());
+        }
+        // A move's source must not be deleted by the same commit either.
+        if let CommitOp::Move { from, .. } = op {
+            let mut source = Some(from.clone());
+            while let Some(a) = source {
+                if deleted.contains(&a) {
+                    problems.invalid(
+                        path,
+                        format!("moves {}, which this commit deletes", shown(&a)),
+                    );
+                    break;
+                }
+                source = a.parent();
+            }
         }
         let mut ancestor = path.parent();
         while let Some(a) = ancestor {
@@ -255,6 +306,56 @@ async fn check(tx: &mut Tx, ops: &[CommitOp]) -> Result<Vec<Step>, StoreError> {
                 subtree.push(current);
                 subtree.extend(descendants);
                 Step::Delete { subtree }
+            }
+            CommitOp::Move {
+                from,
+                to,
+                oid,
+                base_rev,
+            } => {
+                if from.is_root() || to.is_root() {
+                    problems.invalid(to, "the root folder cannot be moved".into());
+                    continue;
+                }
+                if from.contains(to) {
+                    problems.invalid(to, format!("{} cannot be moved into itself", shown(from)));
+                    continue;
+                }
+                let Some(current) = current(tx, &mut problems, from, oid, *base_rev).await? else {
+                    continue;
+                };
+                if objects::object_in(&mut **tx, to).await?.is_some() {
+                    // The name is taken (by someone else since the
+                    // client's update, or by an object it knew of).
+                    problems.stale(to);
+                }
+                let parent_oid = match to.parent() {
+                    None => Oid::root(),
+                    Some(parent) => match parent_folder(tx, &added, &parent).await? {
+                        Ok(oid) => oid,
+                        Err(message) => {
+                            problems.invalid(to, message);
+                            continue;
+                        }
+                    },
+                };
+                let existing_parent = !to.parent().is_some_and(|p| added.contains_key(&p));
+                names
+                    .check(
+                        tx,
+                        &mut problems,
+                        &deleted,
+                        to,
+                        &parent_oid,
+                        existing_parent,
+                    )
+                    .await?;
+                let descendants = descendants(tx, from).await?;
+                Step::Move {
+                    current,
+                    descendants,
+                    parent_oid,
+                }
             }
         };
         steps.push(step);
@@ -518,6 +619,58 @@ async fn apply(
                 delete_subtree(tx, &top.path).await?;
                 top
             }
+            (
+                CommitOp::Move { from, to, .. },
+                Step::Move {
+                    current,
+                    descendants,
+                    parent_oid,
+                },
+            ) => {
+                let top = ObjectRecord {
+                    path: to.clone(),
+                    rev,
+                    ..current
+                };
+                move_object(tx, &top, &parent_oid).await?;
+                insert_history(tx, &top, "M").await?;
+                // Stored as 'M' with the new path (the table's CHECK allows
+                // only A, M, D); `log` tells a move by the changed path.
+                // Every descendant's path changes with it, so each gets a
+                // history row: the tree as of a revision is read from them.
+                for below in descendants {
+                    let new_path = from
+                        .relative(&below.path)
+                        .and_then(|rest| to.join_path(&rest).ok())
+                        .ok_or_else(|| {
+                            StoreError::Corrupt(format!(
+                                "{} cannot move from below {} to below {}",
+                                below.path,
+                                shown(from),
+                                shown(to)
+                            ))
+                        })?;
+                    let moved = ObjectRecord {
+                        path: new_path,
+                        rev,
+                        ..below
+                    };
+                    sqlx::query("UPDATE objects SET path = $1, rev = $2 WHERE oid = $3")
+                        .bind(moved.path.as_str())
+                        .bind(rows::to_i64(rev)?)
+                        .bind(moved.oid.as_str())
+                        .execute(&mut **tx)
+                        .await?;
+                    insert_history(tx, &moved, "M").await?;
+                    objects.push(CommittedObject {
+                        path: moved.path,
+                        oid: moved.oid,
+                        rev,
+                        props: Some(moved.props),
+                    });
+                }
+                top
+            }
             _ => {
                 return Err(StoreError::Corrupt(
                     "commit steps do not match the operations".into(),
@@ -548,6 +701,21 @@ async fn insert_object(tx: &mut Tx, o: &ObjectRecord, parent_oid: &Oid) -> Resul
     .bind(o.hash.map(|h| h.to_hex()))
     .bind(rows::to_i64(o.size)?)
     .bind(rows::props_json(&o.props)?)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Gives `o` its new path, name and parent folder.
+async fn move_object(tx: &mut Tx, o: &ObjectRecord, parent_oid: &Oid) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE objects SET parent_oid = $1, name = $2, path = $3, rev = $4 WHERE oid = $5",
+    )
+    .bind(parent_oid.as_str())
+    .bind(o.path.name())
+    .bind(o.path.as_str())
+    .bind(rows::to_i64(o.rev)?)
+    .bind(o.oid.as_str())
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -196,7 +196,16 @@ pub(crate) async fn log(
 ) -> Result<Vec<LogEntry>, StoreError> {
     let mut tx = sqlite::begin_read(pool).await?;
     let (lower, upper) = rows::subtree_bounds(path);
-    let condition = rows::subtree_condition("path", path);
+    // History follows objects, not paths: every row of every object that
+    // was ever at or below the path, so a renamed object keeps its past.
+    let condition = if path.is_root() {
+        rows::subtree_condition("path", path)
+    } else {
+        format!(
+            "oid IN (SELECT oid FROM history WHERE {})",
+            rows::subtree_condition("path", path)
+        )
+    };
     let revs_sql = format!(
         "SELECT r.rev, r.time, r.author, r.message FROM revisions r \
          WHERE r.rev IN (SELECT rev FROM history WHERE {condition}) \
@@ -214,6 +223,8 @@ pub(crate) async fn log(
     let changes_sql = format!(
         "SELECT path, oid, action FROM history WHERE rev = $4 AND {condition} ORDER BY path"
     );
+    let before_sql =
+        "SELECT path FROM history WHERE oid = $1 AND rev < $2 ORDER BY rev DESC LIMIT 1";
     let mut entries = Vec::with_capacity(revisions.len());
     for (rev, time, user, message) in revisions {
         let changed: Vec<(String, String, String)> =
@@ -224,16 +235,34 @@ pub(crate) async fn log(
                 .bind(rev)
                 .fetch_all(&mut *tx)
                 .await?;
-        let changes = changed
-            .into_iter()
-            .map(|(p, o, a)| {
-                Ok(ChangedPath {
-                    path: rows::path(p)?,
-                    oid: rows::oid(o)?,
-                    action: action(&a)?,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
+        let mut changes = Vec::with_capacity(changed.len());
+        for (p, o, a) in changed {
+            let mut action = action(&a)?;
+            let path = rows::path(p)?;
+            // A move is stored as 'M' (the history table's CHECK allows
+            // only A, M, D) with the new path; it shows as R with the old.
+            let mut from = None;
+            if action == ChangeAction::M {
+                let before: Option<(String,)> = sqlx::query_as(before_sql)
+                    .bind(&o)
+                    .bind(rev)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if let Some((b,)) = before {
+                    let b = rows::path(b)?;
+                    if b != path {
+                        action = ChangeAction::R;
+                        from = Some(b);
+                    }
+                }
+            }
+            changes.push(ChangedPath {
+                path,
+                oid: rows::oid(o)?,
+                action,
+                from,
+            });
+        }
         entries.push(LogEntry {
             rev: rows::rev(rev)?,
             time,

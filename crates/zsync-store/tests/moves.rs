@@ -1,0 +1,252 @@
+//! `CommitOp::Move` in `SqlStore`: the oid is kept, descendants follow,
+//! and `log` follows the object across the move.
+
+use tempfile::TempDir;
+use zsync_format::{ChangeAction, CommitOp, CommitRequest, CommitResponse};
+use zsync_model::{BodyHash, Kind, Oid, Props, RepoPath};
+use zsync_store::{SqlStore, Store, StoreError};
+
+const MAX: u64 = 1 << 20;
+
+async fn new_store() -> (TempDir, SqlStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqlStore::open(&dir.path().join("data")).await.unwrap();
+    (dir, store)
+}
+
+fn p(s: &str) -> RepoPath {
+    RepoPath::parse(s).unwrap()
+}
+
+fn folder(path: &str) -> CommitOp {
+    CommitOp::Add {
+        path: p(path),
+        kind: Kind::folder(),
+        props: Props::new(),
+        hash: None,
+    }
+}
+
+fn doc(path: &str, hash: BodyHash) -> CommitOp {
+    CommitOp::Add {
+        path: p(path),
+        kind: Kind::document(),
+        props: Props::new(),
+        hash: Some(hash),
+    }
+}
+
+fn mv(from: &str, to: &str, oid: &Oid, base_rev: u64) -> CommitOp {
+    CommitOp::Move {
+        from: p(from),
+        to: p(to),
+        oid: oid.clone(),
+        base_rev,
+    }
+}
+
+async fn try_commit(store: &SqlStore, ops: Vec<CommitOp>) -> Result<CommitResponse, StoreError> {
+    let request = CommitRequest {
+        message: "test".into(),
+        ops,
+    };
+    store.commit("alice", &request).await
+}
+
+async fn at(store: &SqlStore, path: &str) -> (Oid, u64) {
+    let o = store.object(&p(path)).await.unwrap().unwrap();
+    (o.oid, o.rev)
+}
+
+/// Sets up r1: folders a, a/sub, b; r2: a/sub/f; r3: a/sub/f modified.
+async fn fixture(store: &SqlStore) -> BodyHash {
+    let h = BodyHash::of(b"one");
+    store.put_body(h, &b"one"[..], MAX).await.unwrap();
+    let h2 = BodyHash::of(b"two");
+    store.put_body(h2, &b"two"[..], MAX).await.unwrap();
+    try_commit(store, vec![folder("a"), folder("a/sub"), folder("b")])
+        .await
+        .unwrap();
+    try_commit(store, vec![doc("a/sub/f", h)]).await.unwrap();
+    let (f, rev) = at(store, "a/sub/f").await;
+    try_commit(
+        store,
+        vec![CommitOp::Modify {
+            path: p("a/sub/f"),
+            oid: f,
+            base_rev: rev,
+            props: None,
+            hash: Some(h2),
+        }],
+    )
+    .await
+    .unwrap();
+    h
+}
+
+#[tokio::test]
+async fn move_keeps_oids_and_moves_descendants() {
+    let (_dir, store) = new_store().await;
+    fixture(&store).await;
+    let (sub, sub_rev) = at(&store, "a/sub").await;
+    let (f, _) = at(&store, "a/sub/f").await;
+
+    let response = try_commit(&store, vec![mv("a/sub", "b/moved", &sub, sub_rev)])
+        .await
+        .unwrap();
+    assert_eq!(response.rev, 4);
+    assert!(store.object(&p("a/sub")).await.unwrap().is_none());
+    assert!(store.object(&p("a/sub/f")).await.unwrap().is_none());
+    assert_eq!(at(&store, "b/moved").await, (sub.clone(), 4));
+    assert_eq!(at(&store, "b/moved/f").await, (f.clone(), 4));
+    let moved: Vec<_> = response
+        .objects
+        .iter()
+        .map(|o| (o.path.to_string(), o.oid.clone()))
+        .collect();
+    assert!(moved.contains(&("b/moved".into(), sub.clone())));
+    assert!(moved.contains(&("b/moved/f".into(), f.clone())));
+
+    // The new parent lists it (manifest paths are relative to their
+    // root); the old one no longer does.
+    let b = store.manifest(&p("b")).await.unwrap();
+    assert!(b.entries.iter().any(|e| e.path == p("moved/f")));
+    let a = store.manifest(&p("a")).await.unwrap();
+    assert_eq!(a.entries.len(), 1);
+
+    // The tree as of r3 still has the old paths; as of r4 the new ones.
+    let old = store.manifest_at(&RepoPath::root(), 3).await.unwrap();
+    assert!(old.entries.iter().any(|e| e.path == p("a/sub/f")));
+    let new = store.manifest_at(&RepoPath::root(), 4).await.unwrap();
+    assert!(new.entries.iter().any(|e| e.path == p("b/moved/f")));
+    assert!(!new.entries.iter().any(|e| e.path == p("a/sub/f")));
+
+    // A rename within one folder.
+    let (f, f_rev) = at(&store, "b/moved/f").await;
+    try_commit(&store, vec![mv("b/moved/f", "b/moved/g", &f, f_rev)])
+        .await
+        .unwrap();
+    assert_eq!(at(&store, "b/moved/g").await.0, f);
+}
+
+#[tokio::test]
+async fn log_follows_the_object_across_moves() {
+    let (_dir, store) = new_store().await;
+    fixture(&store).await;
+    let (f, rev) = at(&store, "a/sub/f").await;
+    try_commit(&store, vec![mv("a/sub/f", "b/g", &f, rev)])
+        .await
+        .unwrap();
+
+    let log = store.log(&p("b/g"), None).await.unwrap();
+    assert_eq!(log.iter().map(|e| e.rev).collect::<Vec<_>>(), [4, 3, 2]);
+    let change = &log[0].changes[0];
+    assert_eq!(change.action, ChangeAction::R);
+    assert_eq!(change.path, p("b/g"));
+    assert_eq!(change.from, Some(p("a/sub/f")));
+    assert_eq!(log[1].changes[0].action, ChangeAction::M);
+    assert_eq!(log[1].changes[0].from, None);
+    assert_eq!(log[2].changes[0].path, p("a/sub/f"));
+
+    // A folder's log covers what was ever below it.
+    let b = store.log(&p("b"), None).await.unwrap();
+    assert_eq!(b.iter().map(|e| e.rev).collect::<Vec<_>>(), [4, 3, 2, 1]);
+}
+
+#[tokio::test]
+async fn bad_moves_are_refused_and_change_nothing() {
+    let (_dir, store) = new_store().await;
+    fixture(&store).await;
+    let (a, a_rev) = at(&store, "a").await;
+    let (sub, sub_rev) = at(&store, "a/sub").await;
+    let (f, f_rev) = at(&store, "a/sub/f").await;
+    let invalid = |e: StoreError| match e {
+        StoreError::Invalid(list) => list.into_iter().map(|p| p.message).collect::<Vec<_>>(),
+        other => panic!("expected Invalid, got {other:?}"),
+    };
+    let stale = |e: StoreError| match e {
+        StoreError::Stale(paths) => paths.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+        other => panic!("expected Stale, got {other:?}"),
+    };
+
+    // Into itself.
+    let e = try_commit(&store, vec![mv("a", "a/sub/a", &a, a_rev)])
+        .await
+        .unwrap_err();
+    assert!(invalid(e)[0].contains("into itself"));
+    // Onto an existing object.
+    let e = try_commit(&store, vec![mv("a/sub/f", "b", &f, f_rev)])
+        .await
+        .unwrap_err();
+    assert_eq!(stale(e), ["b"]);
+    // Into a parent that does not exist, or is not a folder.
+    let e = try_commit(&store, vec![mv("a/sub", "nope/sub", &sub, sub_rev)])
+        .await
+        .unwrap_err();
+    assert!(invalid(e)[0].contains("does not exist"));
+    let e = try_commit(&store, vec![mv("a", "a/sub/f/x", &a, a_rev)])
+        .await
+        .unwrap_err();
+    assert!(invalid(e)[0].contains("into itself"));
+    let e = try_commit(
+        &store,
+        vec![mv("b", "a/sub/f/x", &at(&store, "b").await.0, 1)],
+    )
+    .await
+    .unwrap_err();
+    assert!(invalid(e)[0].contains("not a folder"));
+    // A stale base revision.
+    let e = try_commit(&store, vec![mv("a/sub/f", "b/f", &f, 2)])
+        .await
+        .unwrap_err();
+    assert_eq!(stale(e), ["a/sub/f"]);
+    // A name that differs from a sibling's only by case.
+    let e = try_commit(&store, vec![mv("a/sub/f", "A", &f, f_rev)])
+        .await
+        .unwrap_err();
+    assert!(invalid(e)[0].contains("only by case"));
+    // The root.
+    let e = try_commit(&store, vec![mv("", "x", &Oid::root(), 0)])
+        .await
+        .unwrap_err();
+    assert!(invalid(e)[0].contains("root"));
+
+    // Anything else touching what a move takes away, in the same commit.
+    let h = BodyHash::of(b"one");
+    let e = try_commit(
+        &store,
+        vec![
+            mv("a/sub", "b/sub", &sub, sub_rev),
+            CommitOp::Modify {
+                path: p("a/sub/f"),
+                oid: f.clone(),
+                base_rev: f_rev,
+                props: None,
+                hash: Some(h),
+            },
+        ],
+    )
+    .await
+    .unwrap_err();
+    assert!(invalid(e)[0].contains("which this commit moves"));
+    let e = try_commit(
+        &store,
+        vec![mv("a/sub", "b/sub", &sub, sub_rev), doc("a/sub/new", h)],
+    )
+    .await
+    .unwrap_err();
+    assert!(invalid(e)[0].contains("which this commit moves"));
+    let e = try_commit(
+        &store,
+        vec![
+            mv("a/sub/f", "a/sub/g", &f, f_rev),
+            mv("a/sub", "b/sub", &sub, sub_rev),
+        ],
+    )
+    .await
+    .unwrap_err();
+    assert!(invalid(e)[0].contains("which this commit moves"));
+
+    assert_eq!(store.head().await.unwrap(), 3);
+    assert_eq!(at(&store, "a/sub/f").await, (f, f_rev));
+}
