@@ -10,7 +10,10 @@ use tokio::io::AsyncRead;
 use zsync_format::{CommitRequest, CommitResponse, LogEntry, Manifest};
 use zsync_model::{BodyHash, Kind, Oid, RepoPath, Rev, Role};
 
-use crate::{BodyStream, Grant, ObjectRecord, SshKeyRecord, Store, StoreError, UserRecord};
+use crate::{
+    BodyStream, Grant, ObjectRecord, SshKeyRecord, Store, StoreError, TokenRecord, UserRecord,
+    WebSessionRecord,
+};
 
 mod bodies;
 mod commit;
@@ -166,6 +169,34 @@ impl Store for SqlStore {
 
     async fn remove_token(&self, token_hash: &str) -> Result<bool, StoreError> {
         users::remove_token(&self.pool, token_hash).await
+    }
+
+    async fn tokens(&self, user: Option<&str>) -> Result<Vec<TokenRecord>, StoreError> {
+        users::tokens(&self.pool, user).await
+    }
+
+    async fn add_web_session(&self, session: &WebSessionRecord) -> Result<(), StoreError> {
+        users::add_web_session(&self.pool, session).await
+    }
+
+    async fn web_session_user(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<String>, StoreError> {
+        users::web_session_user(&self.pool, token_hash, now).await
+    }
+
+    async fn web_sessions(
+        &self,
+        user: Option<&str>,
+        now: i64,
+    ) -> Result<Vec<WebSessionRecord>, StoreError> {
+        users::web_sessions(&self.pool, user, now).await
+    }
+
+    async fn remove_web_session(&self, token_hash: &str) -> Result<bool, StoreError> {
+        users::remove_web_session(&self.pool, token_hash).await
     }
 
     async fn add_ssh_key(&self, key: &SshKeyRecord) -> Result<(), StoreError> {

@@ -48,6 +48,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "ssh keys",
         include_str!("../../migrations/sqlite/0004_keys.sql"),
     ),
+    (
+        5,
+        "web sessions",
+        include_str!("../../migrations/sqlite/0005_web_sessions.sql"),
+    ),
 ];
 
 /// Creates the root folder unless it exists.
