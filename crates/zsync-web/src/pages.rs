@@ -109,6 +109,9 @@ pub async fn browse<S: Store>(
     Query(q): Query<BrowseQuery>,
 ) -> Result<Response, WebError> {
     let path = path_of(raw)?;
+    if path.is_root() && q.rev.is_none() && !session.may(&path, Role::Reader) {
+        return places(&state, &session).await;
+    }
     session.require(&path, Role::Reader, "read")?;
     let store = &state.server.store;
     let manifest = tree(store, &path, q.rev).await?;
@@ -264,6 +267,67 @@ pub async fn browse<S: Store>(
         raw_url,
         can_edit,
         links,
+    }
+    .render()?;
+    Ok(Html(html).into_response())
+}
+
+/// The home page of a user who may not read the root: the places they
+/// were given a role on.
+async fn places<S: Store>(state: &WebState<S>, session: &Session) -> Result<Response, WebError> {
+    let store = &state.server.store;
+    let mut paths: Vec<RepoPath> = Vec::new();
+    for user in [session.name(), zsync_server::auth::ANONYMOUS] {
+        for g in store.grants(Some(user)).await? {
+            if !paths.contains(&g.path) {
+                paths.push(g.path);
+            }
+        }
+    }
+    paths.sort();
+    let mut rows = Vec::new();
+    for path in paths {
+        let Some(o) = store.object(&path).await? else {
+            continue;
+        };
+        rows.push(Row {
+            name: shown(&path),
+            url: text::url("browse", &path),
+            kind: o.kind.to_string(),
+            icon: icon(o.kind.as_str()),
+            size: if o.kind.is_folder() {
+                String::new()
+            } else {
+                text::size(o.size)
+            },
+            rev: o.rev,
+            author: String::new(),
+            when: String::new(),
+        });
+    }
+    let root = RepoPath::root();
+    let links = Links::of(&root);
+    let columns = ["Name", "Kind", "Size", "Revision", "Who", "When"]
+        .into_iter()
+        .map(|label| Column {
+            label,
+            url: links.browse.clone(),
+            sort: "none",
+        })
+        .collect();
+    let html = FolderPage {
+        page: session.page("Home"),
+        crumbs: crumbs(&root),
+        shown: "your places".into(),
+        links,
+        at_rev: None,
+        columns,
+        rows,
+        omitted: 0,
+        can_edit: false,
+        is_root: true,
+        rev: 0,
+        title: "the places you were given a role on".into(),
     }
     .render()?;
     Ok(Html(html).into_response())

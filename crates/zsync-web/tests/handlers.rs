@@ -348,3 +348,24 @@ async fn invalid_content_is_refused_in_the_page() {
     }
     assert_eq!(server.store.head().await.unwrap(), head);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn home_lists_the_places_of_a_user_without_a_role_at_the_root() {
+    let server = TestServer::start().await;
+    let (client, _) = server.login("eddie").await;
+    let response = client
+        .get(server.url("/manage/browse/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("href=\"/manage/browse/docs\""), "{page}");
+    // The root's history stays closed to them.
+    let history = client
+        .get(server.url("/manage/history/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(history.status(), StatusCode::FORBIDDEN);
+}
