@@ -10,9 +10,12 @@ use tokio::io::AsyncRead;
 use zsync_format::{CommitRequest, CommitResponse, LogEntry, Manifest};
 use zsync_model::{BodyHash, Kind, Oid, RepoPath, Rev, Role};
 
-use crate::{BodyStream, Grant, ObjectRecord, SshKeyRecord, Store, StoreError, UserRecord};
+use crate::{
+    BodyStream, Grant, IntegrityReport, ObjectRecord, SshKeyRecord, Store, StoreError, UserRecord,
+};
 
 mod bodies;
+mod check;
 mod commit;
 mod keys;
 mod objects;
@@ -101,6 +104,10 @@ impl Store for SqlStore {
         request: &CommitRequest,
     ) -> Result<CommitResponse, StoreError> {
         commit::commit(&self.pool, user, request).await
+    }
+
+    async fn check(&self) -> Result<IntegrityReport, StoreError> {
+        check::check(&self.pool).await
     }
 
     async fn log(&self, path: &RepoPath, limit: Option<u32>) -> Result<Vec<LogEntry>, StoreError> {
