@@ -113,6 +113,22 @@ pub struct WebSessionRecord {
     pub expires: i64,
 }
 
+/// What [`Store::check`] found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IntegrityReport {
+    pub head: Rev,
+    pub objects: u64,
+    pub bodies: u64,
+    /// One sentence per problem; empty if the store is sound.
+    pub problems: Vec<String>,
+}
+
+impl IntegrityReport {
+    pub fn is_sound(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
 /// A stream of a body's bytes, chunk by chunk.
 pub type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, StoreError>> + Send + 'static>>;
 
@@ -174,6 +190,14 @@ pub trait Store: Clone + Send + Sync + 'static {
         user: &str,
         request: &CommitRequest,
     ) -> impl Future<Output = Result<CommitResponse, StoreError>> + Send;
+
+    /// Reads the whole store in one snapshot and reports every broken
+    /// invariant: revisions numbered without gaps, every object below an
+    /// existing folder and in step with its history (nothing half
+    /// committed), every body referred to present, complete and matching
+    /// its hash. Problems are reported, not errors; an error means the
+    /// check could not run.
+    fn check(&self) -> impl Future<Output = Result<IntegrityReport, StoreError>> + Send;
 
     /// Revisions that changed `path` or anything below it, newest first.
     fn log(

@@ -11,11 +11,12 @@ use zsync_format::{CommitRequest, CommitResponse, LogEntry, Manifest};
 use zsync_model::{BodyHash, Kind, Oid, RepoPath, Rev, Role};
 
 use crate::{
-    BodyStream, Grant, ObjectRecord, SshKeyRecord, Store, StoreError, TokenRecord, UserRecord,
-    WebSessionRecord,
+    BodyStream, Grant, IntegrityReport, ObjectRecord, SshKeyRecord, Store, StoreError, TokenRecord,
+    UserRecord, WebSessionRecord,
 };
 
 mod bodies;
+mod check;
 mod commit;
 mod keys;
 mod objects;
@@ -104,6 +105,10 @@ impl Store for SqlStore {
         request: &CommitRequest,
     ) -> Result<CommitResponse, StoreError> {
         commit::commit(&self.pool, user, request).await
+    }
+
+    async fn check(&self) -> Result<IntegrityReport, StoreError> {
+        check::check(&self.pool).await
     }
 
     async fn log(&self, path: &RepoPath, limit: Option<u32>) -> Result<Vec<LogEntry>, StoreError> {

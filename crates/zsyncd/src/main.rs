@@ -11,6 +11,7 @@ use tracing_subscriber::EnvFilter;
 use zsync_model::Role;
 use zsync_store::Store as _;
 
+mod check;
 mod demo;
 mod hint;
 mod keys;
@@ -58,6 +59,9 @@ enum Command {
     Revoke { user: String, path: String },
     /// List the grants, of one user or of all.
     Grants { user: Option<String> },
+    /// Check the store's integrity (revisions, objects, history, bodies);
+    /// exits non-zero and lists every problem found.
+    Check,
 }
 
 /// The SSH address `zsyncd demo` uses unless told otherwise.
@@ -263,6 +267,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Grant { role, user, path } => user::grant(&data, role, &user, &path).await,
         Command::Revoke { user, path } => user::revoke(&data, &user, &path).await,
         Command::Grants { user } => user::list_grants(&data, user.as_deref()).await,
+        Command::Check => check::run(&data).await,
         Command::User(command) => match command {
             UserCommand::Add {
                 name,

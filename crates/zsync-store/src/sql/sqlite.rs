@@ -105,3 +105,30 @@ pub(crate) async fn begin_write(pool: &Pool) -> Result<Tx, StoreError> {
 pub(crate) async fn begin_read(pool: &Pool) -> Result<Tx, StoreError> {
     Ok(pool.begin().await?)
 }
+
+/// The engine's own consistency checks, as problem descriptions: SQLite's
+/// page-level `integrity_check` and the foreign keys (which a database
+/// written with enforcement off could break).
+pub(crate) async fn engine_check(tx: &mut Tx) -> Result<Vec<String>, StoreError> {
+    let mut problems = Vec::new();
+    let pages: Vec<(String,)> = sqlx::query_as("PRAGMA integrity_check")
+        .fetch_all(&mut **tx)
+        .await?;
+    problems.extend(
+        pages
+            .into_iter()
+            .map(|(line,)| line)
+            .filter(|line| line != "ok")
+            .map(|line| format!("SQLite integrity check: {line}")),
+    );
+    let keys: Vec<(String, Option<i64>, String, i64)> = sqlx::query_as("PRAGMA foreign_key_check")
+        .fetch_all(&mut **tx)
+        .await?;
+    problems.extend(keys.into_iter().map(|(table, rowid, parent, _)| {
+        format!(
+            "table {table} row {} refers to a missing row of {parent}",
+            rowid.map_or_else(|| "?".to_owned(), |r| r.to_string())
+        )
+    }));
+    Ok(problems)
+}
