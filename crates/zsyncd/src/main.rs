@@ -309,6 +309,9 @@ async fn run_demo(data: &Path, args: &HttpArgs) -> Result<()> {
             "  zsync checkout {scheme}://{user}:{password}@{}/{folder} ./parts/checkout",
             host(&base)
         ),
+        format!(
+            "zsyncd: manage content in a browser at {scheme}://{local}/manage (log in as {user}/{password})"
+        ),
     ]);
     if let Some(ssh) = &ssh {
         serve::announce(&[
