@@ -26,6 +26,7 @@ mod grants;
 mod sql;
 
 pub use grants::{Grant, GrantSet};
+pub use sql::copy::{CopyReport, copy_sqlite_to_postgres};
 pub use sql::{PgStore, SqlStore};
 
 /// Bodies are stored and streamed in chunks of this size, so no body is

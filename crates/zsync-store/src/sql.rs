@@ -19,6 +19,7 @@ use zsync_model::{BodyHash, Kind, Oid, RepoPath, Rev, Role};
 use crate::feed::Feed;
 use crate::{BodyStream, Grant, ObjectRecord, SshKeyRecord, Store, StoreError, UserRecord};
 
+pub(crate) mod copy;
 mod postgres;
 mod rows;
 mod sqlite;
@@ -228,8 +229,15 @@ pub struct PgStore {
     pool: postgres::Pool,
     tmp_dir: PathBuf,
     feed: Feed,
-    /// Dropped with the last clone, which ends the listening task.
-    _listening: Arc<tokio::sync::oneshot::Sender<()>>,
+    listening: Arc<Listening>,
+}
+
+/// The task that turns `NOTIFY`s into announcements. Dropping this (with
+/// the last clone of the store) ends it.
+#[derive(Debug)]
+struct Listening {
+    stop: std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+    task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl PgStore {
@@ -250,7 +258,8 @@ impl PgStore {
         feed.announce(postgres::objects::head(&pool).await?);
         let (listening, mut stopped) = tokio::sync::oneshot::channel::<()>();
         let announced = feed.clone();
-        tokio::spawn(async move {
+        let listener_pool = pool.clone();
+        let task = tokio::spawn(async move {
             loop {
                 tokio::select! {
                     _ = &mut stopped => break,
@@ -259,6 +268,7 @@ impl PgStore {
                             Ok(rev) => announced.announce(rev),
                             Err(_) => tracing::warn!(payload = n.payload(), "bad change notification"),
                         },
+                        Err(_) if listener_pool.is_closed() => break,
                         // recv reconnects on its next call; waiters poll meanwhile.
                         Err(e) => {
                             tracing::warn!("change notifications: {e}");
@@ -272,12 +282,24 @@ impl PgStore {
             pool,
             tmp_dir: spool_dir.to_owned(),
             feed,
-            _listening: Arc::new(listening),
+            listening: Arc::new(Listening {
+                stop: std::sync::Mutex::new(Some(listening)),
+                task: std::sync::Mutex::new(Some(task)),
+            }),
         })
     }
 
-    /// Closes the pool, waiting for connections in use to be returned.
+    /// Stops listening and closes the pool, waiting for connections in use
+    /// to be returned.
     pub async fn close(&self) {
+        let stop = self.listening.stop.lock().ok().and_then(|mut s| s.take());
+        if let Some(stop) = stop {
+            let _ = stop.send(());
+        }
+        let task = self.listening.task.lock().ok().and_then(|mut t| t.take());
+        if let Some(task) = task {
+            let _ = task.await;
+        }
         self.pool.close().await;
     }
 }
