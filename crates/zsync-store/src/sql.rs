@@ -17,7 +17,10 @@ use zsync_format::{CommitRequest, CommitResponse, LogEntry, Manifest};
 use zsync_model::{BodyHash, Kind, Oid, RepoPath, Rev, Role};
 
 use crate::feed::Feed;
-use crate::{BodyStream, Grant, ObjectRecord, SshKeyRecord, Store, StoreError, UserRecord};
+use crate::{
+    BodyStream, Grant, IntegrityReport, ObjectRecord, SshKeyRecord, Store, StoreError, TokenRecord,
+    UserRecord, WebSessionRecord,
+};
 
 pub(crate) mod copy;
 mod postgres;
@@ -114,6 +117,38 @@ macro_rules! delegate_store {
             let response = $engine::commit::commit(&self.pool, user, request).await?;
             self.feed.announce(response.rev);
             Ok(response)
+        }
+
+        async fn check(&self) -> Result<IntegrityReport, StoreError> {
+            $engine::check::check(&self.pool).await
+        }
+
+        async fn tokens(&self, user: Option<&str>) -> Result<Vec<TokenRecord>, StoreError> {
+            $engine::users::tokens(&self.pool, user).await
+        }
+
+        async fn add_web_session(&self, session: &WebSessionRecord) -> Result<(), StoreError> {
+            $engine::users::add_web_session(&self.pool, session).await
+        }
+
+        async fn web_session_user(
+            &self,
+            token_hash: &str,
+            now: i64,
+        ) -> Result<Option<String>, StoreError> {
+            $engine::users::web_session_user(&self.pool, token_hash, now).await
+        }
+
+        async fn web_sessions(
+            &self,
+            user: Option<&str>,
+            now: i64,
+        ) -> Result<Vec<WebSessionRecord>, StoreError> {
+            $engine::users::web_sessions(&self.pool, user, now).await
+        }
+
+        async fn remove_web_session(&self, token_hash: &str) -> Result<bool, StoreError> {
+            $engine::users::remove_web_session(&self.pool, token_hash).await
         }
 
         async fn log(

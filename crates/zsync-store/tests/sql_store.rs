@@ -11,7 +11,7 @@ use common::Fixture;
 use futures_util::TryStreamExt;
 use zsync_format::{ChangeAction, CommitOp, CommitRequest, CommitResponse, KnownObject};
 use zsync_model::{BodyHash, Kind, Oid, Props, RepoPath, Role};
-use zsync_store::{CHUNK_SIZE, SqlStore, Store, StoreError, UserRecord};
+use zsync_store::{CHUNK_SIZE, SqlStore, Store, StoreError, UserRecord, WebSessionRecord};
 
 const MAX: u64 = 64 * 1024 * 1024;
 
@@ -741,6 +741,107 @@ async fn tokens_expire_and_are_revoked<S: Store>(_dir: Fixture, store: S) {
     assert_eq!(store.token_user("t3", 0).await.unwrap(), None);
 }
 
+fn web_session(hash: &str, user: &str, created: i64, expires: i64) -> WebSessionRecord {
+    WebSessionRecord {
+        token_hash: hash.into(),
+        user: user.into(),
+        created,
+        expires,
+    }
+}
+
+async fn web_sessions_expire_list_and_end_with_the_account<S: Store>(_dir: Fixture, store: S) {
+    for name in ["alice", "bob", "carol"] {
+        store.add_user(&user(name, Role::Editor)).await.unwrap();
+    }
+    store
+        .add_web_session(&web_session("s1", "alice", 10, 1000))
+        .await
+        .unwrap();
+    store
+        .add_web_session(&web_session("s2", "alice", 20, 2000))
+        .await
+        .unwrap();
+    store
+        .add_web_session(&web_session("s3", "bob", 30, 2000))
+        .await
+        .unwrap();
+    store
+        .add_web_session(&web_session("s4", "carol", 40, 2000))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .add_web_session(&web_session("s5", "dave", 0, 2000))
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store
+            .add_web_session(&web_session("s1", "bob", 0, 2000))
+            .await,
+        Err(StoreError::AlreadyExists(_))
+    ));
+    assert_eq!(
+        store.web_session_user("s1", 999).await.unwrap().as_deref(),
+        Some("alice")
+    );
+    assert_eq!(
+        store.web_session_user("s1", 1000).await.unwrap(),
+        None,
+        "expired"
+    );
+
+    // Listing drops what expired.
+    let alive = store.web_sessions(None, 1500).await.unwrap();
+    let hashes: Vec<&str> = alive.iter().map(|s| s.token_hash.as_str()).collect();
+    assert_eq!(hashes, ["s2", "s3", "s4"]);
+    assert_eq!(store.web_sessions(Some("bob"), 0).await.unwrap().len(), 1);
+    assert_eq!(
+        store.web_session_user("s1", 0).await.unwrap(),
+        None,
+        "swept"
+    );
+
+    assert!(store.remove_web_session("s3").await.unwrap());
+    assert!(!store.remove_web_session("s3").await.unwrap());
+
+    // A new password, disabling and removal each end the user's sessions.
+    store.set_password("alice", "$argon2id$new").await.unwrap();
+    assert_eq!(store.web_session_user("s2", 0).await.unwrap(), None);
+    store
+        .add_web_session(&web_session("s6", "bob", 0, 2000))
+        .await
+        .unwrap();
+    store.set_disabled("bob", true).await.unwrap();
+    assert_eq!(store.web_session_user("s6", 0).await.unwrap(), None);
+    store.remove_user("carol").await.unwrap();
+    assert_eq!(store.web_session_user("s4", 0).await.unwrap(), None);
+}
+
+async fn tokens_are_listed<S: Store>(_dir: Fixture, store: S) {
+    store.add_user(&user("alice", Role::Editor)).await.unwrap();
+    store.add_user(&user("bob", Role::Editor)).await.unwrap();
+    store.add_token("bob", "t1", 1000).await.unwrap();
+    store.add_token("alice", "t2", 2000).await.unwrap();
+    store.add_token("alice", "t3", 500).await.unwrap();
+    let all = store.tokens(None).await.unwrap();
+    let listed: Vec<(&str, &str, i64)> = all
+        .iter()
+        .map(|t| (t.user.as_str(), t.token_hash.as_str(), t.expires))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("alice", "t3", 500),
+            ("alice", "t2", 2000),
+            ("bob", "t1", 1000)
+        ]
+    );
+    assert_eq!(store.tokens(Some("bob")).await.unwrap().len(), 1);
+    assert!(store.tokens(Some("carol")).await.unwrap().is_empty());
+}
+
 async fn root_can_change_props_but_not_go<S: Store>(_dir: Fixture, store: S) {
     let r = commit(
         &store,
@@ -1016,6 +1117,8 @@ async fn change_feed_wakes_waiters<S: Store>(_dir: Fixture, store: S) {
 }
 
 engine_tests!(
+    web_sessions_expire_list_and_end_with_the_account,
+    tokens_are_listed,
     change_feed_wakes_waiters,
     root_exists_at_rev_0,
     add_and_manifest,

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 use zsync_model::Role;
 
+mod check;
 mod demo;
 mod hint;
 mod keys;
@@ -79,6 +80,9 @@ enum Command {
         #[arg(long, value_name = "URL")]
         to: String,
     },
+    /// Check the store's integrity (revisions, objects, history, bodies);
+    /// exits non-zero and lists every problem found.
+    Check,
 }
 
 /// The SSH address `zsyncd demo` uses unless told otherwise.
@@ -301,6 +305,9 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Grants { user } => with_store!(at.open(false).await?, |store| {
             user::list_grants(&store, user.as_deref()).await
         }),
+        Command::Check => with_store!(at.open(false).await?, |store| {
+            check::run(&store, &at.to_string()).await
+        }),
         Command::User(UserCommand::Add {
             name,
             password_stdin,
@@ -369,6 +376,9 @@ async fn demo<S: zsync_store::Store>(
         format!(
             "  zsync checkout {scheme}://{user}:{password}@{}/{folder} ./parts/checkout",
             host(&base)
+        ),
+        format!(
+            "zsyncd: manage content in a browser at {scheme}://{local}/manage (log in as {user}/{password})"
         ),
     ]);
     if let Some(ssh) = &ssh {

@@ -131,7 +131,17 @@ pub async fn run<S: Store>(
         )))
     });
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = zsync_server::serve_with_tls(listener, state, tls, async {
+    // The web UI at /manage beside the API, with Secure cookies over TLS.
+    let web = zsync_web::router(
+        state.clone(),
+        zsync_web::WebConfig {
+            secure_cookies: tls.is_some(),
+            ..zsync_web::WebConfig::default()
+        },
+    );
+    let config = state.config.clone();
+    let app = zsync_server::router_with(state, web);
+    let server = zsync_server::serve_app(listener, app, &config, tls, async {
         // A dropped sender also means stop.
         let _ = stop_rx.await;
     });

@@ -91,6 +91,15 @@ impl Location {
     }
 }
 
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Data(data) => write!(f, "{}", data.display()),
+            Location::Postgres { url, .. } => write!(f, "{}", redact(url)),
+        }
+    }
+}
+
 /// A URL with its password left out, for messages.
 pub fn redact(url: &str) -> String {
     match url::Url::parse(url) {

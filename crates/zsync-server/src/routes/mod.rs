@@ -20,7 +20,7 @@ use crate::error::Error;
 
 mod bodies;
 mod changes;
-mod commit;
+pub(crate) mod commit;
 mod log;
 mod session;
 mod tree;
@@ -56,7 +56,7 @@ pub fn api_routes() -> Vec<(Method, &'static str)> {
         .collect()
 }
 
-pub fn router<S: Store>(state: ServerState<S>) -> Router {
+pub fn router<S: Store>(state: ServerState<S>, extra: Router) -> Router {
     let api = |route: &str| format!("{API_PREFIX}{route}");
     let mut router = Router::new().route("/", get(index));
     for (_, route, handler) in table::<S>() {
@@ -71,6 +71,8 @@ pub fn router<S: Store>(state: ServerState<S>) -> Router {
     }
     let timeout = state.config.request_timeout;
     router
+        .with_state(state)
+        .merge(extra)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(timeout, time_limit))
@@ -82,7 +84,6 @@ pub fn router<S: Store>(state: ServerState<S>) -> Router {
                 .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
-        .with_state(state)
 }
 
 async fn index() -> impl IntoResponse {

@@ -43,6 +43,11 @@ const TABLES: &[(&str, &str, &str)] = &[
         "fingerprint, username, public_key, added",
         "fingerprint",
     ),
+    (
+        "web_sessions",
+        "token_hash, username, created, expires",
+        "token_hash",
+    ),
 ];
 
 /// Runs `$body` for each row of `$table` read through `$executor`, with

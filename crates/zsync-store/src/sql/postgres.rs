@@ -28,11 +28,18 @@ pub(crate) const CHANNEL: &str = "zsync_changes";
 /// The migrations, embedded. Append new versions; never edit an applied
 /// one. sqlx's migrator takes an advisory lock, so nodes starting
 /// together migrate once.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../../migrations/postgres/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        2,
+        "web sessions",
+        include_str!("../../migrations/postgres/0002_web_sessions.sql"),
+    ),
+];
 
 /// Creates the root folder unless it exists.
 pub(crate) const INSERT_ROOT: &str = super::sqlite::INSERT_ROOT;
@@ -114,8 +121,17 @@ pub(crate) async fn begin_read(pool: &Pool) -> Result<Tx, StoreError> {
         .await?)
 }
 
+/// The engine's own consistency checks: none needed beyond the portable
+/// ones, since PostgreSQL always enforces foreign keys and checksums its
+/// pages itself when the cluster was initialised with them.
+pub(crate) async fn engine_check(_tx: &mut Tx) -> Result<Vec<String>, StoreError> {
+    Ok(Vec::new())
+}
+
 #[path = "bodies.rs"]
 pub(crate) mod bodies;
+#[path = "check.rs"]
+pub(crate) mod check;
 #[path = "commit.rs"]
 pub(crate) mod commit;
 #[path = "keys.rs"]

@@ -49,6 +49,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "ssh keys",
         include_str!("../../migrations/sqlite/0004_keys.sql"),
     ),
+    (
+        5,
+        "web sessions",
+        include_str!("../../migrations/sqlite/0005_web_sessions.sql"),
+    ),
 ];
 
 /// Creates the root folder unless it exists.
@@ -120,8 +125,37 @@ pub(crate) async fn begin_read(pool: &Pool) -> Result<Tx, StoreError> {
     Ok(pool.begin().await?)
 }
 
+/// The engine's own consistency checks, as problem descriptions: SQLite's
+/// page-level `integrity_check` and the foreign keys (which a database
+/// written with enforcement off could break).
+pub(crate) async fn engine_check(tx: &mut Tx) -> Result<Vec<String>, StoreError> {
+    let mut problems = Vec::new();
+    let pages: Vec<(String,)> = sqlx::query_as("PRAGMA integrity_check")
+        .fetch_all(&mut **tx)
+        .await?;
+    problems.extend(
+        pages
+            .into_iter()
+            .map(|(line,)| line)
+            .filter(|line| line != "ok")
+            .map(|line| format!("SQLite integrity check: {line}")),
+    );
+    let keys: Vec<(String, Option<i64>, String, i64)> = sqlx::query_as("PRAGMA foreign_key_check")
+        .fetch_all(&mut **tx)
+        .await?;
+    problems.extend(keys.into_iter().map(|(table, rowid, parent, _)| {
+        format!(
+            "table {table} row {} refers to a missing row of {parent}",
+            rowid.map_or_else(|| "?".to_owned(), |r| r.to_string())
+        )
+    }));
+    Ok(problems)
+}
+
 #[path = "bodies.rs"]
 pub(crate) mod bodies;
+#[path = "check.rs"]
+pub(crate) mod check;
 #[path = "commit.rs"]
 pub(crate) mod commit;
 #[path = "keys.rs"]

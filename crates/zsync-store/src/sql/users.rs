@@ -4,7 +4,7 @@ use zsync_model::{RepoPath, Role};
 
 use super::Pool;
 use crate::sql::rows;
-use crate::{Grant, StoreError, UserRecord};
+use crate::{Grant, StoreError, TokenRecord, UserRecord, WebSessionRecord};
 
 type UserRow = (String, String, Option<String>, bool);
 
@@ -101,10 +101,7 @@ pub(crate) async fn set_password(
         return Err(user_not_found(name));
     }
     // A new password ends every session opened with the old one.
-    sqlx::query("DELETE FROM tokens WHERE username = $1")
-        .bind(name)
-        .execute(&mut *tx)
-        .await?;
+    end_sessions(&mut tx, name).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -137,12 +134,20 @@ pub(crate) async fn set_disabled(
     }
     if disabled {
         // Disabling ends the sessions too, so enabling later needs a login.
-        sqlx::query("DELETE FROM tokens WHERE username = $1")
-            .bind(name)
-            .execute(&mut *tx)
-            .await?;
+        end_sessions(&mut tx, name).await?;
     }
     tx.commit().await?;
+    Ok(())
+}
+
+/// Revokes every API token and web session of `name`.
+async fn end_sessions(tx: &mut super::Tx, name: &str) -> Result<(), StoreError> {
+    for sql in [
+        "DELETE FROM tokens WHERE username = $1",
+        "DELETE FROM web_sessions WHERE username = $1",
+    ] {
+        sqlx::query(sql).bind(name).execute(&mut **tx).await?;
+    }
     Ok(())
 }
 
@@ -223,12 +228,11 @@ pub(crate) async fn grants(pool: &Pool, user: Option<&str>) -> Result<Vec<Grant>
 
 pub(crate) async fn remove_user(pool: &Pool, name: &str) -> Result<(), StoreError> {
     let mut tx = super::begin_write(pool).await?;
-    for sql in [
-        "DELETE FROM tokens WHERE username = $1",
-        "DELETE FROM grants WHERE username = $1",
-    ] {
-        sqlx::query(sql).bind(name).execute(&mut *tx).await?;
-    }
+    end_sessions(&mut tx, name).await?;
+    sqlx::query("DELETE FROM grants WHERE username = $1")
+        .bind(name)
+        .execute(&mut *tx)
+        .await?;
     let done = sqlx::query("DELETE FROM users WHERE name = $1")
         .bind(name)
         .execute(&mut *tx)
@@ -278,6 +282,122 @@ pub(crate) async fn token_user(
 
 pub(crate) async fn remove_token(pool: &Pool, token_hash: &str) -> Result<bool, StoreError> {
     let done = sqlx::query("DELETE FROM tokens WHERE token_hash = $1")
+        .bind(token_hash)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub(crate) async fn tokens(
+    pool: &Pool,
+    user: Option<&str>,
+) -> Result<Vec<TokenRecord>, StoreError> {
+    let rows: Vec<(String, String, i64)> = match user {
+        Some(u) => {
+            sqlx::query_as(
+                "SELECT token_hash, username, expires FROM tokens WHERE username = $1 \
+                 ORDER BY expires, token_hash",
+            )
+            .bind(u)
+            .fetch_all(pool)
+            .await?
+        }
+        None => {
+            sqlx::query_as(
+                "SELECT token_hash, username, expires FROM tokens \
+                 ORDER BY username, expires, token_hash",
+            )
+            .fetch_all(pool)
+            .await?
+        }
+    };
+    Ok(rows
+        .into_iter()
+        .map(|(token_hash, user, expires)| TokenRecord {
+            token_hash,
+            user,
+            expires,
+        })
+        .collect())
+}
+
+pub(crate) async fn add_web_session(
+    pool: &Pool,
+    session: &WebSessionRecord,
+) -> Result<(), StoreError> {
+    let result = sqlx::query(
+        "INSERT INTO web_sessions (token_hash, username, created, expires) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(&session.token_hash)
+    .bind(&session.user)
+    .bind(session.created)
+    .bind(session.expires)
+    .execute(pool)
+    .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if is_foreign_key_violation(&e) => Err(user_not_found(&session.user)),
+        Err(e) if is_unique_violation(&e) => Err(StoreError::AlreadyExists("session".into())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub(crate) async fn web_session_user(
+    pool: &Pool,
+    token_hash: &str,
+    now: i64,
+) -> Result<Option<String>, StoreError> {
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT username FROM web_sessions WHERE token_hash = $1 AND expires > $2")
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(pool)
+            .await?;
+    Ok(row.map(|(name,)| name))
+}
+
+pub(crate) async fn web_sessions(
+    pool: &Pool,
+    user: Option<&str>,
+    now: i64,
+) -> Result<Vec<WebSessionRecord>, StoreError> {
+    // Expired sessions are swept here, the one place that reads them all.
+    sqlx::query("DELETE FROM web_sessions WHERE expires <= $1")
+        .bind(now)
+        .execute(pool)
+        .await?;
+    let rows: Vec<(String, String, i64, i64)> = match user {
+        Some(u) => {
+            sqlx::query_as(
+                "SELECT token_hash, username, created, expires FROM web_sessions \
+                 WHERE username = $1 ORDER BY created, token_hash",
+            )
+            .bind(u)
+            .fetch_all(pool)
+            .await?
+        }
+        None => {
+            sqlx::query_as(
+                "SELECT token_hash, username, created, expires FROM web_sessions \
+                 ORDER BY username, created, token_hash",
+            )
+            .fetch_all(pool)
+            .await?
+        }
+    };
+    Ok(rows
+        .into_iter()
+        .map(|(token_hash, user, created, expires)| WebSessionRecord {
+            token_hash,
+            user,
+            created,
+            expires,
+        })
+        .collect())
+}
+
+pub(crate) async fn remove_web_session(pool: &Pool, token_hash: &str) -> Result<bool, StoreError> {
+    let done = sqlx::query("DELETE FROM web_sessions WHERE token_hash = $1")
         .bind(token_hash)
         .execute(pool)
         .await?;
