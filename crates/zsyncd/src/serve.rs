@@ -65,6 +65,7 @@ pub struct Ssh {
 /// (or a test suite running many) still serves HTTP.
 pub async fn bind_ssh(
     data: &std::path::Path,
+    host_key: Option<&std::path::Path>,
     addr: Option<&str>,
     default: Option<&str>,
 ) -> Result<Option<Ssh>> {
@@ -89,7 +90,10 @@ pub async fn bind_ssh(
     let local = listener
         .local_addr()
         .context("the bound address is unknown")?;
-    let (key, created) = zsync_server::ssh::HostKey::load_or_create(data)?;
+    let (key, created) = match host_key {
+        Some(file) => zsync_server::ssh::HostKey::load_or_create_file(file)?,
+        None => zsync_server::ssh::HostKey::load_or_create(data)?,
+    };
     if created {
         tracing::info!(fingerprint = %key.fingerprint(), "generated the SSH host key");
     }
@@ -101,8 +105,7 @@ pub async fn bind_ssh(
 }
 
 /// Serves one HTTP connection on stdin/stdout as `user`.
-pub async fn stdio(data: &std::path::Path, user: &str, config: ServerConfig) -> Result<()> {
-    let store = crate::store::open_existing(data).await?;
+pub async fn stdio<S: Store>(store: S, user: &str, config: ServerConfig) -> Result<()> {
     let state = ServerState::new(store, config);
     zsync_server::ssh::serve_stdio(state, user)
         .await

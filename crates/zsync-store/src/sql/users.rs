@@ -2,8 +2,8 @@
 
 use zsync_model::{RepoPath, Role};
 
-use super::rows;
-use super::sqlite::{self, Pool};
+use super::Pool;
+use crate::sql::rows;
 use crate::{Grant, StoreError, TokenRecord, UserRecord, WebSessionRecord};
 
 type UserRow = (String, String, Option<String>, bool);
@@ -40,7 +40,7 @@ fn is_foreign_key_violation(e: &sqlx::Error) -> bool {
 }
 
 pub(crate) async fn add_user(pool: &Pool, user: &UserRecord) -> Result<(), StoreError> {
-    let mut tx = sqlite::begin_write(pool).await?;
+    let mut tx = super::begin_write(pool).await?;
     let sql = "INSERT INTO users (name, password_hash, disabled) VALUES ($1, $2, $3)";
     let result = sqlx::query(sql)
         .bind(&user.name)
@@ -90,7 +90,7 @@ pub(crate) async fn set_password(
     name: &str,
     password_hash: &str,
 ) -> Result<(), StoreError> {
-    let mut tx = sqlite::begin_write(pool).await?;
+    let mut tx = super::begin_write(pool).await?;
     let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE name = $2")
         .bind(password_hash)
         .bind(name)
@@ -107,7 +107,7 @@ pub(crate) async fn set_password(
 }
 
 pub(crate) async fn set_role(pool: &Pool, name: &str, role: Role) -> Result<(), StoreError> {
-    let mut tx = sqlite::begin_write(pool).await?;
+    let mut tx = super::begin_write(pool).await?;
     if !user_exists(&mut tx, name).await? {
         tx.rollback().await?;
         return Err(user_not_found(name));
@@ -122,7 +122,7 @@ pub(crate) async fn set_disabled(
     name: &str,
     disabled: bool,
 ) -> Result<(), StoreError> {
-    let mut tx = sqlite::begin_write(pool).await?;
+    let mut tx = super::begin_write(pool).await?;
     let done = sqlx::query("UPDATE users SET disabled = $1 WHERE name = $2")
         .bind(disabled)
         .bind(name)
@@ -141,7 +141,7 @@ pub(crate) async fn set_disabled(
 }
 
 /// Revokes every API token and web session of `name`.
-async fn end_sessions(tx: &mut sqlite::Tx, name: &str) -> Result<(), StoreError> {
+async fn end_sessions(tx: &mut super::Tx, name: &str) -> Result<(), StoreError> {
     for sql in [
         "DELETE FROM tokens WHERE username = $1",
         "DELETE FROM web_sessions WHERE username = $1",
@@ -151,8 +151,8 @@ async fn end_sessions(tx: &mut sqlite::Tx, name: &str) -> Result<(), StoreError>
     Ok(())
 }
 
-async fn user_exists(tx: &mut sqlite::Tx, name: &str) -> Result<bool, StoreError> {
-    let row: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM users WHERE name = $1")
+async fn user_exists(tx: &mut super::Tx, name: &str) -> Result<bool, StoreError> {
+    let row: Option<(String,)> = sqlx::query_as("SELECT name FROM users WHERE name = $1")
         .bind(name)
         .fetch_optional(&mut **tx)
         .await?;
@@ -160,7 +160,7 @@ async fn user_exists(tx: &mut sqlite::Tx, name: &str) -> Result<bool, StoreError
 }
 
 async fn upsert_grant(
-    tx: &mut sqlite::Tx,
+    tx: &mut super::Tx,
     user: &str,
     path: &RepoPath,
     role: Role,
@@ -183,7 +183,7 @@ pub(crate) async fn grant(
     path: &RepoPath,
     role: Role,
 ) -> Result<(), StoreError> {
-    let mut tx = sqlite::begin_write(pool).await?;
+    let mut tx = super::begin_write(pool).await?;
     upsert_grant(&mut tx, user, path, role).await?;
     tx.commit().await?;
     Ok(())
@@ -227,7 +227,7 @@ pub(crate) async fn grants(pool: &Pool, user: Option<&str>) -> Result<Vec<Grant>
 }
 
 pub(crate) async fn remove_user(pool: &Pool, name: &str) -> Result<(), StoreError> {
-    let mut tx = sqlite::begin_write(pool).await?;
+    let mut tx = super::begin_write(pool).await?;
     end_sessions(&mut tx, name).await?;
     sqlx::query("DELETE FROM grants WHERE username = $1")
         .bind(name)
