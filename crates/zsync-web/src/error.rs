@@ -147,6 +147,53 @@ impl From<askama::Error> for WebError {
     }
 }
 
+/// axum's own refusals (a malformed query or form, a wrong method) come
+/// as plain text, JSON or nothing; people get them as a page like every
+/// other error.
+pub async fn html_rejections(response: Response) -> Response {
+    let status = response.status();
+    let html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if !status.is_client_error() || html {
+        return response;
+    }
+    let body = axum::body::to_bytes(response.into_body(), 64 << 10)
+        .await
+        .unwrap_or_default();
+    let message = match serde_json::from_slice::<zsync_format::ApiError>(&body) {
+        Ok(api) => api.message,
+        Err(_) => String::from_utf8_lossy(&body).trim().to_owned(),
+    };
+    let page = ErrorPage {
+        page: Page::anonymous("Error"),
+        status: status.as_u16(),
+        message: if message.is_empty() {
+            status
+                .canonical_reason()
+                .unwrap_or("Bad request")
+                .to_owned()
+        } else {
+            format!("The request was not understood: {message}")
+        },
+        problems: Vec::new(),
+    };
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(_) => status.into_response(),
+    }
+}
+
+pub async fn method_not_allowed(request: Request) -> WebError {
+    WebError::BadRequest(format!(
+        "{} is not something {} can do.",
+        request.method(),
+        request.uri().path()
+    ))
+}
+
 pub async fn not_found(request: Request) -> WebError {
     WebError::NotFound(format!("There is no page at {}.", request.uri().path()))
 }

@@ -163,8 +163,10 @@ pub fn router<S: Store>(server: ServerState<S>, config: WebConfig) -> Router {
     };
     router
         .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
         .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::middleware::map_response(error::html_rejections))
         .with_state(state)
 }
 

@@ -369,3 +369,37 @@ async fn home_lists_the_places_of_a_user_without_a_role_at_the_root() {
         .unwrap();
     assert_eq!(history.status(), StatusCode::FORBIDDEN);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_requests_get_a_page_not_a_raw_error() {
+    let server = TestServer::start().await;
+    let (client, csrf) = server.login("eddie").await;
+    for response in [
+        client
+            .get(server.url("/manage/diff/docs?from=x&to=1"))
+            .send()
+            .await
+            .unwrap(),
+        client
+            .post(server.url("/manage/edit/docs/a.txt"))
+            .form(&[("csrf", csrf.as_str()), ("base_rev", "not a number")])
+            .send()
+            .await
+            .unwrap(),
+        client
+            .put(server.url("/manage/browse/docs"))
+            .send()
+            .await
+            .unwrap(),
+    ] {
+        let status = response.status();
+        assert!(status.is_client_error(), "{status}");
+        let kind = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(kind.starts_with("text/html"), "{status} {kind}");
+        let page = response.text().await.unwrap();
+        assert!(page.contains("role=\"alert\""), "{page}");
+    }
+}
