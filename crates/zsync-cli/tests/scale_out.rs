@@ -213,7 +213,7 @@ fn worker(id: usize, nodes: Vec<String>, first: usize, stop: Arc<AtomicBool>) ->
 /// Runs `workers` workers spread over `nodes` for `secs`, killing the
 /// last node halfway if `kill_one`; returns the tallies and commits/s.
 fn load(
-    servers: &mut Vec<Option<Server>>,
+    servers: &mut [Option<Server>],
     workers: usize,
     secs: u64,
     kill_one: bool,
@@ -254,7 +254,7 @@ fn three_nodes_32_workers_one_database() {
         "zsync\n",
     );
     let mut servers: Vec<Option<Server>> = (0..3).map(|_| Some(node(&url))).collect();
-    let base = |i: usize, servers: &Vec<Option<Server>>| servers[i].as_ref().unwrap().base.clone();
+    let base = |i: usize, servers: &[Option<Server>]| servers[i].as_ref().unwrap().base.clone();
     seed(&base(0, &servers));
     let http = login(&base(1, &servers));
 
