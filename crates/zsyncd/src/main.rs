@@ -319,7 +319,8 @@ async fn run(cli: Cli) -> Result<()> {
             })
         }
         Command::User(command) => with_store!(at.open(false).await?, |store| match &command {
-            UserCommand::Add { .. } => unreachable!("handled above"),
+            // Matched above, where the store may be created.
+            UserCommand::Add { name, .. } => Err(anyhow::anyhow!("cannot add user {name} here")),
             UserCommand::Passwd {
                 name,
                 password_stdin,

@@ -97,6 +97,9 @@ macro_rules! for_each_row {
             "ssh_keys" => rows!($executor, select, (String, String, String, i64), |$row| {
                 $body
             }),
+            "web_sessions" => rows!($executor, select, (String, String, i64, i64), |$row| {
+                $body
+            }),
             other => Err(StoreError::Corrupt(format!(
                 "no copy rule for table {other}"
             ))),
