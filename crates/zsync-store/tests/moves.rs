@@ -42,6 +42,8 @@ fn mv(from: &str, to: &str, oid: &Oid, base_rev: u64) -> CommitOp {
         to: p(to),
         oid: oid.clone(),
         base_rev,
+        props: None,
+        hash: None,
     }
 }
 
@@ -249,4 +251,51 @@ async fn bad_moves_are_refused_and_change_nothing() {
 
     assert_eq!(store.head().await.unwrap(), 3);
     assert_eq!(at(&store, "a/sub/f").await, (f, f_rev));
+}
+
+#[tokio::test]
+async fn a_move_can_change_the_moved_object() {
+    let (_dir, store) = new_store().await;
+    fixture(&store).await;
+    let (f, f_rev) = at(&store, "a/sub/f").await;
+    let (sub, sub_rev) = at(&store, "a/sub").await;
+    let h = BodyHash::of(b"three!");
+    store.put_body(h, &b"three!"[..], MAX).await.unwrap();
+    let mut props = Props::new();
+    props.insert("title".into(), "F".into());
+    let response = try_commit(
+        &store,
+        vec![CommitOp::Move {
+            from: p("a/sub/f"),
+            to: p("b/g"),
+            oid: f.clone(),
+            base_rev: f_rev,
+            props: Some(props.clone()),
+            hash: Some(h),
+        }],
+    )
+    .await
+    .unwrap();
+    let g = store.object(&p("b/g")).await.unwrap().unwrap();
+    assert_eq!(
+        (g.oid, g.rev, g.hash, g.size),
+        (f, response.rev, Some(h), 6)
+    );
+    assert_eq!(g.props, props);
+
+    // A folder has no body, and a body must have been uploaded.
+    let e = try_commit(
+        &store,
+        vec![CommitOp::Move {
+            from: p("a/sub"),
+            to: p("b/sub"),
+            oid: sub,
+            base_rev: sub_rev,
+            props: None,
+            hash: Some(h),
+        }],
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(e, StoreError::Invalid(ref l) if l[0].message.contains("no body")));
 }
