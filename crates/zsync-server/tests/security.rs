@@ -164,6 +164,11 @@ const TABLE: &[(&str, &str, [u16; 9])] = &[
     ),
     (
         "GET",
+        "/changes/{*path}",
+        [401, 401, 401, 401, 200, 200, 200, 403, 200],
+    ),
+    (
+        "GET",
         "/diff/{*path}",
         [401, 401, 401, 401, 200, 200, 200, 403, 200],
     ),
@@ -255,7 +260,7 @@ fn request(
         ("GET", "/diff/{*path}") => http.get(url(&format!("/diff/{folder}?from=0&to=1"))),
         ("GET", path_route) if path_route.ends_with("/{*path}") => {
             let base = path_route.trim_end_matches("/{*path}");
-            http.get(url(&format!("{base}/{folder}")))
+            http.get(url(&format!("{base}/{folder}?since=0")))
         }
         ("POST", "/bodies/missing") => http
             .post(url("/bodies/missing"))

@@ -14,8 +14,8 @@ use zsync_format::{
 use zsync_model::{BodyHash, Kind, Oid, RepoPath, Rev};
 
 use super::objects;
-use super::rows::{self, OBJECT_COLUMNS, ObjectRow};
-use super::sqlite::{self, Pool, Tx};
+use super::{Pool, Tx};
+use crate::sql::rows::{self, OBJECT_COLUMNS, ObjectRow};
 use crate::{ObjectRecord, StoreError};
 
 pub(crate) async fn commit(
@@ -29,7 +29,7 @@ pub(crate) async fn commit(
             "nothing to commit",
         )]));
     }
-    let mut tx = sqlite::begin_write(pool).await?;
+    let mut tx = super::begin_commit(pool).await?;
     let steps = match check(&mut tx, &request.ops).await {
         Ok(steps) => steps,
         Err(e) => {
@@ -40,6 +40,7 @@ pub(crate) async fn commit(
         }
     };
     let response = apply(&mut tx, user, request, steps).await?;
+    super::announce(&mut tx, response.rev).await?;
     tx.commit().await?;
     tracing::debug!(
         rev = response.rev,
