@@ -137,6 +137,14 @@ enum Command {
         /// the current directory.
         target: Option<PathBuf>,
     },
+    /// Move or rename a versioned item within the working copy, keeping
+    /// its object id so that its history follows it.
+    #[command(visible_aliases = ["mv", "rename"])]
+    Move {
+        source: PathBuf,
+        /// The new path, or an existing folder to move into.
+        target: PathBuf,
+    },
     /// Create folders and schedule them for addition.
     Mkdir {
         #[arg(required = true)]
@@ -374,7 +382,30 @@ pub fn run(cli: Cli, ui: &dyn Ui) -> Result<ExitCode> {
                     {
                         writeln!(out, "      >   {reason}")?;
                     }
+                    if let Some(from) = &item.moved_from {
+                        writeln!(out, "        > moved from {}", ctx.display(from))?;
+                    }
+                    if let Some(to) = &item.moved_to {
+                        writeln!(out, "        > moved to {}", ctx.display(to))?;
+                    }
                 }
+            }
+        }
+        Command::Diff(args) if args.revisions.is_some() => {
+            let (from, to) = match args.revisions.as_deref().map(parse_range).transpose() {
+                Ok(Some((Some(from), to))) => (from, to),
+                Ok(_) => return Ok(usage_error("-r needs N:M")),
+                Err(e) => return Ok(usage_error(&e)),
+            };
+            let paths = if args.paths.is_empty() {
+                vec![PathBuf::from(".")]
+            } else {
+                args.paths.clone()
+            };
+            let mut out = std::io::stdout().lock();
+            for path in &paths {
+                let text = zsync_client::history::diff_revisions(&ctx, path, from, to)?;
+                out.write_all(text.as_bytes())?;
             }
         }
         Command::Diff(args) => {
@@ -410,6 +441,7 @@ pub fn run(cli: Cli, ui: &dyn Ui) -> Result<ExitCode> {
             target,
             ..
         } => zsync_client::copy::copy(&ctx, &source, target.as_deref(), !local)?,
+        Command::Move { source, target } => zsync_client::moves::move_item(&ctx, &source, &target)?,
         Command::Revert { paths, .. } => zsync_client::schedule::revert(&ctx, &paths)?,
         Command::Resolve { accept, paths } => {
             zsync_client::conflict::resolve(&ctx, &paths, accept)?

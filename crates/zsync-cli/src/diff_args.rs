@@ -10,6 +10,9 @@ Which versions are compared:
   -1  base -> working copy: your local changes (default; offline)
   -2  server's newest -> working copy: how yours differs from the newest
   -3  base -> server's newest: what the next update brings in
+  -r N:M  revision N -> revision M on the server (M may be HEAD), diffed by
+          the server; objects are matched by id, so a moved file diffs
+          against its old self
 
 Files added on one side only are shown in full against (nonexistent), as svn
 does, and so are files scheduled for deletion. -N/--new-file (GNU's option)
@@ -70,6 +73,15 @@ pub struct DiffArgs {
     /// Ignore case differences in text.
     #[arg(short = 'i', long = "ignore-case")]
     ignore_case: bool,
+    /// Compare two revisions on the server (N:M, M may be HEAD) instead
+    /// of the working copy.
+    #[arg(
+        short = 'r',
+        long = "revision",
+        value_name = "N:M",
+        conflicts_with_all = ["base_to_working", "server_to_working", "base_to_server"]
+    )]
+    pub revisions: Option<String>,
     pub paths: Vec<PathBuf>,
 }
 

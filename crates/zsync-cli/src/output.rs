@@ -37,9 +37,10 @@ pub fn print_error(e: &anyhow::Error) {
 /// with `verbose`, the working and last-changed revisions and the author.
 pub fn status_line(item: &StatusItem, shown: &str, verbose: bool) -> String {
     let cols = format!(
-        "{}{}    {}",
+        "{}{} {}  {}",
         item.text,
         item.props,
+        if item.copied { '+' } else { ' ' },
         if item.tree_conflict { 'C' } else { ' ' }
     );
     if !verbose {

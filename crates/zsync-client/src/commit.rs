@@ -21,6 +21,8 @@ struct Planned {
     key: String,
     rel: RepoPath,
     body: Option<(BodyHash, u64, StatData)>,
+    /// A committed move: the entries that moved along lose their record.
+    moved: bool,
 }
 
 /// Commits the changes under the target. `None` if there was nothing to
@@ -34,6 +36,8 @@ pub fn commit(ctx: &Context, target: &Target, message: &str) -> Result<Option<Re
     let mut planned = Vec::new();
     let mut conflicts = Vec::new();
     let mut deleted: Vec<RepoPath> = Vec::new();
+    // Moves go after every add, so they can go into new folders.
+    let mut moves = Vec::new();
 
     for (key, rel) in &selected {
         let entry = &wc.index.entries[key];
@@ -46,6 +50,9 @@ pub fn commit(ctx: &Context, target: &Target, message: &str) -> Result<Option<Re
             continue;
         }
         let server_path = wc.server_path(rel)?;
+        // Where the server has the item now (elsewhere, if moved here).
+        let base_path = wc.server_path(&parse_key(&wc, entry.base_key(key))?)?;
+        let move_root = entry.moved_from.is_some() && wc.index.is_move_root(key);
         match entry.schedule {
             Schedule::Delete => {
                 let oid = entry.oid.clone().ok_or_else(|| corrupt(&wc, key))?;
@@ -60,7 +67,7 @@ pub fn commit(ctx: &Context, target: &Target, message: &str) -> Result<Option<Re
                     }
                 }
                 ops.push(CommitOp::Delete {
-                    path: server_path,
+                    path: base_path,
                     oid,
                     base_rev: entry.rev,
                     known,
@@ -69,6 +76,7 @@ pub fn commit(ctx: &Context, target: &Target, message: &str) -> Result<Option<Re
                     key: key.clone(),
                     rel: rel.clone(),
                     body: None,
+                    moved: false,
                 });
                 deleted.push(rel.clone());
             }
@@ -88,6 +96,7 @@ pub fn commit(ctx: &Context, target: &Target, message: &str) -> Result<Option<Re
                     key: key.clone(),
                     rel: rel.clone(),
                     body,
+                    moved: false,
                 });
             }
             Schedule::Normal => {
@@ -105,7 +114,7 @@ pub fn commit(ctx: &Context, target: &Target, message: &str) -> Result<Option<Re
                             "has changed between file and folder; revert it or remove it first",
                         ));
                     }
-                    LocalState::Clean if !entry.props_modified() => continue,
+                    LocalState::Clean if !entry.props_modified() && !move_root => continue,
                     _ => {}
                 }
                 let body = if state == LocalState::Modified {
@@ -113,11 +122,32 @@ pub fn commit(ctx: &Context, target: &Target, message: &str) -> Result<Option<Re
                 } else {
                     None
                 };
+                if move_root {
+                    moves.push((
+                        CommitOp::Move {
+                            from: base_path,
+                            to: server_path,
+                            oid: entry.oid.clone().ok_or_else(|| corrupt(&wc, key))?,
+                            base_rev: entry.rev,
+                            props: entry
+                                .props_modified()
+                                .then(|| entry.working_props().clone()),
+                            hash: body.map(|b| b.0),
+                        },
+                        Planned {
+                            key: key.clone(),
+                            rel: rel.clone(),
+                            body,
+                            moved: true,
+                        },
+                    ));
+                    continue;
+                }
                 if body.is_none() && !entry.props_modified() {
                     continue;
                 }
                 ops.push(CommitOp::Modify {
-                    path: server_path,
+                    path: base_path,
                     oid: entry.oid.clone().ok_or_else(|| corrupt(&wc, key))?,
                     base_rev: entry.rev,
                     props: entry
@@ -129,6 +159,7 @@ pub fn commit(ctx: &Context, target: &Target, message: &str) -> Result<Option<Re
                     key: key.clone(),
                     rel: rel.clone(),
                     body,
+                    moved: false,
                 });
             }
         }
@@ -138,6 +169,10 @@ pub fn commit(ctx: &Context, target: &Target, message: &str) -> Result<Option<Re
             conflicts.join(", "),
             "remains in conflict; fix the file and run `zsync resolved PATH` first",
         ));
+    }
+    for (op, p) in moves {
+        ops.push(op);
+        planned.push(p);
     }
     if ops.is_empty() {
         return Ok(None);
@@ -202,9 +237,44 @@ pub fn commit(ctx: &Context, target: &Target, message: &str) -> Result<Option<Re
             entry.size = size;
             entry.stat = Some(stat);
         }
+        if p.moved {
+            moved_along(&mut wc, &p.rel, &response, &author)?;
+        }
     }
     wc.save()?;
     Ok(Some(response.rev))
+}
+
+/// After a committed move of the item at `rel`: it and what moved with it
+/// are where the server has them now, at the commit's revision.
+fn moved_along(
+    wc: &mut WorkingCopy,
+    rel: &RepoPath,
+    response: &zsync_format::CommitResponse,
+    author: &str,
+) -> Result<()> {
+    let revs: BTreeMap<&zsync_model::Oid, Rev> =
+        response.objects.iter().map(|o| (&o.oid, o.rev)).collect();
+    // Decided before any record is cleared, since clearing changes it.
+    let along: Vec<String> = subtree_keys(wc, rel)?
+        .into_iter()
+        .map(|(key, _)| key)
+        .filter(|key| key == rel.as_str() || !wc.index.is_move_root(key))
+        .collect();
+    for key in along {
+        let Some(entry) = wc.index.entries.get_mut(&key) else {
+            continue;
+        };
+        if entry.schedule == Schedule::Add {
+            continue;
+        }
+        entry.moved_from = None;
+        if let Some(rev) = entry.oid.as_ref().and_then(|o| revs.get(o)) {
+            entry.rev = *rev;
+            entry.author = author.to_owned();
+        }
+    }
+    Ok(())
 }
 
 /// Uploads those of the bodies (all in the pristine store) that the server
@@ -235,7 +305,14 @@ fn select(wc: &WorkingCopy, target: &Target) -> Result<Vec<(String, RepoPath)>> 
     let mut out = BTreeMap::new();
     for (key, entry) in &wc.index.entries {
         let rel = parse_key(wc, key)?;
-        if !target.paths.iter().any(|t| t.contains(&rel)) {
+        // A move belongs to both of its places.
+        let from = entry
+            .moved_from
+            .as_deref()
+            .map(|f| parse_key(wc, f))
+            .transpose()?;
+        let under = |p: &RepoPath| target.paths.iter().any(|t| t.contains(p));
+        if !under(&rel) && !from.as_ref().is_some_and(under) {
             continue;
         }
         if entry.schedule == Schedule::Add {

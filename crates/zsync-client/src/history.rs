@@ -4,8 +4,8 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use zsync_format::LogEntry;
 use zsync_format::archive::{ArchiveReader, Header};
+use zsync_format::{ChangeAction, LogEntry};
 use zsync_model::{RepoPath, Rev};
 
 use crate::error::{ClientError, Result};
@@ -191,4 +191,88 @@ pub fn restore(ctx: &Context, paths: &[PathBuf], rev: Rev) -> Result<()> {
         )));
     }
     wc.save()
+}
+
+/// `zsync diff -r N:M PATH`: what changed at or below `path` between two
+/// revisions (the newest when `to` is `None`), diffed by the server in one
+/// request and shown as svn shows it, paths as seen from here.
+pub fn diff_revisions(
+    ctx: &Context,
+    path: &std::path::Path,
+    from: Rev,
+    to: Option<Rev>,
+) -> Result<String> {
+    let (wc, rel, server) = locate(ctx, path)?;
+    let shown = ctx.display(&wc.abs(&rel));
+    let transport = ctx.connect(&wc.url()?)?;
+    let to = match to {
+        Some(to) => to,
+        // The newest revision that touched the path diffs as the head does.
+        None => transport
+            .log(&server, Some(1))?
+            .first()
+            .map_or(from, |e| e.rev),
+    };
+    let response = transport.diff(&server, from, to).map_err(|e| match e {
+        ClientError::NotFound { .. } => {
+            ClientError::refused(&shown, format!("did not exist in revision {from} or {to}"))
+        }
+        other => other,
+    })?;
+    let root = RepoPath::parse(&wc.index.server_root).unwrap_or_default();
+    let show = |p: &RepoPath| {
+        root.relative(p)
+            .map(|r| ctx.display(&wc.abs(&r)))
+            .unwrap_or_else(|| format!("/{p}"))
+    };
+    let rule = "===================================================================";
+    let mut out = String::new();
+    for o in &response.objects {
+        let shown = show(&o.path);
+        let old_shown = o.from_path.as_ref().map_or_else(|| shown.clone(), show);
+        let (old_tag, new_tag) = match o.action {
+            ChangeAction::A => ("nonexistent".to_owned(), format!("revision {to}")),
+            ChangeAction::D => (format!("revision {from}"), "nonexistent".to_owned()),
+            _ => (format!("revision {from}"), format!("revision {to}")),
+        };
+        let mut headed = true;
+        if let Some(text) = o.text.as_deref().filter(|t| !t.is_empty()) {
+            // The server's header names server paths; ours names these.
+            let hunks = text
+                .splitn(3, '\n')
+                .nth(2)
+                .filter(|_| text.starts_with("--- "))
+                .unwrap_or(text);
+            out.push_str(&format!(
+                "Index: {shown}\n{rule}\n--- {old_shown}\t({old_tag})\n+++ {shown}\t({new_tag})\n{hunks}"
+            ));
+        } else if o.binary {
+            out.push_str(&format!(
+                "Index: {shown}\n{rule}\nCannot display: file marked as a binary type.\n"
+            ));
+        } else if o.action == ChangeAction::R {
+            out.push_str(&format!(
+                "Index: {shown}\n{rule}\n(moved from {old_shown}, body unchanged)\n"
+            ));
+        } else {
+            headed = false;
+        }
+        if !o.props.is_empty() {
+            if !headed {
+                out.push_str(&format!("Index: {shown}\n{rule}\n"));
+            }
+            let old: zsync_model::Props = o
+                .props
+                .iter()
+                .filter_map(|p| Some((p.name.clone(), p.old.clone()?)))
+                .collect();
+            let new: zsync_model::Props = o
+                .props
+                .iter()
+                .filter_map(|p| Some((p.name.clone(), p.new.clone()?)))
+                .collect();
+            out.push_str(&crate::diff::props_diff(&shown, &old, &new));
+        }
+    }
+    Ok(out)
 }

@@ -158,6 +158,12 @@ pub struct Entry {
     /// Properties in conflict, by name (status column 2 `C`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub prop_conflicts: BTreeMap<String, PropClash>,
+    /// Where the item is on the server (its base path, relative to the
+    /// working copy's root) when it is somewhere else here: it was moved
+    /// (`zsync move`, or with a moved folder) and the move is not yet
+    /// committed. Never set on added items.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved_from: Option<String>,
 }
 
 impl Entry {
@@ -175,6 +181,7 @@ impl Entry {
             stat: None,
             conflict: None,
             prop_conflicts: BTreeMap::new(),
+            moved_from: None,
         }
     }
 
@@ -192,6 +199,7 @@ impl Entry {
             stat: None,
             conflict: None,
             prop_conflicts: BTreeMap::new(),
+            moved_from: None,
         }
     }
 
@@ -207,6 +215,12 @@ impl Entry {
     /// The properties the user wants.
     pub fn working_props(&self) -> &Props {
         self.new_props.as_ref().unwrap_or(&self.props)
+    }
+
+    /// The item's path on the server, relative to the working copy's
+    /// root, given its key in the index.
+    pub fn base_key<'a>(&'a self, key: &'a str) -> &'a str {
+        self.moved_from.as_deref().unwrap_or(key)
     }
 
     pub fn props_modified(&self) -> bool {
@@ -246,6 +260,36 @@ pub const RACY_WINDOW_COARSE_NS: i128 = 2_000_000_000;
 pub const RACY_WINDOW_FINE_NS: i128 = 50_000_000;
 
 impl Index {
+    /// Whether the entry at `key` was moved on its own (not only along
+    /// with a moved folder): its base path is not its parent's base path
+    /// joined with its name. Such an entry becomes one move operation.
+    pub fn is_move_root(&self, key: &str) -> bool {
+        let Some(entry) = self.entries.get(key) else {
+            return false;
+        };
+        let Some(from) = &entry.moved_from else {
+            return false;
+        };
+        let (parent, name) = match key.rsplit_once('/') {
+            Some((parent, name)) => (parent, name),
+            None if key.is_empty() => return true,
+            None => ("", key),
+        };
+        let Some(p) = self.entries.get(parent) else {
+            return true;
+        };
+        if p.schedule == Schedule::Add {
+            return true;
+        }
+        let parent_base = p.base_key(parent);
+        let along = if parent_base.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{parent_base}/{name}")
+        };
+        &along != from
+    }
+
     /// How close before [`Index::stamp_ns`] a file's mtime may be and its
     /// stat data still be trusted: an edit within the same timestamp tick
     /// as the recorded one would leave size, mtime and ctime unchanged, so

@@ -21,6 +21,7 @@ pub mod index;
 pub mod info;
 pub mod known_hosts;
 pub mod merge;
+pub mod moves;
 pub mod pristine;
 pub mod props;
 pub mod schedule;

@@ -74,7 +74,7 @@ fn parent_is_versioned_folder(
 
 /// A versioned or pending sibling whose name equals `rel`'s but for case
 /// or Unicode normalisation.
-fn sibling_collision(
+pub(crate) fn sibling_collision(
     wc: &WorkingCopy,
     rel: &RepoPath,
     pending: &BTreeSet<RepoPath>,
@@ -369,10 +369,41 @@ pub fn remove(ctx: &Context, paths: &[PathBuf], force: bool, keep_local: bool) -
 /// the user's own text stays in `NAME.mine`.
 pub fn revert(ctx: &Context, paths: &[PathBuf]) -> Result<()> {
     let (mut wc, targets) = open_for(ctx, paths)?;
+    // Moves first: each moved item goes back to its server path (outer
+    // ones first, found by oid as keys change), then its content reverts.
+    let mut moved = Vec::new();
+    for (_, rel) in &targets {
+        for key in crate::moves::moves_under(&wc, rel)? {
+            let e = &wc.index.entries[key.as_str()];
+            if let (Some(oid), Some(from)) = (&e.oid, &e.moved_from) {
+                moved.push((from.clone(), oid.clone(), rel.clone()));
+            }
+        }
+    }
+    moved.sort();
+    moved.dedup();
+    let mut undone = BTreeSet::new();
+    let mut targets = targets;
+    for (from, oid, target) in moved {
+        let key = wc
+            .index
+            .entries
+            .iter()
+            .find(|(_, e)| e.oid.as_ref() == Some(&oid))
+            .map(|(k, _)| k.clone());
+        if let Some(key) = key {
+            let rel = parse_key(&wc, &key)?;
+            crate::moves::undo(ctx, &mut wc, &rel)?;
+            undone.insert(target);
+            // Its content reverts where it is now.
+            let from = parse_key(&wc, &from)?;
+            targets.push((wc.abs(&from), from));
+        }
+    }
     let mut keys = BTreeSet::new();
     for (abs, rel) in &targets {
         let sub = subtree_keys(&wc, rel)?;
-        if sub.is_empty() {
+        if sub.is_empty() && !undone.contains(rel) {
             ctx.ui.notify(Notification::Warning(format!(
                 "skipped {}: not under version control",
                 ctx.display(abs)

@@ -89,12 +89,18 @@ pub struct StatusItem {
     /// items not yet on the server.
     pub working_rev: Option<Rev>,
     pub conflict: Option<Conflict>,
+    /// Column 4 `+`: the item comes with history (a move not yet committed).
+    pub copied: bool,
+    /// Where a moved item comes from, shown on the line below as svn does.
+    pub moved_from: Option<PathBuf>,
+    /// For the old place of a moved item (shown as deleted): where it went.
+    pub moved_to: Option<PathBuf>,
 }
 
 impl StatusItem {
     /// True if the item has anything to report without `-v`.
     pub fn is_interesting(&self) -> bool {
-        self.text != ' ' || self.props != ' ' || self.tree_conflict
+        self.text != ' ' || self.props != ' ' || self.tree_conflict || self.moved_to.is_some()
     }
 }
 
@@ -125,8 +131,10 @@ pub fn status(ctx: &Context, target: &Target, opts: StatusOptions) -> Result<Vec
         if let Some(stat) = fresh {
             refreshed.push((key.clone(), stat));
         }
+        let move_root = entry.moved_from.is_some() && wc.index.is_move_root(key);
         let text = match (&entry.conflict, entry.schedule, state) {
             (Some(c), _, _) if !c.is_tree() => 'C',
+            (_, Schedule::Normal, LocalState::Clean | LocalState::Modified) if move_root => 'A',
             (_, Schedule::Add, LocalState::Missing) => '!',
             (_, Schedule::Add, _) => 'A',
             (_, Schedule::Delete, _) => 'D',
@@ -150,6 +158,38 @@ pub fn status(ctx: &Context, target: &Target, opts: StatusOptions) -> Result<Vec
             base: Some((entry.rev, entry.kind.clone(), entry.author.clone())),
             working_rev: entry.oid.as_ref().map(|_| wc.index.rev.max(entry.rev)),
             conflict: entry.conflict.clone(),
+            copied: entry.moved_from.is_some(),
+            moved_from: None,
+            moved_to: None,
+        };
+        if let Some(from) = &entry.moved_from {
+            // The old place shows as deleted, as svn shows a move.
+            let from = parse_key(&wc, from)?;
+            let item = StatusItem {
+                abs: wc.abs(&from),
+                path: from.clone(),
+                text: 'D',
+                props: ' ',
+                tree_conflict: false,
+                conflict: None,
+                copied: false,
+                moved_from: None,
+                moved_to: move_root.then(|| wc.abs(&rel)),
+                ..item.clone()
+            };
+            if target.paths.iter().any(|t| t.contains(&from))
+                && !wc.index.entries.contains_key(from.as_str())
+            {
+                items.insert(from, item);
+            }
+        }
+        let item = StatusItem {
+            moved_from: entry
+                .moved_from
+                .as_ref()
+                .filter(|_| move_root)
+                .map(|f| wc.abs(&RepoPath::parse(f).unwrap_or_default())),
+            ..item
         };
         if opts.verbose || item.is_interesting() {
             items.insert(rel, item);
@@ -175,6 +215,9 @@ pub fn status(ctx: &Context, target: &Target, opts: StatusOptions) -> Result<Vec
                     base: None,
                     working_rev: None,
                     conflict: None,
+                    copied: false,
+                    moved_from: None,
+                    moved_to: None,
                 },
             );
         }

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use base64::Engine;
 use zsync_format::{
-    API_PREFIX, ApiError, CommitRequest, CommitResponse, HashList, LogEntry, LoginResponse,
-    Manifest,
+    API_PREFIX, ApiError, CommitRequest, CommitResponse, DiffResponse, HashList, LogEntry,
+    LoginResponse, Manifest,
 };
 use zsync_model::{BodyHash, RepoPath, Rev};
 
@@ -32,6 +32,9 @@ pub trait Transport {
     fn upload_body(&self, hash: &BodyHash, body: std::fs::File, size: u64) -> Result<()>;
     fn commit(&self, request: &CommitRequest) -> Result<CommitResponse>;
     fn log(&self, path: &RepoPath, limit: Option<u32>) -> Result<Vec<LogEntry>>;
+    /// What changed in the subtree between two revisions, diffed by the
+    /// server.
+    fn diff(&self, path: &RepoPath, from: Rev, to: Rev) -> Result<DiffResponse>;
     /// Exchanges the current credentials for a token.
     fn login(&self) -> Result<LoginResponse>;
     /// Revokes the current token.
@@ -67,6 +70,9 @@ impl<T: Transport + ?Sized> Transport for Box<T> {
     }
     fn log(&self, path: &RepoPath, limit: Option<u32>) -> Result<Vec<LogEntry>> {
         (**self).log(path, limit)
+    }
+    fn diff(&self, path: &RepoPath, from: Rev, to: Rev) -> Result<DiffResponse> {
+        (**self).diff(path, from, to)
     }
     fn login(&self) -> Result<LoginResponse> {
         (**self).login()
@@ -335,6 +341,15 @@ impl Transport for HttpTransport {
         if let Some(limit) = limit {
             request = request.query(&[("limit", limit)]);
         }
+        let response = self.send(request)?;
+        self.json(response)
+    }
+
+    fn diff(&self, path: &RepoPath, from: Rev, to: Rev) -> Result<DiffResponse> {
+        let request = self
+            .client
+            .get(self.endpoint("diff", Some(path)))
+            .query(&[("from", from), ("to", to)]);
         let response = self.send(request)?;
         self.json(response)
     }

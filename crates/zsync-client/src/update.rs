@@ -152,12 +152,20 @@ impl Updater<'_, '_> {
         base: &RepoPath,
         manifest: &Manifest,
     ) -> Result<()> {
-        let mut theirs: BTreeMap<RepoPath, &ManifestEntry> = BTreeMap::new();
-        let mut their_path: HashMap<&Oid, RepoPath> = HashMap::new();
+        let mut server_rel: HashMap<&Oid, RepoPath> = HashMap::new();
         for m in &manifest.entries {
             let rel = base
                 .join_path(&m.path)
                 .map_err(|e| ClientError::Protocol(e.to_string()))?;
+            server_rel.insert(&m.oid, rel);
+        }
+        // Items moved here and not yet committed take the server's changes
+        // where they are here, and so does what the server has below them.
+        let local_moves = self.local_moves(&server_rel)?;
+        let mut theirs: BTreeMap<RepoPath, &ManifestEntry> = BTreeMap::new();
+        let mut their_path: HashMap<&Oid, RepoPath> = HashMap::new();
+        for m in &manifest.entries {
+            let rel = remap(&local_moves, &server_rel[&m.oid]);
             their_path.insert(&m.oid, rel.clone());
             theirs.insert(rel, m);
         }
@@ -181,10 +189,10 @@ impl Updater<'_, '_> {
             receive_bodies(&mut archive, &self.wc)?;
         }
 
-        // Deletions (and the old place of moved objects) first, topmost only.
+        // Deletions first, topmost only.
         let mut gone: Vec<RepoPath> = mine
             .iter()
-            .filter(|(oid, rel)| their_path.get(oid) != Some(rel))
+            .filter(|(oid, _)| !their_path.contains_key(oid))
             .map(|(_, rel)| rel.clone())
             .collect();
         gone.sort();
@@ -196,6 +204,34 @@ impl Updater<'_, '_> {
             self.delete(&rel)?;
             handled.push(rel);
         }
+
+        // Then moves: each moved item (topmost only) goes to its new place
+        // with its local edits, unless something is in the way.
+        let mut skipped: Vec<RepoPath> = Vec::new();
+        let mut done: Vec<(RepoPath, RepoPath)> = Vec::new();
+        // Moves that could not be made: (server path, where it stays).
+        let mut stays: Vec<(RepoPath, RepoPath)> = Vec::new();
+        let mut obstructed: Vec<(RepoPath, RepoPath)> = Vec::new();
+        for (to, m) in &theirs {
+            let Some(mut from) = mine.get(&m.oid).cloned() else {
+                continue;
+            };
+            for (k, t) in &done {
+                if let Some(rest) = k.relative(&from) {
+                    from = t.join_path(&rest).unwrap_or(from);
+                }
+            }
+            if &from == to || !self.wc.index.entries.contains_key(from.as_str()) {
+                continue;
+            }
+            if self.move_here(&from, to)? {
+                done.push((from, to.clone()));
+            } else {
+                stays.push((to.clone(), from.clone()));
+                obstructed.push((from, to.clone()));
+            }
+        }
+        stays.sort_by_key(|(at, _)| std::cmp::Reverse(at.as_str().len()));
 
         // Versioned files deleted by hand come back, as in svn.
         let missing: Vec<(String, RepoPath, BodyHash)> = self
@@ -221,8 +257,8 @@ impl Updater<'_, '_> {
             }
         }
 
-        let mut skipped: Vec<RepoPath> = Vec::new();
         for (rel, m) in &theirs {
+            let rel = &remap(&stays, rel);
             if skipped.iter().any(|s| s.contains(rel)) {
                 continue;
             }
@@ -234,7 +270,79 @@ impl Updater<'_, '_> {
                 skipped.push(rel.clone());
             }
         }
+
+        for (from, to) in obstructed {
+            let reason = format!(
+                "local obstruction, incoming move to {} upon update",
+                self.ctx.display(&self.wc.abs(&to))
+            );
+            if let Some(e) = self.wc.index.entries.get_mut(from.as_str()) {
+                e.conflict = Some(Conflict::Tree {
+                    reason,
+                    incoming_delete: false,
+                });
+            }
+            self.note("   C", &from);
+        }
+
+        // Local moves now start from where the server has the items.
+        for (key, e) in self.wc.index.entries.iter_mut() {
+            if let (Some(_), Some(oid)) = (&e.moved_from, &e.oid)
+                && let Some(at) = server_rel.get(oid)
+            {
+                e.moved_from = (at.as_str() != key).then(|| at.to_string());
+            }
+        }
         Ok(())
+    }
+
+    /// Pairs (server path, path here) of the items moved here and not yet
+    /// committed, longest server path first.
+    fn local_moves(
+        &self,
+        server_rel: &HashMap<&Oid, RepoPath>,
+    ) -> Result<Vec<(RepoPath, RepoPath)>> {
+        let mut out = Vec::new();
+        for (key, e) in &self.wc.index.entries {
+            if let (Some(_), Some(oid)) = (&e.moved_from, &e.oid)
+                && let Some(at) = server_rel.get(oid)
+            {
+                out.push((at.clone(), parse_key(&self.wc, key)?));
+            }
+        }
+        out.sort_by_key(|(at, _)| std::cmp::Reverse(at.as_str().len()));
+        Ok(out)
+    }
+
+    /// The server moved the item at `from` to `to`: move it (with its local
+    /// edits) there. If something is in the way, the item stays, recorded
+    /// as moved here locally (the caller adds a tree conflict); returns
+    /// false then.
+    fn move_here(&mut self, from: &RepoPath, to: &RepoPath) -> Result<bool> {
+        let (old, new) = (self.wc.abs(from), self.wc.abs(to));
+        if new.symlink_metadata().is_ok() || self.wc.index.entries.contains_key(to.as_str()) {
+            for (key, p) in subtree_keys(&self.wc, from)? {
+                let rest = from.relative(&p).unwrap_or_default();
+                let there = to.join_path(&rest).unwrap_or_default();
+                if let Some(e) = self.wc.index.entries.get_mut(&key)
+                    && e.schedule != Schedule::Add
+                {
+                    e.moved_from = Some(there.to_string());
+                }
+            }
+            // The conflict is recorded once the server's changes are in.
+            return Ok(false);
+        }
+        if let Some(parent) = new.parent() {
+            fsutil::create_dir_all(parent)?;
+        }
+        if old.symlink_metadata().is_ok() {
+            std::fs::rename(&old, &new).map_err(ClientError::io(&old))?;
+        }
+        crate::moves::rekey(&mut self.wc, from, to)?;
+        self.note("D   ", from);
+        self.note("A   ", to);
+        Ok(true)
     }
 
     /// The server no longer has the object at `rel`.
@@ -407,6 +515,7 @@ impl Updater<'_, '_> {
         let mut new = Entry::from_manifest(m);
         new.stat = e.stat;
         new.schedule = e.schedule;
+        new.moved_from = e.moved_from.clone();
         if e.is_folder() != m.kind.is_folder() {
             new.conflict = Some(Conflict::Tree {
                 reason: "incoming change between file and folder upon update".into(),
@@ -536,6 +645,19 @@ impl Updater<'_, '_> {
         });
         Ok('C')
     }
+}
+
+/// `rel` as seen here: under the place an item moved to locally if the
+/// server has it under that item's server path.
+fn remap(local_moves: &[(RepoPath, RepoPath)], rel: &RepoPath) -> RepoPath {
+    for (at, here) in local_moves {
+        if let Some(rest) = at.relative(rel)
+            && let Ok(p) = here.join_path(&rest)
+        {
+            return p;
+        }
+    }
+    rel.clone()
 }
 
 const TEXT_CHOICES: &[(&str, &str)] = &[

@@ -86,12 +86,19 @@ pub enum CommitOp {
     },
     /// Move or rename an object (and, for a folder, its whole subtree) to
     /// `to`, keeping its oid so that history follows it. `to`'s parent
-    /// must be an existing folder and its name free.
+    /// must be an existing folder (or one added earlier in the commit) and
+    /// its name free. `props` and `hash` change the moved object itself
+    /// as [`CommitOp::Modify`] would, so a rename with an edit is one
+    /// change of one object.
     Move {
         from: RepoPath,
         to: RepoPath,
         oid: Oid,
         base_rev: Rev,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        props: Option<Props>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        hash: Option<BodyHash>,
     },
 }
 
@@ -294,4 +301,46 @@ mod tests {
             r#"{"path":"../etc","oid":"00000000000000000000000000000000","kind":"file","rev":1}"#;
         assert!(serde_json::from_str::<ManifestEntry>(bad).is_err());
     }
+}
+
+/// `GET /api/v1/diff/{path}?from=N&to=M`: what changed in a subtree (or
+/// one object) between two revisions, objects matched by oid, so a moved
+/// object is one change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiffResponse {
+    pub from: Rev,
+    pub to: Rev,
+    /// Changed objects, by path.
+    pub objects: Vec<ObjectDiff>,
+}
+
+/// One object that differs between the two revisions.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectDiff {
+    /// Server path at `to` (at `from` for a deleted object).
+    pub path: RepoPath,
+    /// A, M, D, or R (moved; `from_path` says from where).
+    pub action: ChangeAction,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_path: Option<RepoPath>,
+    pub kind: Kind,
+    /// The bodies' unified diff (with `---`/`+++` headers), if the body
+    /// changed and both sides are text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// The body changed but is binary (or too large to diff).
+    #[serde(default)]
+    pub binary: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub props: Vec<PropChange>,
+}
+
+/// One property that differs; `None` where it is absent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PropChange {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new: Option<String>,
 }

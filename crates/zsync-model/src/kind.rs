@@ -14,6 +14,7 @@ impl Kind {
     pub const FILE: &'static str = "file";
     pub const DOCUMENT: &'static str = "document";
     pub const IMAGE: &'static str = "image";
+    pub const RECORD: &'static str = "record";
 
     /// A kind name is 1 to 64 characters of lowercase ASCII letters, digits,
     /// `-`, `_` and `.`, starting with a letter.
@@ -47,6 +48,10 @@ impl Kind {
 
     pub fn image() -> Self {
         Self(Self::IMAGE.into())
+    }
+
+    pub fn record() -> Self {
+        Self(Self::RECORD.into())
     }
 
     pub fn is_folder(&self) -> bool {

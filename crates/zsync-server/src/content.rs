@@ -4,10 +4,12 @@
 //! (an image's size) are set by the server, never by the client.
 
 use futures_util::TryStreamExt;
+use std::collections::HashMap;
 use zsync_format::{CommitOp, CommitRequest, PathProblem};
-use zsync_model::{BodyHash, Kind, Props};
+
+use zsync_model::{BodyHash, Kind, Props, RepoPath};
 use zsync_store::{Store, StoreError};
-use zsync_types::Registry;
+use zsync_types::{Registry, ValidationContext};
 
 use crate::error::Error;
 
@@ -24,6 +26,24 @@ pub async fn check<S: Store>(
     request: &mut CommitRequest,
 ) -> Result<(), Error> {
     let mut problems = Vec::new();
+    // Folder properties as this commit leaves them, for types that check
+    // an object against its folder (a record against the `schema`).
+    let mut new_props: HashMap<RepoPath, Props> = HashMap::new();
+    for op in &request.ops {
+        match op {
+            CommitOp::Add { path, props, .. } => {
+                new_props.insert(path.clone(), props.clone());
+            }
+            CommitOp::Modify {
+                path,
+                props: Some(props),
+                ..
+            } => {
+                new_props.insert(path.clone(), props.clone());
+            }
+            _ => {}
+        }
+    }
     for op in &mut request.ops {
         let (path, kind, props, hash) = match op {
             CommitOp::Add {
@@ -44,7 +64,22 @@ pub async fn check<S: Store>(
                 }
                 (path.clone(), current.kind, props.as_mut(), *hash)
             }
-            // Neither changes a body or properties.
+            // A move may change the moved object as a modify would.
+            CommitOp::Move {
+                from,
+                to,
+                props,
+                hash,
+                ..
+            } if props.is_some() || hash.is_some() => {
+                let Some(current) = store.object(from).await? else {
+                    continue;
+                };
+                if props.is_none() && hash.is_some() {
+                    *props = Some(current.props.clone());
+                }
+                (to.clone(), current.kind, props.as_mut(), *hash)
+            }
             CommitOp::Delete { .. } | CommitOp::Move { .. } => continue,
         };
         let Some(content_type) = types.get(&kind) else {
@@ -69,7 +104,17 @@ pub async fn check<S: Store>(
             continue; // The store reports a body that was not uploaded.
         };
         if whole {
-            for d in content_type.validate(&body, props) {
+            let parent_props = match path.parent() {
+                None => None,
+                Some(parent) => match new_props.get(&parent) {
+                    Some(p) => Some(p.clone()),
+                    None => store.object(&parent).await?.map(|o| o.props),
+                },
+            };
+            let ctx = ValidationContext {
+                parent_props: parent_props.as_ref(),
+            };
+            for d in content_type.validate_in(&body, props, &ctx) {
                 problems.push(PathProblem {
                     path: path.to_string(),
                     message: d.message,

@@ -168,6 +168,11 @@ const TABLE: &[(&str, &str, [u16; 9])] = &[
         [401, 401, 401, 401, 200, 200, 200, 403, 200],
     ),
     (
+        "GET",
+        "/diff/{*path}",
+        [401, 401, 401, 401, 200, 200, 200, 403, 200],
+    ),
+    (
         "POST",
         "/bodies/missing",
         [401, 401, 401, 401, 403, 200, 200, 200, 401],
@@ -252,6 +257,7 @@ fn request(
     let url = |rest: &str| format!("{}{rest}", server.base);
     let http = &server.http;
     match (method, route) {
+        ("GET", "/diff/{*path}") => http.get(url(&format!("/diff/{folder}?from=0&to=1"))),
         ("GET", path_route) if path_route.ends_with("/{*path}") => {
             let base = path_route.trim_end_matches("/{*path}");
             http.get(url(&format!("{base}/{folder}?since=0")))

@@ -86,6 +86,8 @@ async fn populated() -> (TempDir, SqlStore) {
             to: p("c"),
             oid: b.oid,
             base_rev: b.rev,
+            props: None,
+            hash: None,
         }],
     )
     .await;

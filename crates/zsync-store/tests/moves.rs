@@ -38,6 +38,8 @@ fn mv(from: &str, to: &str, oid: &Oid, base_rev: u64) -> CommitOp {
         to: p(to),
         oid: oid.clone(),
         base_rev,
+        props: None,
+        hash: None,
     }
 }
 
@@ -241,8 +243,54 @@ async fn bad_moves_are_refused_and_change_nothing<S: Store>(_dir: Fixture, store
     assert_eq!(at(&store, "a/sub/f").await, (f, f_rev));
 }
 
+async fn a_move_can_change_the_moved_object<S: Store>(_dir: Fixture, store: S) {
+    fixture(&store).await;
+    let (f, f_rev) = at(&store, "a/sub/f").await;
+    let (sub, sub_rev) = at(&store, "a/sub").await;
+    let h = BodyHash::of(b"three!");
+    store.put_body(h, &b"three!"[..], MAX).await.unwrap();
+    let mut props = Props::new();
+    props.insert("title".into(), "F".into());
+    let response = try_commit(
+        &store,
+        vec![CommitOp::Move {
+            from: p("a/sub/f"),
+            to: p("b/g"),
+            oid: f.clone(),
+            base_rev: f_rev,
+            props: Some(props.clone()),
+            hash: Some(h),
+        }],
+    )
+    .await
+    .unwrap();
+    let g = store.object(&p("b/g")).await.unwrap().unwrap();
+    assert_eq!(
+        (g.oid, g.rev, g.hash, g.size),
+        (f, response.rev, Some(h), 6)
+    );
+    assert_eq!(g.props, props);
+
+    // A folder has no body.
+    let e = try_commit(
+        &store,
+        vec![CommitOp::Move {
+            from: p("a/sub"),
+            to: p("b/sub"),
+            oid: sub,
+            base_rev: sub_rev,
+            props: None,
+            hash: Some(h),
+        }],
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(e, StoreError::Invalid(ref l) if l[0].message.contains("no body")));
+}
+
 engine_tests!(
     move_keeps_oids_and_moves_descendants,
     log_follows_the_object_across_moves,
     bad_moves_are_refused_and_change_nothing,
+    a_move_can_change_the_moved_object,
 );

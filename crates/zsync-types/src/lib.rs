@@ -8,6 +8,9 @@
 
 use zsync_model::{Kind, Props};
 
+mod record;
+pub use record::{Record, SCHEMA_PROP};
+
 /// How many leading bytes of a file recognisers may look at.
 pub const SNIFF_BYTES: usize = 8192;
 
@@ -33,6 +36,15 @@ pub trait ContentType: Send + Sync {
         Vec::new()
     }
 
+    /// [`ContentType::validate`] with what the server knows of the object's
+    /// surroundings (its folder's properties). The server calls this one;
+    /// a type that needs only the body and its own properties keeps the
+    /// default, which calls `validate`.
+    fn validate_in(&self, body: &[u8], props: &Props, ctx: &ValidationContext) -> Vec<Diagnostic> {
+        let _ = ctx;
+        self.validate(body, props)
+    }
+
     /// Properties computed from the body (an image's size). The server sets
     /// them on every commit; users cannot set them.
     fn derived_props(&self, body: &[u8]) -> Props {
@@ -44,6 +56,14 @@ pub trait ContentType: Send + Sync {
     fn read_only_props(&self) -> &'static [&'static str] {
         &[]
     }
+}
+
+/// What the server knows around an object it validates.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ValidationContext<'a> {
+    /// The properties of the folder the object is in, as the commit leaves
+    /// them (`None` for the root).
+    pub parent_props: Option<&'a Props>,
 }
 
 /// One problem found by [`ContentType::validate`], at a 1-based line and
@@ -100,12 +120,14 @@ impl Default for Registry {
 }
 
 impl Registry {
-    /// `image`, `document` and the catch-all `file`. (`folder` is implied by
+    /// `image`, `record` (chosen with `-t record`, never guessed),
+    /// `document` and the catch-all `file`. (`folder` is implied by
     /// directories and needs no recogniser.)
     pub fn builtin() -> Self {
         Self {
             types: vec![
                 Box::new(Image),
+                Box::new(Record),
                 Box::new(Document),
                 Box::new(File),
                 Box::new(Folder),

@@ -600,6 +600,8 @@ pub async fn move_to<S: Store>(
         to: to.clone(),
         oid: object.oid,
         base_rev: form.base_rev,
+        props: None,
+        hash: None,
     }];
     let rev = commit(
         &state,
@@ -806,6 +808,8 @@ fn restore_ops(
                         to: full(&old.path)?,
                         oid: cur.oid.clone(),
                         base_rev: cur.rev,
+                        props: None,
+                        hash: None,
                     });
                 }
                 if cur.hash != old.hash || cur.props != old.props {

@@ -21,6 +21,7 @@ use crate::error::Error;
 mod bodies;
 mod changes;
 pub(crate) mod commit;
+mod diff;
 mod log;
 mod session;
 mod tree;
@@ -37,6 +38,7 @@ fn table<S: Store>() -> Vec<(Method, &'static str, MethodRouter<ServerState<S>>)
         (Method::GET, "/archive/{*path}", get(tree::archive::<S>)),
         (Method::GET, "/log/{*path}", get(log::log::<S>)),
         (Method::GET, "/changes/{*path}", get(changes::changes::<S>)),
+        (Method::GET, "/diff/{*path}", get(diff::diff::<S>)),
         (Method::POST, "/bodies/missing", post(bodies::missing::<S>)),
         (Method::POST, "/bodies/fetch", post(bodies::fetch::<S>)),
         (Method::PUT, "/bodies/{hash}", put(bodies::put::<S>)),

@@ -71,6 +71,8 @@ enum Step {
         current: ObjectRecord,
         descendants: Vec<ObjectRecord>,
         parent_oid: Oid,
+        /// The size of the new body, if the move also replaces it.
+        new_size: Option<u64>,
     },
 }
 
@@ -313,6 +315,8 @@ async fn check(tx: &mut Tx, ops: &[CommitOp]) -> Result<Vec<Step>, StoreError> {
                 to,
                 oid,
                 base_rev,
+                hash,
+                ..
             } => {
                 if from.is_root() || to.is_root() {
                     problems.invalid(to, "the root folder cannot be moved".into());
@@ -351,11 +355,20 @@ async fn check(tx: &mut Tx, ops: &[CommitOp]) -> Result<Vec<Step>, StoreError> {
                         existing_parent,
                     )
                     .await?;
+                let mut new_size = None;
+                if let Some(h) = hash {
+                    if current.kind.is_folder() {
+                        problems.invalid(to, "a folder has no body".into());
+                    } else {
+                        new_size = Some(body_size(tx, &mut bodies, &mut problems, to, h).await?);
+                    }
+                }
                 let descendants = descendants(tx, from).await?;
                 Step::Move {
                     current,
                     descendants,
                     parent_oid,
+                    new_size,
                 }
             }
         };
@@ -621,19 +634,32 @@ async fn apply(
                 top
             }
             (
-                CommitOp::Move { from, to, .. },
+                CommitOp::Move {
+                    from,
+                    to,
+                    props,
+                    hash,
+                    ..
+                },
                 Step::Move {
                     current,
                     descendants,
                     parent_oid,
+                    new_size,
                 },
             ) => {
                 let top = ObjectRecord {
                     path: to.clone(),
                     rev,
+                    hash: hash.or(current.hash),
+                    size: new_size.unwrap_or(current.size),
+                    props: props.clone().unwrap_or(current.props),
                     ..current
                 };
                 move_object(tx, &top, &parent_oid).await?;
+                if hash.is_some() || props.is_some() {
+                    update_object(tx, &top).await?;
+                }
                 insert_history(tx, &top, "M").await?;
                 // Stored as 'M' with the new path (the table's CHECK allows
                 // only A, M, D); `log` tells a move by the changed path.
