@@ -105,6 +105,15 @@ fn fill(ctx: &Context, url: &ServerUrl, dest: &Path, stream: ByteStream) -> Resu
     }
     let mut wc = WorkingCopy::create(dest, url, manifest.head)?;
     receive_bodies(&mut archive, &wc)?;
+    // The index goes first: a checkout killed while writing files leaves a
+    // working copy that `status` reports as interrupted, and after
+    // `zsync cleanup` an update restores the files that are missing.
+    for m in &manifest.entries {
+        wc.index
+            .entries
+            .insert(m.path.to_string(), Entry::from_manifest(m));
+    }
+    wc.save()?;
 
     for m in &manifest.entries {
         let mut entry = Entry::from_manifest(m);
@@ -113,6 +122,7 @@ fn fill(ctx: &Context, url: &ServerUrl, dest: &Path, stream: ByteStream) -> Resu
             fsutil::create_dir_all(&path)?;
         } else {
             entry.stat = Some(materialize(&wc, m, &path)?);
+            crate::fault::point("client-checkout-file");
         }
         if !m.path.is_root() {
             ctx.ui.notify(Notification::Update {

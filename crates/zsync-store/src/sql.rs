@@ -8,10 +8,11 @@ use std::path::{Path, PathBuf};
 
 use tokio::io::AsyncRead;
 use zsync_format::{CommitRequest, CommitResponse, LogEntry, Manifest};
-use zsync_model::{BodyHash, Kind, Oid, RepoPath, Rev, Role};
+use zsync_model::{BodyHash, CommitId, Kind, Oid, RepoPath, Rev, Role};
 
 use crate::{
-    BodyStream, Grant, IntegrityReport, ObjectRecord, SshKeyRecord, Store, StoreError, UserRecord,
+    BodyStream, Grant, IntegrityReport, ObjectRecord, RecordedCommit, SshKeyRecord, Store,
+    StoreError, UserRecord,
 };
 
 mod bodies;
@@ -104,6 +105,10 @@ impl Store for SqlStore {
         request: &CommitRequest,
     ) -> Result<CommitResponse, StoreError> {
         commit::commit(&self.pool, user, request).await
+    }
+
+    async fn commit_by_id(&self, id: &CommitId) -> Result<Option<RecordedCommit>, StoreError> {
+        commit::by_id(&self.pool, id).await
     }
 
     async fn check(&self) -> Result<IntegrityReport, StoreError> {

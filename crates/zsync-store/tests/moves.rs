@@ -49,6 +49,7 @@ async fn try_commit(store: &SqlStore, ops: Vec<CommitOp>) -> Result<CommitRespon
     let request = CommitRequest {
         message: "test".into(),
         ops,
+        id: None,
     };
     store.commit("alice", &request).await
 }

@@ -65,6 +65,7 @@ fn request(message: &str, ops: Vec<CommitOp>) -> CommitRequest {
     CommitRequest {
         message: message.into(),
         ops,
+        id: None,
     }
 }
 
@@ -1025,4 +1026,37 @@ async fn version_1_roles_become_root_grants() {
         store.effective_role("ben", &p("any/where")).await.unwrap(),
         Some(Role::Reader)
     );
+}
+
+#[tokio::test]
+async fn a_commit_sent_twice_with_one_id_is_applied_once() {
+    let (_dir, store) = new_store().await;
+    let id = zsync_model::CommitId::random();
+    let hash = upload(&store, b"once\n").await;
+    let mut req = request("first", vec![folder("f"), doc("f/a.txt", hash)]);
+    req.id = Some(id.clone());
+    assert_eq!(store.commit_by_id(&id).await.unwrap(), None);
+
+    let first = store.commit("alice", &req).await.unwrap();
+    assert_eq!(first.rev, 1);
+    // The same request again, even though its adds would now collide.
+    let again = store.commit("alice", &req).await.unwrap();
+    assert_eq!(again, first);
+    assert_eq!(store.head().await.unwrap(), 1);
+    let recorded = store.commit_by_id(&id).await.unwrap().unwrap();
+    assert_eq!(
+        (recorded.user.as_str(), recorded.response),
+        ("alice", first)
+    );
+
+    // Another user cannot replay (or learn about) alice's commit by its id.
+    assert!(matches!(
+        store.commit("bob", &req).await,
+        Err(StoreError::AlreadyExists(_))
+    ));
+    // A new id is a new commit, refused here because the paths exist.
+    req.id = Some(zsync_model::CommitId::random());
+    assert!(store.commit("alice", &req).await.is_err());
+    assert_eq!(store.head().await.unwrap(), 1);
+    assert!(store.check().await.unwrap().is_sound());
 }

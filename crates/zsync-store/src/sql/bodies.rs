@@ -97,6 +97,7 @@ pub(crate) async fn put<R: AsyncRead + Unpin + Send>(
             break;
         }
         hasher.update(&buf[..n]);
+        crate::fault::point("upload-receiving").await;
         if hasher.len() > max_size {
             return Err(StoreError::TooLarge { limit: max_size });
         }
@@ -112,6 +113,7 @@ pub(crate) async fn put<R: AsyncRead + Unpin + Send>(
 
     // Only now, with the whole body on disk, take the write lock.
     let mut tx = sqlite::begin_write(pool).await?;
+    crate::fault::point("upload-storing").await;
     if size_in(&mut *tx, &expected).await?.is_some() {
         // Another upload of the same body won the race.
         tx.rollback().await?;

@@ -11,12 +11,12 @@ use unicode_normalization::{UnicodeNormalization as _, is_nfc};
 use zsync_format::{
     CommitOp, CommitRequest, CommitResponse, CommittedObject, KnownObject, PathProblem,
 };
-use zsync_model::{BodyHash, Kind, Oid, RepoPath, Rev};
+use zsync_model::{BodyHash, CommitId, Kind, Oid, RepoPath, Rev};
 
 use super::objects;
 use super::rows::{self, OBJECT_COLUMNS, ObjectRow};
 use super::sqlite::{self, Pool, Tx};
-use crate::{ObjectRecord, StoreError};
+use crate::{ObjectRecord, RecordedCommit, StoreError};
 
 pub(crate) async fn commit(
     pool: &Pool,
@@ -30,6 +30,19 @@ pub(crate) async fn commit(
         )]));
     }
     let mut tx = sqlite::begin_write(pool).await?;
+    // Under the write lock, so a resent commit racing its first copy
+    // still finds it.
+    if let Some(id) = &request.id
+        && let Some(recorded) = by_id_in(&mut *tx, id).await?
+    {
+        tx.rollback().await?;
+        if recorded.user != user {
+            return Err(StoreError::AlreadyExists(format!("commit id {id}")));
+        }
+        tracing::info!(rev = recorded.response.rev, user, %id, "commit resent; answered from its record");
+        return Ok(recorded.response);
+    }
+    crate::fault::point("commit-locked").await;
     let steps = match check(&mut tx, &request.ops).await {
         Ok(steps) => steps,
         Err(e) => {
@@ -40,7 +53,20 @@ pub(crate) async fn commit(
         }
     };
     let response = apply(&mut tx, user, request, steps).await?;
+    crate::fault::point("commit-applied").await;
+    if let Some(id) = &request.id {
+        let json = serde_json::to_string(&response)
+            .map_err(|e| StoreError::Corrupt(format!("commit response: {e}")))?;
+        sqlx::query("INSERT INTO commit_ids (id, username, rev, response) VALUES ($1, $2, $3, $4)")
+            .bind(id.as_str())
+            .bind(user)
+            .bind(rows::to_i64(response.rev)?)
+            .bind(json)
+            .execute(&mut *tx)
+            .await?;
+    }
     tx.commit().await?;
+    crate::fault::point("commit-durable").await;
     tracing::debug!(
         rev = response.rev,
         user,
@@ -48,6 +74,30 @@ pub(crate) async fn commit(
         "committed"
     );
     Ok(response)
+}
+
+async fn by_id_in<'e, E>(executor: E, id: &CommitId) -> Result<Option<RecordedCommit>, StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlite::Db>,
+{
+    let row: Option<(String, String)> =
+        sqlx::query_as("SELECT username, response FROM commit_ids WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional(executor)
+            .await?;
+    row.map(|(user, json)| {
+        let response = serde_json::from_str(&json)
+            .map_err(|e| StoreError::Corrupt(format!("recorded commit {id}: {e}")))?;
+        Ok(RecordedCommit { user, response })
+    })
+    .transpose()
+}
+
+pub(crate) async fn by_id(
+    pool: &Pool,
+    id: &CommitId,
+) -> Result<Option<RecordedCommit>, StoreError> {
+    by_id_in(pool, id).await
 }
 
 /// What applying one checked operation needs beyond the operation itself.

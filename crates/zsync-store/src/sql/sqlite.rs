@@ -48,6 +48,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "ssh keys",
         include_str!("../../migrations/sqlite/0004_keys.sql"),
     ),
+    (
+        6,
+        "commit ids",
+        include_str!("../../migrations/sqlite/0006_commit_ids.sql"),
+    ),
 ];
 
 /// Creates the root folder unless it exists.
