@@ -176,7 +176,34 @@ fn check_manifest(manifest: &Manifest, url: &ServerUrl) -> Result<()> {
             ));
         }
     }
+    let unholdable = unholdable_names(manifest, cfg!(windows));
+    if !unholdable.is_empty() {
+        return Err(ClientError::refused(
+            url.redacted(),
+            format!(
+                "holds names this system's filesystems cannot hold: {}; rename them on the server",
+                unholdable.join(", ")
+            ),
+        ));
+    }
     Ok(())
+}
+
+/// The paths (with the reason) of `manifest` whose names this system
+/// could not write. Linux holds every valid `RepoPath`; Windows does not
+/// (see [`zsync_model::portability_problem`]), and the checkout must fail
+/// before it writes anything rather than half-way.
+fn unholdable_names(manifest: &Manifest, windows: bool) -> Vec<String> {
+    if !windows {
+        return Vec::new();
+    }
+    manifest
+        .entries
+        .iter()
+        .filter_map(|e| {
+            zsync_model::portability_problem(e.path.name()).map(|p| format!("{} ({p})", e.path))
+        })
+        .collect()
 }
 
 /// A name as case-insensitive, normalising filesystems compare it.
@@ -265,5 +292,15 @@ mod tests {
         m.entries.push(entry("d", Kind::folder()));
         m.entries.push(entry("d/X", Kind::document()));
         assert!(check_manifest(&m, &url).is_ok());
+    }
+
+    #[test]
+    fn names_windows_cannot_hold_are_found_before_writing() {
+        let m = manifest(&["a", "a/CON.txt", "a/ok.txt", "b:c"]);
+        assert!(unholdable_names(&m, false).is_empty());
+        let found = unholdable_names(&m, true);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found[0].starts_with("a/CON.txt ("), "{found:?}");
+        assert!(found[1].starts_with("b:c ("), "{found:?}");
     }
 }

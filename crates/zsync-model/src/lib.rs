@@ -15,7 +15,7 @@ pub use commit_id::{CommitId, CommitIdParseError};
 pub use hash::{BodyHash, BodyHasher, HashParseError};
 pub use kind::Kind;
 pub use oid::{Oid, OidParseError};
-pub use path::{NameError, RepoPath, validate_name};
+pub use path::{NameError, RepoPath, portability_problem, validate_name};
 pub use role::{Role, RoleParseError};
 
 /// A global revision number. Revision 0 is the empty repository; every

@@ -1060,3 +1060,29 @@ async fn a_commit_sent_twice_with_one_id_is_applied_once() {
     assert_eq!(store.head().await.unwrap(), 1);
     assert!(store.check().await.unwrap().is_sound());
 }
+
+#[tokio::test]
+async fn names_some_filesystem_cannot_hold_are_refused_on_commit() {
+    let (_dir, store) = new_store().await;
+    let hash = upload(&store, b"x").await;
+    let result = store
+        .commit(
+            "alice",
+            &request(
+                "bad names",
+                vec![
+                    folder("f"),
+                    doc("f/aux.txt", hash),
+                    doc("f/a:b", hash),
+                    folder("dot."),
+                ],
+            ),
+        )
+        .await;
+    let Err(StoreError::Invalid(problems)) = result else {
+        panic!("expected Invalid, got {result:?}");
+    };
+    let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(paths, ["f/aux.txt", "f/a:b", "dot."]);
+    assert_eq!(store.head().await.unwrap(), 0);
+}

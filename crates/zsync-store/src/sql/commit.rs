@@ -486,6 +486,9 @@ impl SiblingNames {
         existing_parent: bool,
     ) -> Result<(), StoreError> {
         let name = path.name();
+        if let Some(problem) = zsync_model::portability_problem(name) {
+            problems.invalid(path, format!("{problem}; rename it"));
+        }
         if !is_nfc(name) {
             problems.invalid(
                 path,
