@@ -206,6 +206,20 @@ fn unholdable_names(manifest: &Manifest, windows: bool) -> Vec<String> {
         .collect()
 }
 
+/// A reader that remembers why it failed.
+struct ReadFailure<R> {
+    inner: R,
+    failed: Option<String>,
+}
+
+impl<R: std::io::Read> std::io::Read for ReadFailure<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.inner.read(buf).inspect_err(|e| {
+            self.failed = Some(e.to_string());
+        })
+    }
+}
+
 /// A name as case-insensitive, normalising filesystems compare it.
 pub(crate) fn fold_name(name: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
@@ -221,7 +235,20 @@ pub(crate) fn receive_bodies(
         match archive.next_header()? {
             Header::End => return Ok(()),
             Header::Body { hash, .. } => {
-                wc.pristine.insert_verified(&hash, &mut archive.body())?;
+                let mut body = ReadFailure {
+                    inner: archive.body(),
+                    failed: None,
+                };
+                if let Err(e) = wc.pristine.insert_verified(&hash, &mut body) {
+                    // A failed read is the server's answer breaking off, not
+                    // a problem with the file it was being written to.
+                    return Err(match body.failed {
+                        Some(why) => ClientError::Protocol(format!(
+                            "the archive from the server broke off in body {hash}: {why}"
+                        )),
+                        None => e,
+                    });
+                }
             }
             Header::Manifest(_) => {
                 return Err(ClientError::Protocol(

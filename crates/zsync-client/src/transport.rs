@@ -271,7 +271,11 @@ impl HttpTransport {
         response: reqwest::blocking::Response,
     ) -> Result<T> {
         let bytes = response.bytes().map_err(|e| self.network_error(e))?;
-        serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol(e.to_string()))
+        serde_json::from_slice(&bytes).map_err(|e| {
+            ClientError::Protocol(format!(
+                "not the JSON a zsync server sends ({e}); is the URL a zsync server?"
+            ))
+        })
     }
 }
 
