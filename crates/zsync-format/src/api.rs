@@ -188,6 +188,24 @@ pub struct LogEntry {
     pub changes: Vec<ChangedPath>,
 }
 
+/// `GET /api/v1/changes/{path}?since=REV[&wait=SECONDS]`: the revisions
+/// after `since` that changed what the caller may read at or below the
+/// path, oldest first. With `wait`, the server answers as soon as the head
+/// passes `since` (a commit through any server sharing the store) or when
+/// `wait` seconds have passed, whichever is first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeFeed {
+    /// The newest revision in the store.
+    pub head: Rev,
+    /// The revisions up to this one are covered; ask again with
+    /// `since=through` for more (it is below `head` when the answer was cut
+    /// short).
+    pub through: Rev,
+    /// Revisions that changed something the caller may read at or below
+    /// the path (a move is listed at its new path), oldest first.
+    pub revisions: Vec<LogEntry>,
+}
+
 /// `POST /api/v1/login`: a bearer token for later requests.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginResponse {

@@ -129,6 +129,10 @@ pub enum Credentials {
     /// Authenticated by the transport (SSH password or key, or the
     /// operator of `zsyncd serve --stdio`), not by the request.
     Transport,
+    /// A session of the web UI, known only by its token's hash.
+    WebSession {
+        hash: String,
+    },
 }
 
 /// The user a connection was authenticated as before HTTP began (SSH, or
@@ -158,6 +162,20 @@ fn article(role: Role) -> &'static str {
 }
 
 impl Caller {
+    /// The caller for `name`, authenticated by `credentials` elsewhere
+    /// (the web UI's session), with their grants and those of `anonymous`.
+    pub async fn for_user<S: Store>(
+        store: &S,
+        name: &str,
+        credentials: Credentials,
+    ) -> Result<Caller, Error> {
+        Ok(Caller {
+            grants: grants_of(store, name).await?,
+            name: name.to_owned(),
+            credentials,
+        })
+    }
+
     pub fn is_anonymous(&self) -> bool {
         self.credentials == Credentials::None
     }
@@ -333,7 +351,7 @@ async fn basic<S: Store>(
 
 /// The user's name if `password` is theirs and the account is enabled;
 /// failures count against the name and `address` in the login limiter.
-pub(crate) async fn check_password<S: Store>(
+pub async fn check_password<S: Store>(
     state: &ServerState<S>,
     name: &str,
     password: &str,

@@ -28,6 +28,7 @@ pub mod tls;
 pub use auth::{PasswordHashError, UserNameError, hash_password, validate_user_name};
 pub use error::Error;
 pub use routes::api_routes;
+pub use routes::commit::{MAX_MESSAGE_BYTES, commit_as};
 pub use tls::{TlsConfig, TlsError};
 
 /// Limits and lifetimes of the HTTP API.
@@ -121,7 +122,13 @@ impl<S: Clone> Clone for ServerState<S> {
 /// The whole HTTP application: the API, a tiny index page, JSON errors for
 /// everything else, and request tracing.
 pub fn router<S: Store>(state: ServerState<S>) -> axum::Router {
-    routes::router(state)
+    routes::router(state, axum::Router::new())
+}
+
+/// Like [`router`], with `extra`'s routes (the web UI) beside the API,
+/// under the same time limit, panic guard and tracing.
+pub fn router_with<S: Store>(state: ServerState<S>, extra: axum::Router) -> axum::Router {
+    routes::router(state, extra)
 }
 
 /// Serves the API over plain HTTP on `listener` until `shutdown`
@@ -131,7 +138,7 @@ pub async fn serve<S: Store>(
     state: ServerState<S>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    serve::serve(listener, state, None, shutdown).await
+    serve_with_tls(listener, state, None, shutdown).await
 }
 
 /// Like [`serve`], over HTTPS with `tls` when it is given.
@@ -141,5 +148,18 @@ pub async fn serve_with_tls<S: Store>(
     tls: Option<TlsConfig>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    serve::serve(listener, state, tls, shutdown).await
+    let header_timeout = state.config.header_read_timeout;
+    serve::serve(listener, router(state), header_timeout, tls, shutdown).await
+}
+
+/// Serves `app` (from [`router_with`]) over HTTP, or HTTPS with `tls`,
+/// with the limits of `config`, until `shutdown` completes.
+pub async fn serve_app(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    config: &ServerConfig,
+    tls: Option<TlsConfig>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    serve::serve(listener, app, config.header_read_timeout, tls, shutdown).await
 }

@@ -18,20 +18,17 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower::Service as _;
-use zsync_store::Store;
 
 use crate::auth::TransportUser;
 use crate::tls::TlsConfig;
-use crate::{ServerState, router};
 
-pub async fn serve<S: Store>(
+pub async fn serve(
     listener: TcpListener,
-    state: ServerState<S>,
+    app: Router,
+    header_timeout: Duration,
     tls: Option<TlsConfig>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    let header_timeout = state.config.header_read_timeout;
-    let app = router(state);
     let acceptor = tls.map(|t| tokio_rustls::TlsAcceptor::from(t.0));
     // Every connection holds a receiver; once they are all gone, the
     // sender's `closed()` resolves and the drain is complete.

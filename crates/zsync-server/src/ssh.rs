@@ -56,9 +56,15 @@ impl HostKey {
     /// stores it there (mode 0600) so clients see the same key after a
     /// restart. The flag is true if the key was generated now.
     pub fn load_or_create(data_dir: &Path) -> Result<(Self, bool), SshError> {
-        let path = data_dir.join(HOST_KEY_FILE);
+        Self::load_or_create_file(&data_dir.join(HOST_KEY_FILE))
+    }
+
+    /// The host key in `path`, created there if missing. Several servers
+    /// behind one name share one file (or copies of it), so clients see
+    /// one key whichever server answers.
+    pub fn load_or_create_file(path: &Path) -> Result<(Self, bool), SshError> {
         let shown = path.display().to_string();
-        match std::fs::read_to_string(&path) {
+        match std::fs::read_to_string(path) {
             Ok(text) => {
                 let key = PrivateKey::from_openssh(&text).map_err(|e| SshError::BadHostKey {
                     path: shown,
@@ -74,7 +80,7 @@ impl HostKey {
                         path: shown.clone(),
                         message: e.to_string(),
                     })?;
-                write_private(&path, text.as_bytes()).map_err(|source| SshError::WriteHostKey {
+                write_private(path, text.as_bytes()).map_err(|source| SshError::WriteHostKey {
                     path: shown,
                     source,
                 })?;

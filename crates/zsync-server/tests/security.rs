@@ -163,6 +163,11 @@ const TABLE: &[(&str, &str, [u16; 9])] = &[
         [401, 401, 401, 401, 200, 200, 200, 403, 200],
     ),
     (
+        "GET",
+        "/changes/{*path}",
+        [401, 401, 401, 401, 200, 200, 200, 403, 200],
+    ),
+    (
         "POST",
         "/bodies/missing",
         [401, 401, 401, 401, 403, 200, 200, 200, 401],
@@ -256,7 +261,7 @@ fn request(
     match (method, route) {
         ("GET", path_route) if path_route.ends_with("/{*path}") => {
             let base = path_route.trim_end_matches("/{*path}");
-            http.get(url(&format!("{base}/{folder}")))
+            http.get(url(&format!("{base}/{folder}?since=0")))
         }
         ("POST", "/bodies/missing") => http
             .post(url("/bodies/missing"))

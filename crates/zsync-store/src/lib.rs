@@ -1,13 +1,19 @@
 //! The object store behind `zsyncd`: typed objects with properties, global
 //! revisions, the full history of every object, content-addressed bodies,
-//! users, login tokens and the roles granted to them per path.
+//! users, login tokens, web sessions and the roles granted to them per path.
 //!
-//! [`Store`] is the role; [`SqlStore`] implements it on SQLite through sqlx.
+//! [`Store`] is the role; [`SqlStore`] implements it on SQLite and
+//! [`PgStore`] on PostgreSQL, both through sqlx.
 //! The store knows nothing of HTTP, SSH or permissions: the server decides
 //! who may call what.
 
+// The portable SQL modules are compiled once per engine on purpose (see
+// `sql::sqlite`).
+#![allow(clippy::duplicate_mod)]
+
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::Stream;
@@ -16,11 +22,13 @@ use zsync_format::{CommitRequest, CommitResponse, LogEntry, Manifest, PathProble
 use zsync_model::{BodyHash, CommitId, Kind, Oid, Props, RepoPath, Rev, Role};
 
 pub mod fault;
+mod feed;
 mod grants;
 mod sql;
 
 pub use grants::{Grant, GrantSet};
-pub use sql::SqlStore;
+pub use sql::copy::{CopyReport, copy_sqlite_to_postgres};
+pub use sql::{PgStore, SqlStore};
 
 /// Bodies are stored and streamed in chunks of this size, so no body is
 /// ever held whole in memory.
@@ -101,6 +109,26 @@ pub struct RecordedCommit {
     pub user: String,
     /// The answer the commit was given.
     pub response: CommitResponse,
+}
+
+/// An API login token, known by its hash (the token itself is never
+/// stored).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub token_hash: String,
+    pub user: String,
+    /// Seconds since the Unix epoch.
+    pub expires: i64,
+}
+
+/// A session of the web UI, known by the hash of its cookie's token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebSessionRecord {
+    pub token_hash: String,
+    pub user: String,
+    /// Seconds since the Unix epoch.
+    pub created: i64,
+    pub expires: i64,
 }
 
 /// What [`Store::check`] found.
@@ -313,6 +341,41 @@ pub trait Store: Clone + Send + Sync + 'static {
         token_hash: &str,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
+    /// The API tokens of `user`, or of everyone (expired ones included
+    /// until they are revoked).
+    fn tokens(
+        &self,
+        user: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<TokenRecord>, StoreError>> + Send;
+
+    /// Records a web session by its token's hash.
+    /// [`StoreError::NotFound`] if the user does not exist.
+    fn add_web_session(
+        &self,
+        session: &WebSessionRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The user of a web session, if it exists and has not expired at `now`.
+    fn web_session_user(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+
+    /// The web sessions of `user`, or of everyone, that have not expired
+    /// at `now` (expired ones are removed).
+    fn web_sessions(
+        &self,
+        user: Option<&str>,
+        now: i64,
+    ) -> impl Future<Output = Result<Vec<WebSessionRecord>, StoreError>> + Send;
+
+    /// Ends a web session; true if it existed.
+    fn remove_web_session(
+        &self,
+        token_hash: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Registers an SSH public key for an existing user.
     /// [`StoreError::NotFound`] if the user does not exist,
     /// [`StoreError::AlreadyExists`] if the key is registered (for anyone).
@@ -333,4 +396,21 @@ pub trait Store: Clone + Send + Sync + 'static {
         user: &str,
         fingerprint: &str,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The revisions after `since`, oldest first and at most `limit` of
+    /// them, each with the paths it touched (the change feed).
+    fn changes(
+        &self,
+        since: Rev,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<LogEntry>, StoreError>> + Send;
+
+    /// Waits until the head is past `since` (a commit through this or any
+    /// other process sharing the store) or `timeout` has passed, and
+    /// returns the head.
+    fn wait_for_head(
+        &self,
+        since: Rev,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<Rev, StoreError>> + Send;
 }

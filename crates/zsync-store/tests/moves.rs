@@ -1,18 +1,14 @@
-//! `CommitOp::Move` in `SqlStore`: the oid is kept, descendants follow,
+//! `CommitOp::Move` in both stores: the oid is kept, descendants follow,
 //! and `log` follows the object across the move.
 
-use tempfile::TempDir;
+mod common;
+
+use common::Fixture;
 use zsync_format::{ChangeAction, CommitOp, CommitRequest, CommitResponse};
 use zsync_model::{BodyHash, Kind, Oid, Props, RepoPath};
-use zsync_store::{SqlStore, Store, StoreError};
+use zsync_store::{Store, StoreError};
 
 const MAX: u64 = 1 << 20;
-
-async fn new_store() -> (TempDir, SqlStore) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqlStore::open(&dir.path().join("data")).await.unwrap();
-    (dir, store)
-}
 
 fn p(s: &str) -> RepoPath {
     RepoPath::parse(s).unwrap()
@@ -45,7 +41,7 @@ fn mv(from: &str, to: &str, oid: &Oid, base_rev: u64) -> CommitOp {
     }
 }
 
-async fn try_commit(store: &SqlStore, ops: Vec<CommitOp>) -> Result<CommitResponse, StoreError> {
+async fn try_commit(store: &impl Store, ops: Vec<CommitOp>) -> Result<CommitResponse, StoreError> {
     let request = CommitRequest {
         message: "test".into(),
         ops,
@@ -54,13 +50,13 @@ async fn try_commit(store: &SqlStore, ops: Vec<CommitOp>) -> Result<CommitRespon
     store.commit("alice", &request).await
 }
 
-async fn at(store: &SqlStore, path: &str) -> (Oid, u64) {
+async fn at(store: &impl Store, path: &str) -> (Oid, u64) {
     let o = store.object(&p(path)).await.unwrap().unwrap();
     (o.oid, o.rev)
 }
 
 /// Sets up r1: folders a, a/sub, b; r2: a/sub/f; r3: a/sub/f modified.
-async fn fixture(store: &SqlStore) -> BodyHash {
+async fn fixture(store: &impl Store) -> BodyHash {
     let h = BodyHash::of(b"one");
     store.put_body(h, &b"one"[..], MAX).await.unwrap();
     let h2 = BodyHash::of(b"two");
@@ -85,9 +81,7 @@ async fn fixture(store: &SqlStore) -> BodyHash {
     h
 }
 
-#[tokio::test]
-async fn move_keeps_oids_and_moves_descendants() {
-    let (_dir, store) = new_store().await;
+async fn move_keeps_oids_and_moves_descendants<S: Store>(_dir: Fixture, store: S) {
     fixture(&store).await;
     let (sub, sub_rev) = at(&store, "a/sub").await;
     let (f, _) = at(&store, "a/sub/f").await;
@@ -130,9 +124,7 @@ async fn move_keeps_oids_and_moves_descendants() {
     assert_eq!(at(&store, "b/moved/g").await.0, f);
 }
 
-#[tokio::test]
-async fn log_follows_the_object_across_moves() {
-    let (_dir, store) = new_store().await;
+async fn log_follows_the_object_across_moves<S: Store>(_dir: Fixture, store: S) {
     fixture(&store).await;
     let (f, rev) = at(&store, "a/sub/f").await;
     try_commit(&store, vec![mv("a/sub/f", "b/g", &f, rev)])
@@ -154,9 +146,7 @@ async fn log_follows_the_object_across_moves() {
     assert_eq!(b.iter().map(|e| e.rev).collect::<Vec<_>>(), [4, 3, 2, 1]);
 }
 
-#[tokio::test]
-async fn bad_moves_are_refused_and_change_nothing() {
-    let (_dir, store) = new_store().await;
+async fn bad_moves_are_refused_and_change_nothing<S: Store>(_dir: Fixture, store: S) {
     fixture(&store).await;
     let (a, a_rev) = at(&store, "a").await;
     let (sub, sub_rev) = at(&store, "a/sub").await;
@@ -251,3 +241,9 @@ async fn bad_moves_are_refused_and_change_nothing() {
     assert_eq!(store.head().await.unwrap(), 3);
     assert_eq!(at(&store, "a/sub/f").await, (f, f_rev));
 }
+
+engine_tests!(
+    move_keeps_oids_and_moves_descendants,
+    log_follows_the_object_across_moves,
+    bad_moves_are_refused_and_change_nothing,
+);

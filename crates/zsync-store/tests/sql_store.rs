@@ -1,20 +1,19 @@
-//! `SqlStore` against real SQLite databases in temporary directories.
+//! The store suite, against real SQLite databases in temporary directories
+//! and real PostgreSQL databases (one per test); see `common`.
+
+mod common;
 
 use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use common::Fixture;
 
 use futures_util::TryStreamExt;
-use tempfile::TempDir;
 use zsync_format::{ChangeAction, CommitOp, CommitRequest, CommitResponse, KnownObject};
 use zsync_model::{BodyHash, Kind, Oid, Props, RepoPath, Role};
-use zsync_store::{CHUNK_SIZE, SqlStore, Store, StoreError, UserRecord};
+use zsync_store::{CHUNK_SIZE, SqlStore, Store, StoreError, UserRecord, WebSessionRecord};
 
 const MAX: u64 = 64 * 1024 * 1024;
-
-async fn new_store() -> (TempDir, SqlStore) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqlStore::open(&dir.path().join("data")).await.unwrap();
-    (dir, store)
-}
 
 fn p(s: &str) -> RepoPath {
     RepoPath::parse(s).unwrap()
@@ -27,7 +26,7 @@ fn props(pairs: &[(&str, &str)]) -> Props {
         .collect()
 }
 
-async fn upload(store: &SqlStore, data: &[u8]) -> BodyHash {
+async fn upload(store: &impl Store, data: &[u8]) -> BodyHash {
     let hash = BodyHash::of(data);
     store.put_body(hash, data, MAX).await.unwrap();
     hash
@@ -69,12 +68,12 @@ fn request(message: &str, ops: Vec<CommitOp>) -> CommitRequest {
     }
 }
 
-async fn commit(store: &SqlStore, ops: Vec<CommitOp>) -> CommitResponse {
+async fn commit(store: &impl Store, ops: Vec<CommitOp>) -> CommitResponse {
     store.commit("alice", &request("test", ops)).await.unwrap()
 }
 
 /// The oid and rev of the object at `path`.
-async fn at(store: &SqlStore, path: &str) -> (Oid, u64) {
+async fn at(store: &impl Store, path: &str) -> (Oid, u64) {
     let o = store.object(&p(path)).await.unwrap().unwrap();
     (o.oid, o.rev)
 }
@@ -94,27 +93,7 @@ fn problems(e: StoreError) -> BTreeMap<String, String> {
     }
 }
 
-fn tmp_files(dir: &TempDir) -> usize {
-    std::fs::read_dir(dir.path().join("data/tmp"))
-        .unwrap()
-        .count()
-}
-
-/// Revisions with at least one history row, read straight from the file.
-async fn history_revs(dir: &TempDir) -> Vec<i64> {
-    let url = format!("sqlite://{}", dir.path().join("data/zsync.db").display());
-    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-    let revs: Vec<(i64,)> = sqlx::query_as("SELECT DISTINCT rev FROM history ORDER BY rev")
-        .fetch_all(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
-    revs.into_iter().map(|(r,)| r).collect()
-}
-
-#[tokio::test]
-async fn root_exists_at_rev_0() {
-    let (_dir, store) = new_store().await;
+async fn root_exists_at_rev_0<S: Store>(_dir: Fixture, store: S) {
     assert_eq!(store.head().await.unwrap(), 0);
     let root = store.object(&RepoPath::root()).await.unwrap().unwrap();
     assert_eq!(root.oid, Oid::root());
@@ -143,9 +122,7 @@ async fn open_twice_keeps_data() {
     assert_eq!(at(&store, "").await, (Oid::root(), 0));
 }
 
-#[tokio::test]
-async fn add_and_manifest() {
-    let (_dir, store) = new_store().await;
+async fn add_and_manifest<S: Store>(_dir: Fixture, store: S) {
     let b = upload(&store, b"bee").await;
     let x = upload(&store, b"ex").await;
     let r1 = commit(
@@ -201,9 +178,7 @@ async fn add_and_manifest() {
     }
 }
 
-#[tokio::test]
-async fn modify_with_right_and_stale_base_revs() {
-    let (dir, store) = new_store().await;
+async fn modify_with_right_and_stale_base_revs<S: Store>(dir: Fixture, store: S) {
     let h1 = upload(&store, b"one").await;
     commit(
         &store,
@@ -259,12 +234,10 @@ async fn modify_with_right_and_stale_base_revs() {
     assert_eq!(store.head().await.unwrap(), 3);
     let rec = store.object(&p("d/c")).await.unwrap().unwrap();
     assert_eq!((rec.rev, rec.hash), (1, Some(h1)));
-    assert_eq!(history_revs(&dir).await, [1, 2, 3]);
+    assert_eq!(dir.history_revs().await, [1, 2, 3]);
 }
 
-#[tokio::test]
-async fn delete_folder_subtree() {
-    let (dir, store) = new_store().await;
+async fn delete_folder_subtree<S: Store>(dir: Fixture, store: S) {
     let h = upload(&store, b"x").await;
     commit(
         &store,
@@ -345,15 +318,13 @@ async fn delete_folder_subtree() {
             ("d/sub/f".to_string(), ChangeAction::D),
         ]
     );
-    assert_eq!(history_revs(&dir).await, [1, 2]);
+    assert_eq!(dir.history_revs().await, [1, 2]);
     // The path can be used again, by a new object.
     let r = commit(&store, vec![folder("d")]).await;
     assert_ne!(r.objects[0].oid, d);
 }
 
-#[tokio::test]
-async fn invalid_requests() {
-    let (_dir, store) = new_store().await;
+async fn invalid_requests<S: Store>(_dir: Fixture, store: S) {
     let h = upload(&store, b"x").await;
     commit(&store, vec![folder("d"), doc("d/f", h)]).await;
     let (d, _) = at(&store, "d").await;
@@ -463,9 +434,7 @@ async fn invalid_requests() {
     assert_eq!(store.head().await.unwrap(), 1);
 }
 
-#[tokio::test]
-async fn add_where_something_exists_is_stale() {
-    let (_dir, store) = new_store().await;
+async fn add_where_something_exists_is_stale<S: Store>(_dir: Fixture, store: S) {
     commit(&store, vec![folder("a"), folder("b")]).await;
     let err = store
         .commit(
@@ -483,9 +452,7 @@ fn pattern(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 7 % 251) as u8).collect()
 }
 
-#[tokio::test]
-async fn multi_chunk_body_streams_both_ways() {
-    let (dir, store) = new_store().await;
+async fn multi_chunk_body_streams_both_ways<S: Store>(dir: Fixture, store: S) {
     let data = pattern(2 * CHUNK_SIZE + CHUNK_SIZE / 2 + 3);
     let hash = BodyHash::of(&data);
     assert_eq!(store.missing_bodies(&[hash, hash]).await.unwrap(), [hash]);
@@ -508,7 +475,7 @@ async fn multi_chunk_body_streams_both_ways() {
         Some(data.len() as u64)
     );
     assert!(store.missing_bodies(&[hash]).await.unwrap().is_empty());
-    assert_eq!(tmp_files(&dir), 0);
+    assert_eq!(dir.tmp_files(), 0);
 
     let chunks: Vec<_> = store
         .read_body(&hash)
@@ -546,9 +513,7 @@ async fn multi_chunk_body_streams_both_ways() {
     assert_eq!(store.body_size(&other).await.unwrap(), None);
 }
 
-#[tokio::test]
-async fn bad_uploads_leave_nothing() {
-    let (dir, store) = new_store().await;
+async fn bad_uploads_leave_nothing<S: Store>(dir: Fixture, store: S) {
     let data = pattern(CHUNK_SIZE + 10);
     let hash = BodyHash::of(&data);
 
@@ -580,12 +545,10 @@ async fn bad_uploads_leave_nothing() {
         store.missing_bodies(&[hash, wrong]).await.unwrap(),
         [hash, wrong]
     );
-    assert_eq!(tmp_files(&dir), 0);
+    assert_eq!(dir.tmp_files(), 0);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_commits_to_one_object() {
-    let (_dir, store) = new_store().await;
+async fn concurrent_commits_to_one_object<S: Store>(_dir: Fixture, store: S) {
     commit(&store, vec![folder("d")]).await;
     let (d, _) = at(&store, "d").await;
     let change = |v: &str| {
@@ -619,9 +582,7 @@ async fn concurrent_commits_to_one_object() {
     assert_eq!(store.head().await.unwrap(), 2);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_commits_to_different_objects() {
-    let (dir, store) = new_store().await;
+async fn concurrent_commits_to_different_objects<S: Store>(dir: Fixture, store: S) {
     let names = ["a", "b", "c", "d", "e", "f"];
     commit(&store, names.iter().map(|n| folder(n)).collect()).await;
     let mut tasks = Vec::new();
@@ -640,15 +601,13 @@ async fn concurrent_commits_to_different_objects() {
     }
     revs.sort();
     assert_eq!(revs, [2, 3, 4, 5, 6, 7]);
-    assert_eq!(history_revs(&dir).await, [1, 2, 3, 4, 5, 6, 7]);
+    assert_eq!(dir.history_revs().await, [1, 2, 3, 4, 5, 6, 7]);
     for name in names {
         assert!(at(&store, name).await.1 > 1);
     }
 }
 
-#[tokio::test]
-async fn log_order_limit_and_scope() {
-    let (dir, store) = new_store().await;
+async fn log_order_limit_and_scope<S: Store>(dir: Fixture, store: S) {
     let h = upload(&store, b"x").await;
     commit(&store, vec![folder("a"), folder("b")]).await; // 1
     commit(&store, vec![doc("a/f", h)]).await; // 2
@@ -691,7 +650,7 @@ async fn log_order_limit_and_scope() {
     let limited = store.log(&p("a"), Some(2)).await.unwrap();
     assert_eq!(limited.iter().map(|e| e.rev).collect::<Vec<_>>(), [4, 2]);
     assert!(store.log(&p("zzz"), None).await.unwrap().is_empty());
-    assert_eq!(history_revs(&dir).await, [1, 2, 3, 4]);
+    assert_eq!(dir.history_revs().await, [1, 2, 3, 4]);
 }
 
 fn user(name: &str, role: Role) -> UserRecord {
@@ -703,9 +662,7 @@ fn user(name: &str, role: Role) -> UserRecord {
     }
 }
 
-#[tokio::test]
-async fn users_round_trip() {
-    let (_dir, store) = new_store().await;
+async fn users_round_trip<S: Store>(_dir: Fixture, store: S) {
     let alice = user("alice", Role::Manager);
     store.add_user(&alice).await.unwrap();
     store
@@ -747,9 +704,7 @@ async fn users_round_trip() {
     assert_eq!(store.list_users().await.unwrap(), [alice]);
 }
 
-#[tokio::test]
-async fn tokens_expire_and_are_revoked() {
-    let (_dir, store) = new_store().await;
+async fn tokens_expire_and_are_revoked<S: Store>(_dir: Fixture, store: S) {
     store.add_user(&user("alice", Role::Editor)).await.unwrap();
     store.add_user(&user("bob", Role::Editor)).await.unwrap();
     store.add_token("alice", "t1", 1000).await.unwrap();
@@ -787,9 +742,108 @@ async fn tokens_expire_and_are_revoked() {
     assert_eq!(store.token_user("t3", 0).await.unwrap(), None);
 }
 
-#[tokio::test]
-async fn root_can_change_props_but_not_go() {
-    let (_dir, store) = new_store().await;
+fn web_session(hash: &str, user: &str, created: i64, expires: i64) -> WebSessionRecord {
+    WebSessionRecord {
+        token_hash: hash.into(),
+        user: user.into(),
+        created,
+        expires,
+    }
+}
+
+async fn web_sessions_expire_list_and_end_with_the_account<S: Store>(_dir: Fixture, store: S) {
+    for name in ["alice", "bob", "carol"] {
+        store.add_user(&user(name, Role::Editor)).await.unwrap();
+    }
+    store
+        .add_web_session(&web_session("s1", "alice", 10, 1000))
+        .await
+        .unwrap();
+    store
+        .add_web_session(&web_session("s2", "alice", 20, 2000))
+        .await
+        .unwrap();
+    store
+        .add_web_session(&web_session("s3", "bob", 30, 2000))
+        .await
+        .unwrap();
+    store
+        .add_web_session(&web_session("s4", "carol", 40, 2000))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .add_web_session(&web_session("s5", "dave", 0, 2000))
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store
+            .add_web_session(&web_session("s1", "bob", 0, 2000))
+            .await,
+        Err(StoreError::AlreadyExists(_))
+    ));
+    assert_eq!(
+        store.web_session_user("s1", 999).await.unwrap().as_deref(),
+        Some("alice")
+    );
+    assert_eq!(
+        store.web_session_user("s1", 1000).await.unwrap(),
+        None,
+        "expired"
+    );
+
+    // Listing drops what expired.
+    let alive = store.web_sessions(None, 1500).await.unwrap();
+    let hashes: Vec<&str> = alive.iter().map(|s| s.token_hash.as_str()).collect();
+    assert_eq!(hashes, ["s2", "s3", "s4"]);
+    assert_eq!(store.web_sessions(Some("bob"), 0).await.unwrap().len(), 1);
+    assert_eq!(
+        store.web_session_user("s1", 0).await.unwrap(),
+        None,
+        "swept"
+    );
+
+    assert!(store.remove_web_session("s3").await.unwrap());
+    assert!(!store.remove_web_session("s3").await.unwrap());
+
+    // A new password, disabling and removal each end the user's sessions.
+    store.set_password("alice", "$argon2id$new").await.unwrap();
+    assert_eq!(store.web_session_user("s2", 0).await.unwrap(), None);
+    store
+        .add_web_session(&web_session("s6", "bob", 0, 2000))
+        .await
+        .unwrap();
+    store.set_disabled("bob", true).await.unwrap();
+    assert_eq!(store.web_session_user("s6", 0).await.unwrap(), None);
+    store.remove_user("carol").await.unwrap();
+    assert_eq!(store.web_session_user("s4", 0).await.unwrap(), None);
+}
+
+async fn tokens_are_listed<S: Store>(_dir: Fixture, store: S) {
+    store.add_user(&user("alice", Role::Editor)).await.unwrap();
+    store.add_user(&user("bob", Role::Editor)).await.unwrap();
+    store.add_token("bob", "t1", 1000).await.unwrap();
+    store.add_token("alice", "t2", 2000).await.unwrap();
+    store.add_token("alice", "t3", 500).await.unwrap();
+    let all = store.tokens(None).await.unwrap();
+    let listed: Vec<(&str, &str, i64)> = all
+        .iter()
+        .map(|t| (t.user.as_str(), t.token_hash.as_str(), t.expires))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("alice", "t3", 500),
+            ("alice", "t2", 2000),
+            ("bob", "t1", 1000)
+        ]
+    );
+    assert_eq!(store.tokens(Some("bob")).await.unwrap().len(), 1);
+    assert!(store.tokens(Some("carol")).await.unwrap().is_empty());
+}
+
+async fn root_can_change_props_but_not_go<S: Store>(_dir: Fixture, store: S) {
     let r = commit(
         &store,
         vec![CommitOp::Modify {
@@ -821,17 +875,10 @@ async fn root_can_change_props_but_not_go() {
     assert_eq!(problems(err).len(), 1);
 }
 
-#[tokio::test]
-async fn damaged_rows_are_reported_as_corrupt() {
-    let (dir, store) = new_store().await;
+async fn damaged_rows_are_reported_as_corrupt<S: Store>(dir: Fixture, store: S) {
     commit(&store, vec![folder("d")]).await;
-    let url = format!("sqlite://{}", dir.path().join("data/zsync.db").display());
-    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-    sqlx::query("UPDATE objects SET props = 'not json' WHERE path = 'd'")
-        .execute(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
+    dir.execute("UPDATE objects SET props = 'not json' WHERE path = 'd'")
+        .await;
     for result in [
         store.manifest(&RepoPath::root()).await.map(|_| ()),
         store.object(&p("d")).await.map(|_| ()),
@@ -843,9 +890,7 @@ async fn damaged_rows_are_reported_as_corrupt() {
     }
 }
 
-#[tokio::test]
-async fn grants_are_per_path_and_inherited() {
-    let (_dir, store) = new_store().await;
+async fn grants_are_per_path_and_inherited<S: Store>(_dir: Fixture, store: S) {
     store.add_user(&user("alice", Role::Reader)).await.unwrap();
     store
         .add_user(&UserRecord {
@@ -915,9 +960,7 @@ async fn grants_are_per_path_and_inherited() {
     assert!(store.grants(Some("bob")).await.unwrap().is_empty());
 }
 
-#[tokio::test]
-async fn disabling_revokes_tokens() {
-    let (_dir, store) = new_store().await;
+async fn disabling_revokes_tokens<S: Store>(_dir: Fixture, store: S) {
     store.add_user(&user("alice", Role::Editor)).await.unwrap();
     store.add_token("alice", "t1", i64::MAX).await.unwrap();
     store.set_disabled("alice", true).await.unwrap();
@@ -931,9 +974,10 @@ async fn disabling_revokes_tokens() {
     ));
 }
 
-#[tokio::test]
-async fn names_must_be_nfc_and_unique_beyond_case_and_normalization() {
-    let (_dir, store) = new_store().await;
+async fn names_must_be_nfc_and_unique_beyond_case_and_normalization<S: Store>(
+    _dir: Fixture,
+    store: S,
+) {
     let body = upload(&store, b"x").await;
     commit(&store, vec![folder("d"), doc("d/Readme.txt", body)]).await;
     let head = store.head().await.unwrap();
@@ -1028,9 +1072,7 @@ async fn version_1_roles_become_root_grants() {
     );
 }
 
-#[tokio::test]
-async fn a_commit_sent_twice_with_one_id_is_applied_once() {
-    let (_dir, store) = new_store().await;
+async fn a_commit_sent_twice_with_one_id_is_applied_once<S: Store>(_dir: Fixture, store: S) {
     let id = zsync_model::CommitId::random();
     let hash = upload(&store, b"once\n").await;
     let mut req = request("first", vec![folder("f"), doc("f/a.txt", hash)]);
@@ -1061,9 +1103,10 @@ async fn a_commit_sent_twice_with_one_id_is_applied_once() {
     assert!(store.check().await.unwrap().is_sound());
 }
 
-#[tokio::test]
-async fn names_some_filesystem_cannot_hold_are_refused_on_commit() {
-    let (_dir, store) = new_store().await;
+async fn names_some_filesystem_cannot_hold_are_refused_on_commit<S: Store>(
+    _dir: Fixture,
+    store: S,
+) {
     let hash = upload(&store, b"x").await;
     let result = store
         .commit(
@@ -1086,3 +1129,73 @@ async fn names_some_filesystem_cannot_hold_are_refused_on_commit() {
     assert_eq!(paths, ["f/aux.txt", "f/a:b", "dot."]);
     assert_eq!(store.head().await.unwrap(), 0);
 }
+/// The change feed lists each revision's paths, and a waiter wakes on a
+/// commit (from another clone) well before its timeout.
+async fn change_feed_wakes_waiters<S: Store>(_dir: Fixture, store: S) {
+    commit(&store, vec![folder("a"), folder("b")]).await;
+    let (b, _) = at(&store, "b").await;
+    commit(&store, vec![modify("b", &b, 1, None)]).await;
+    let feed = store.changes(0, 10).await.unwrap();
+    let revs: Vec<_> = feed.iter().map(|e| e.rev).collect();
+    assert_eq!(revs, [1, 2]);
+    let paths: Vec<Vec<String>> = feed
+        .iter()
+        .map(|e| e.changes.iter().map(|c| c.path.to_string()).collect())
+        .collect();
+    assert_eq!(paths, [vec!["a", "b"], vec!["b"]]);
+    assert_eq!(store.changes(1, 10).await.unwrap().len(), 1);
+    assert!(store.changes(2, 10).await.unwrap().is_empty());
+    assert_eq!(store.changes(0, 1).await.unwrap().len(), 1);
+
+    // Nothing new: the wait ends at its timeout with the same head.
+    let started = Instant::now();
+    let head = store
+        .wait_for_head(2, Duration::from_millis(300))
+        .await
+        .unwrap();
+    assert_eq!(head, 2);
+    assert!(started.elapsed() >= Duration::from_millis(300));
+
+    let waiter = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let head = store
+                .wait_for_head(2, Duration::from_secs(20))
+                .await
+                .unwrap();
+            (head, started.elapsed())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    commit(&store, vec![folder("c")]).await;
+    let (head, waited) = waiter.await.unwrap();
+    assert_eq!(head, 3);
+    assert!(waited < Duration::from_secs(2), "{waited:?}");
+}
+
+engine_tests!(
+    a_commit_sent_twice_with_one_id_is_applied_once,
+    names_some_filesystem_cannot_hold_are_refused_on_commit,
+    web_sessions_expire_list_and_end_with_the_account,
+    tokens_are_listed,
+    change_feed_wakes_waiters,
+    root_exists_at_rev_0,
+    add_and_manifest,
+    modify_with_right_and_stale_base_revs,
+    delete_folder_subtree,
+    invalid_requests,
+    add_where_something_exists_is_stale,
+    multi_chunk_body_streams_both_ways,
+    bad_uploads_leave_nothing,
+    concurrent_commits_to_one_object,
+    concurrent_commits_to_different_objects,
+    log_order_limit_and_scope,
+    users_round_trip,
+    tokens_expire_and_are_revoked,
+    root_can_change_props_but_not_go,
+    damaged_rows_are_reported_as_corrupt,
+    grants_are_per_path_and_inherited,
+    disabling_revokes_tokens,
+    names_must_be_nfc_and_unique_beyond_case_and_normalization,
+);

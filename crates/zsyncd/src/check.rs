@@ -1,22 +1,17 @@
 //! `zsyncd check`: the store's integrity report.
 
-use std::path::Path;
-
 use anyhow::{Context as _, Result};
-use zsync_store::Store as _;
+use zsync_store::Store;
 
 use crate::hint::hinted;
-use crate::store;
 
 /// Prints a summary, or every problem found (one per line on stdout, so
 /// scripts can keep them) and fails.
-pub async fn run(data: &Path) -> Result<()> {
-    let store = store::open_existing(data).await?;
+pub async fn run(store: &impl Store, place: &str) -> Result<()> {
     let report = store
         .check()
         .await
         .context("the integrity check could not run")?;
-    store.close().await;
     let summary = format!(
         "revision {}, {} object(s), {} bod{}",
         report.head,
@@ -33,11 +28,10 @@ pub async fn run(data: &Path) -> Result<()> {
     }
     Err(hinted(
         format!(
-            "the store in {} has {} problem(s) ({summary})",
-            data.display(),
+            "the store in {place} has {} problem(s) ({summary})",
             report.problems.len()
         ),
-        "stop the server and restore the data directory from a backup; \
+        "stop the servers and restore the store from a backup; \
          keep a copy of the damaged one for diagnosis",
     ))
 }

@@ -4,12 +4,11 @@ use std::path::Path;
 
 use anyhow::{Context as _, Result};
 use zsync_server::ssh;
-use zsync_store::{Store as _, StoreError};
+use zsync_store::{Store, StoreError};
 
 use crate::hint::hinted;
-use crate::store;
 
-pub async fn add(data: &Path, user: &str, file: &Path) -> Result<()> {
+pub async fn add(store: &impl Store, user: &str, file: &Path) -> Result<()> {
     let text = std::fs::read_to_string(file)
         .with_context(|| format!("cannot read the public key file {}", file.display()))?;
     let record = ssh::key_record(user, &text).map_err(|e| {
@@ -18,7 +17,6 @@ pub async fn add(data: &Path, user: &str, file: &Path) -> Result<()> {
             "give the public half (the .pub file), one OpenSSH key line",
         )
     })?;
-    let store = store::open_existing(data).await?;
     match store.add_ssh_key(&record).await {
         Ok(()) => {
             println!("zsyncd: added key {} for {user}", record.fingerprint);
@@ -36,8 +34,7 @@ pub async fn add(data: &Path, user: &str, file: &Path) -> Result<()> {
     }
 }
 
-pub async fn list(data: &Path, user: Option<&str>) -> Result<()> {
-    let store = store::open_existing(data).await?;
+pub async fn list(store: &impl Store, user: Option<&str>) -> Result<()> {
     for key in store.ssh_keys(user).await? {
         let kind = key.public_key.split_whitespace().next().unwrap_or("?");
         println!("{}\t{}\t{kind}", key.user, key.fingerprint);
@@ -45,8 +42,7 @@ pub async fn list(data: &Path, user: Option<&str>) -> Result<()> {
     Ok(())
 }
 
-pub async fn remove(data: &Path, user: &str, fingerprint: &str) -> Result<()> {
-    let store = store::open_existing(data).await?;
+pub async fn remove(store: &impl Store, user: &str, fingerprint: &str) -> Result<()> {
     if store.remove_ssh_key(user, fingerprint).await? {
         println!("zsyncd: removed key {fingerprint} of {user}");
         Ok(())

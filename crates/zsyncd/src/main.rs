@@ -9,12 +9,12 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 use zsync_model::Role;
-use zsync_store::Store as _;
 
 mod check;
 mod demo;
 mod hint;
 mod keys;
+mod migrate;
 mod png;
 mod serve;
 mod store;
@@ -29,6 +29,16 @@ struct Cli {
     /// The data directory that holds the store.
     #[arg(long, global = true, value_name = "DIR", env = "ZSYNCD_DATA", default_value = DEFAULT_DATA)]
     data: PathBuf,
+
+    /// Keep the store in this PostgreSQL database (`postgres://…`) instead
+    /// of the data directory; several servers may share one.
+    #[arg(long, global = true, value_name = "URL", env = "ZSYNCD_DATABASE")]
+    database: Option<String>,
+
+    /// The configuration file (default: zsyncd.toml in the data directory,
+    /// if it exists).
+    #[arg(long, global = true, value_name = "FILE", env = "ZSYNCD_CONFIG")]
+    config: Option<PathBuf>,
 
     #[command(subcommand)]
     command: Command,
@@ -59,6 +69,17 @@ enum Command {
     Revoke { user: String, path: String },
     /// List the grants, of one user or of all.
     Grants { user: Option<String> },
+    /// Copy the SQLite store in DATA_DIR, with its whole history, users,
+    /// grants, keys and tokens, into an empty PostgreSQL database, then
+    /// verify the copy.
+    MigrateStore {
+        /// The data directory of the SQLite store.
+        #[arg(long, value_name = "DATA_DIR")]
+        from: PathBuf,
+        /// The PostgreSQL database (`postgres://…`), which must be empty.
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
     /// Check the store's integrity (revisions, objects, history, bodies);
     /// exits non-zero and lists every problem found.
     Check,
@@ -129,6 +150,10 @@ struct HttpArgs {
         default_value_t = 900
     )]
     request_timeout: u64,
+    /// The SSH host key file (created if missing; default: in the data
+    /// directory). Servers behind one name need the same key.
+    #[arg(long, value_name = "FILE", env = "ZSYNCD_SSH_HOST_KEY")]
+    ssh_host_key: Option<PathBuf>,
     /// The PEM private key of --tls-cert.
     #[arg(
         long,
@@ -250,45 +275,81 @@ fn init_logging(default: &str) {
 
 async fn run(cli: Cli) -> Result<()> {
     let data = cli.data;
+    let config = store::Config::load(&data, cli.config.as_deref())?;
+    let database = cli.database.or(config.database);
+    let at = store::Location::new(&data, database.as_deref())?;
+    let host_key = config.ssh_host_key;
     match cli.command {
-        Command::Demo(http) => run_demo(&data, &http).await,
+        Command::Demo(http) => run_demo(&at, &data, &http, host_key).await,
         Command::Serve(args) if args.stdio => {
             let user = args.user.as_deref().unwrap_or_default();
-            serve::stdio(&data, user, args.http.config()).await
+            with_store!(at.open(false).await?, |store| {
+                serve::stdio(store, user, args.http.config()).await
+            })
         }
-        Command::Serve(args) => run_serve(&data, &args.http).await,
-        Command::Key(command) => match command {
-            KeyCommand::Add { user, file } => keys::add(&data, &user, &file).await,
-            KeyCommand::List { user } => keys::list(&data, user.as_deref()).await,
+        Command::Serve(args) => run_serve(&at, &data, &args.http, host_key).await,
+        Command::MigrateStore { from, to } => migrate::run(&from, &to).await,
+        Command::Key(command) => with_store!(at.open(false).await?, |store| match &command {
+            KeyCommand::Add { user, file } => keys::add(&store, user, file).await,
+            KeyCommand::List { user } => keys::list(&store, user.as_deref()).await,
             KeyCommand::Remove { user, fingerprint } => {
-                keys::remove(&data, &user, &fingerprint).await
+                keys::remove(&store, user, fingerprint).await
             }
-        },
-        Command::Grant { role, user, path } => user::grant(&data, role, &user, &path).await,
-        Command::Revoke { user, path } => user::revoke(&data, &user, &path).await,
-        Command::Grants { user } => user::list_grants(&data, user.as_deref()).await,
-        Command::Check => check::run(&data).await,
-        Command::User(command) => match command {
-            UserCommand::Add {
-                name,
-                password_stdin,
-                role,
-            } => user::add(&data, &name, role.0, password_stdin).await,
+        }),
+        Command::Grant { role, user, path } => with_store!(at.open(false).await?, |store| {
+            user::grant(&store, role, &user, &path).await
+        }),
+        Command::Revoke { user, path } => with_store!(at.open(false).await?, |store| {
+            user::revoke(&store, &user, &path).await
+        }),
+        Command::Grants { user } => with_store!(at.open(false).await?, |store| {
+            user::list_grants(&store, user.as_deref()).await
+        }),
+        Command::Check => with_store!(at.open(false).await?, |store| {
+            check::run(&store, &at.to_string()).await
+        }),
+        Command::User(UserCommand::Add {
+            name,
+            password_stdin,
+            role,
+        }) => {
+            zsync_server::validate_user_name(&name)?;
+            with_store!(at.open(true).await?, |store| {
+                user::add(&store, &name, role.0, password_stdin).await
+            })
+        }
+        Command::User(command) => with_store!(at.open(false).await?, |store| match &command {
+            UserCommand::Add { .. } => unreachable!("handled above"),
             UserCommand::Passwd {
                 name,
                 password_stdin,
-            } => user::passwd(&data, &name, password_stdin).await,
-            UserCommand::Remove { name } => user::remove(&data, &name).await,
-            UserCommand::List => user::list(&data).await,
-            UserCommand::Disable { name } => user::set_disabled(&data, &name, true).await,
-            UserCommand::Enable { name } => user::set_disabled(&data, &name, false).await,
-        },
+            } => user::passwd(&store, name, *password_stdin).await,
+            UserCommand::Remove { name } => user::remove(&store, name).await,
+            UserCommand::List => user::list(&store).await,
+            UserCommand::Disable { name } => user::set_disabled(&store, name, true).await,
+            UserCommand::Enable { name } => user::set_disabled(&store, name, false).await,
+        }),
     }
 }
 
-async fn run_demo(data: &Path, args: &HttpArgs) -> Result<()> {
+async fn run_demo(
+    at: &store::Location,
+    data: &Path,
+    args: &HttpArgs,
+    host_key: Option<PathBuf>,
+) -> Result<()> {
+    with_store!(at.open(true).await?, |store| {
+        demo(store, data, args, host_key).await
+    })
+}
+
+async fn demo<S: zsync_store::Store>(
+    store: S,
+    data: &Path,
+    args: &HttpArgs,
+    host_key: Option<PathBuf>,
+) -> Result<()> {
     let tls = args.tls()?;
-    let store = store::open(data).await?;
     let created = demo::ensure(&store).await?;
     if created.user {
         tracing::info!(user = demo::USER, "created the demo user");
@@ -297,7 +358,14 @@ async fn run_demo(data: &Path, args: &HttpArgs) -> Result<()> {
         tracing::info!(rev, folder = demo::FOLDER, "created the demo folder");
     }
     let (listener, local) = serve::bind(&args.http).await?;
-    let ssh = serve::bind_ssh(data, args.ssh.as_deref(), Some(DEMO_SSH)).await?;
+    let host_key = args.ssh_host_key.clone().or(host_key);
+    let ssh = serve::bind_ssh(
+        data,
+        host_key.as_deref(),
+        args.ssh.as_deref(),
+        Some(DEMO_SSH),
+    )
+    .await?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     let base = serve::base_url(local);
     let (user, password, folder) = (demo::USER, demo::PASSWORD, demo::FOLDER);
@@ -308,6 +376,9 @@ async fn run_demo(data: &Path, args: &HttpArgs) -> Result<()> {
         format!(
             "  zsync checkout {scheme}://{user}:{password}@{}/{folder} ./parts/checkout",
             host(&base)
+        ),
+        format!(
+            "zsyncd: manage content in a browser at {scheme}://{local}/manage (log in as {user}/{password})"
         ),
     ]);
     if let Some(ssh) = &ssh {
@@ -323,9 +394,24 @@ async fn run_demo(data: &Path, args: &HttpArgs) -> Result<()> {
     serve::run(listener, store, args.config(), tls, ssh).await
 }
 
-async fn run_serve(data: &Path, args: &HttpArgs) -> Result<()> {
+async fn run_serve(
+    at: &store::Location,
+    data: &Path,
+    args: &HttpArgs,
+    host_key: Option<PathBuf>,
+) -> Result<()> {
+    with_store!(at.open(true).await?, |store| {
+        serve(store, data, args, host_key).await
+    })
+}
+
+async fn serve<S: zsync_store::Store>(
+    store: S,
+    data: &Path,
+    args: &HttpArgs,
+    host_key: Option<PathBuf>,
+) -> Result<()> {
     let tls = args.tls()?;
-    let store = store::open(data).await?;
     if store.list_users().await?.is_empty() {
         let data_arg = if data == Path::new(DEFAULT_DATA) {
             String::new()
@@ -338,7 +424,8 @@ async fn run_serve(data: &Path, args: &HttpArgs) -> Result<()> {
         );
     }
     let (listener, local) = serve::bind(&args.http).await?;
-    let ssh = serve::bind_ssh(data, args.ssh.as_deref(), None).await?;
+    let host_key = args.ssh_host_key.clone().or(host_key);
+    let ssh = serve::bind_ssh(data, host_key.as_deref(), args.ssh.as_deref(), None).await?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     serve::announce(&[format!("zsyncd: listening on {scheme}://{local}")]);
     if let Some(ssh) = &ssh {

@@ -65,6 +65,7 @@ pub struct Ssh {
 /// (or a test suite running many) still serves HTTP.
 pub async fn bind_ssh(
     data: &std::path::Path,
+    host_key: Option<&std::path::Path>,
     addr: Option<&str>,
     default: Option<&str>,
 ) -> Result<Option<Ssh>> {
@@ -89,7 +90,10 @@ pub async fn bind_ssh(
     let local = listener
         .local_addr()
         .context("the bound address is unknown")?;
-    let (key, created) = zsync_server::ssh::HostKey::load_or_create(data)?;
+    let (key, created) = match host_key {
+        Some(file) => zsync_server::ssh::HostKey::load_or_create_file(file)?,
+        None => zsync_server::ssh::HostKey::load_or_create(data)?,
+    };
     if created {
         tracing::info!(fingerprint = %key.fingerprint(), "generated the SSH host key");
     }
@@ -101,8 +105,7 @@ pub async fn bind_ssh(
 }
 
 /// Serves one HTTP connection on stdin/stdout as `user`.
-pub async fn stdio(data: &std::path::Path, user: &str, config: ServerConfig) -> Result<()> {
-    let store = crate::store::open_existing(data).await?;
+pub async fn stdio<S: Store>(store: S, user: &str, config: ServerConfig) -> Result<()> {
     let state = ServerState::new(store, config);
     zsync_server::ssh::serve_stdio(state, user)
         .await
@@ -128,7 +131,17 @@ pub async fn run<S: Store>(
         )))
     });
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = zsync_server::serve_with_tls(listener, state, tls, async {
+    // The web UI at /manage beside the API, with Secure cookies over TLS.
+    let web = zsync_web::router(
+        state.clone(),
+        zsync_web::WebConfig {
+            secure_cookies: tls.is_some(),
+            ..zsync_web::WebConfig::default()
+        },
+    );
+    let config = state.config.clone();
+    let app = zsync_server::router_with(state, web);
+    let server = zsync_server::serve_app(listener, app, &config, tls, async {
         // A dropped sender also means stop.
         let _ = stop_rx.await;
     });

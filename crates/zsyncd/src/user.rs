@@ -2,18 +2,20 @@
 //! `zsyncd grant|revoke|grants`: accounts and their roles in the store.
 
 use std::io::{BufRead as _, IsTerminal as _};
-use std::path::Path;
 
 use anyhow::{Context as _, Result, bail};
 use zsync_model::{RepoPath, Role};
-use zsync_store::{SqlStore, Store, StoreError, UserRecord};
+use zsync_store::{Store, StoreError, UserRecord};
 
 use crate::hint::hinted;
-use crate::store;
 
-pub async fn add(data: &Path, name: &str, role: Option<Role>, password_stdin: bool) -> Result<()> {
+pub async fn add(
+    store: &impl Store,
+    name: &str,
+    role: Option<Role>,
+    password_stdin: bool,
+) -> Result<()> {
     zsync_server::validate_user_name(name)?;
-    let store = store::open(data).await?;
     if store.user(name).await?.is_some() {
         return Err(already_exists(name));
     }
@@ -39,9 +41,8 @@ pub async fn add(data: &Path, name: &str, role: Option<Role>, password_stdin: bo
     Ok(())
 }
 
-pub async fn passwd(data: &Path, name: &str, password_stdin: bool) -> Result<()> {
-    let store = store::open_existing(data).await?;
-    existing(&store, name).await?;
+pub async fn passwd(store: &impl Store, name: &str, password_stdin: bool) -> Result<()> {
+    existing(store, name).await?;
     let password = read_password(name, password_stdin)?;
     let password_hash = hash(password).await?;
     store
@@ -52,9 +53,8 @@ pub async fn passwd(data: &Path, name: &str, password_stdin: bool) -> Result<()>
     Ok(())
 }
 
-pub async fn remove(data: &Path, name: &str) -> Result<()> {
-    let store = store::open_existing(data).await?;
-    existing(&store, name).await?;
+pub async fn remove(store: &impl Store, name: &str) -> Result<()> {
+    existing(store, name).await?;
     store
         .remove_user(name)
         .await
@@ -63,8 +63,7 @@ pub async fn remove(data: &Path, name: &str) -> Result<()> {
     Ok(())
 }
 
-pub async fn list(data: &Path) -> Result<()> {
-    let store = store::open_existing(data).await?;
+pub async fn list(store: &impl Store) -> Result<()> {
     let users = store.list_users().await?;
     if users.is_empty() {
         eprintln!("zsyncd: no users yet; add one with `zsyncd user add NAME`");
@@ -82,9 +81,8 @@ pub async fn list(data: &Path) -> Result<()> {
     Ok(())
 }
 
-pub async fn set_disabled(data: &Path, name: &str, disabled: bool) -> Result<()> {
-    let store = store::open_existing(data).await?;
-    existing(&store, name).await?;
+pub async fn set_disabled(store: &impl Store, name: &str, disabled: bool) -> Result<()> {
+    existing(store, name).await?;
     store
         .set_disabled(name, disabled)
         .await
@@ -109,17 +107,16 @@ fn server_path(path: &str) -> Result<RepoPath> {
 }
 
 /// A grantee: an existing user, or `anonymous` (everyone, logged in or not).
-async fn grantee(store: &SqlStore, user: &str) -> Result<()> {
+async fn grantee(store: &impl Store, user: &str) -> Result<()> {
     if user != zsync_server::auth::ANONYMOUS {
         existing(store, user).await?;
     }
     Ok(())
 }
 
-pub async fn grant(data: &Path, role: Role, user: &str, path: &str) -> Result<()> {
+pub async fn grant(store: &impl Store, role: Role, user: &str, path: &str) -> Result<()> {
     let path = server_path(path)?;
-    let store = store::open_existing(data).await?;
-    grantee(&store, user).await?;
+    grantee(store, user).await?;
     store
         .grant(user, &path, role)
         .await
@@ -128,10 +125,9 @@ pub async fn grant(data: &Path, role: Role, user: &str, path: &str) -> Result<()
     Ok(())
 }
 
-pub async fn revoke(data: &Path, user: &str, path: &str) -> Result<()> {
+pub async fn revoke(store: &impl Store, user: &str, path: &str) -> Result<()> {
     let path = server_path(path)?;
-    let store = store::open_existing(data).await?;
-    grantee(&store, user).await?;
+    grantee(store, user).await?;
     if !store.revoke(user, &path).await? {
         return Err(hinted(
             format!("{user} holds no grant on exactly /{path}"),
@@ -142,10 +138,9 @@ pub async fn revoke(data: &Path, user: &str, path: &str) -> Result<()> {
     Ok(())
 }
 
-pub async fn list_grants(data: &Path, user: Option<&str>) -> Result<()> {
-    let store = store::open_existing(data).await?;
+pub async fn list_grants(store: &impl Store, user: Option<&str>) -> Result<()> {
     if let Some(user) = user {
-        grantee(&store, user).await?;
+        grantee(store, user).await?;
     }
     let grants = store.grants(user).await?;
     if grants.is_empty() {
@@ -172,7 +167,7 @@ fn already_exists(name: &str) -> anyhow::Error {
     )
 }
 
-async fn existing(store: &SqlStore, name: &str) -> Result<UserRecord> {
+async fn existing(store: &impl Store, name: &str) -> Result<UserRecord> {
     match store.user(name).await? {
         Some(user) => Ok(user),
         None => Err(hinted(

@@ -18,8 +18,19 @@ pub const MAX_MESSAGE_BYTES: usize = 64 << 10;
 pub async fn commit<S: Store>(
     State(state): State<ServerState<S>>,
     caller: Caller,
-    ApiJson(mut request): ApiJson<CommitRequest>,
+    ApiJson(request): ApiJson<CommitRequest>,
 ) -> Result<Json<CommitResponse>, Error> {
+    commit_as(&state, &caller, request).await.map(Json)
+}
+
+/// Commits `request` as `caller`, exactly as `POST /commit` does: limits,
+/// Editor on every changed path, content validation, one transaction.
+/// The web UI commits through here too.
+pub async fn commit_as<S: Store>(
+    state: &ServerState<S>,
+    caller: &Caller,
+    mut request: CommitRequest,
+) -> Result<CommitResponse, Error> {
     if request.message.len() > MAX_MESSAGE_BYTES {
         return Err(Error::BadRequest(format!(
             "the commit message is {} bytes, over the limit of {MAX_MESSAGE_BYTES}",
@@ -57,7 +68,7 @@ pub async fn commit<S: Store>(
     crate::content::check(&state.store, &state.types, &mut request).await?;
     let response = state.store.commit(&caller.name, &request).await?;
     tracing::info!(user = %caller.name, rev = response.rev, objects = response.objects.len(), "committed");
-    Ok(Json(response))
+    Ok(response)
 }
 
 /// The result of the caller's own commit with this id; "not found" if it

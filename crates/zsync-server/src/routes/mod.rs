@@ -19,7 +19,8 @@ use crate::ServerState;
 use crate::error::Error;
 
 mod bodies;
-mod commit;
+mod changes;
+pub(crate) mod commit;
 mod log;
 mod session;
 mod tree;
@@ -35,6 +36,7 @@ fn table<S: Store>() -> Vec<(Method, &'static str, MethodRouter<ServerState<S>>)
         (Method::GET, "/tree/{*path}", get(tree::manifest::<S>)),
         (Method::GET, "/archive/{*path}", get(tree::archive::<S>)),
         (Method::GET, "/log/{*path}", get(log::log::<S>)),
+        (Method::GET, "/changes/{*path}", get(changes::changes::<S>)),
         (Method::POST, "/bodies/missing", post(bodies::missing::<S>)),
         (Method::POST, "/bodies/fetch", post(bodies::fetch::<S>)),
         (Method::PUT, "/bodies/{hash}", put(bodies::put::<S>)),
@@ -55,7 +57,7 @@ pub fn api_routes() -> Vec<(Method, &'static str)> {
         .collect()
 }
 
-pub fn router<S: Store>(state: ServerState<S>) -> Router {
+pub fn router<S: Store>(state: ServerState<S>, extra: Router) -> Router {
     let api = |route: &str| format!("{API_PREFIX}{route}");
     let mut router = Router::new().route("/", get(index));
     for (_, route, handler) in table::<S>() {
@@ -70,6 +72,8 @@ pub fn router<S: Store>(state: ServerState<S>) -> Router {
     }
     let timeout = state.config.request_timeout;
     router
+        .with_state(state)
+        .merge(extra)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(timeout, time_limit))
@@ -81,7 +85,6 @@ pub fn router<S: Store>(state: ServerState<S>) -> Router {
                 .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
-        .with_state(state)
 }
 
 async fn index() -> impl IntoResponse {

@@ -10,8 +10,8 @@ use sqlx::AssertSqlSafe;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use zsync_model::{BodyHash, BodyHasher};
 
-use super::rows;
-use super::sqlite::{self, Pool};
+use super::Pool;
+use crate::sql::rows;
 use crate::{BodyStream, CHUNK_SIZE, StoreError};
 
 /// How many hashes one `IN (…)` lookup names; well below every engine's
@@ -25,7 +25,7 @@ const BODY_SIZE: &str = "SELECT size FROM bodies WHERE hash = $1";
 
 async fn size_in<'e, E>(executor: E, hash: &BodyHash) -> Result<Option<u64>, StoreError>
 where
-    E: sqlx::Executor<'e, Database = sqlite::Db>,
+    E: sqlx::Executor<'e, Database = super::Db>,
 {
     let row: Option<(i64,)> = sqlx::query_as(BODY_SIZE)
         .bind(hash.to_hex())
@@ -112,14 +112,15 @@ pub(crate) async fn put<R: AsyncRead + Unpin + Send>(
     file.seek(SeekFrom::Start(0)).await?;
 
     // Only now, with the whole body on disk, take the write lock.
-    let mut tx = sqlite::begin_write(pool).await?;
+    let mut tx = super::begin_write(pool).await?;
+    let hex = expected.to_hex();
+    super::lock_body(&mut tx, &hex).await?;
     crate::fault::point("upload-storing").await;
     if size_in(&mut *tx, &expected).await?.is_some() {
         // Another upload of the same body won the race.
         tx.rollback().await?;
         return Ok(());
     }
-    let hex = expected.to_hex();
     sqlx::query("INSERT INTO bodies (hash, size) VALUES ($1, $2)")
         .bind(&hex)
         .bind(rows::to_i64(size)?)

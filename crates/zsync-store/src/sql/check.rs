@@ -3,7 +3,7 @@
 //! commit code keeps. Problems are collected, never fatal, so one run
 //! shows all of them; only a failing database is an error.
 //!
-//! Portable SQL only, apart from [`sqlite::engine_check`].
+//! Portable SQL only, apart from each engine's `engine_check`.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -11,8 +11,8 @@ use futures_util::TryStreamExt;
 use sqlx::Row as _;
 use zsync_model::{BodyHasher, Kind, Oid};
 
-use super::rows;
-use super::sqlite::{self, Pool, Tx};
+use super::{Pool, Tx};
+use crate::sql::rows;
 use crate::{IntegrityReport, StoreError};
 
 /// Reported problems of one kind beyond this many are summarised, so a
@@ -49,9 +49,9 @@ impl Problems {
 }
 
 pub(crate) async fn check(pool: &Pool) -> Result<IntegrityReport, StoreError> {
-    let mut tx = sqlite::begin_read(pool).await?;
+    let mut tx = super::begin_read(pool).await?;
     let mut problems = Problems::default();
-    for message in sqlite::engine_check(&mut tx).await? {
+    for message in super::engine_check(&mut tx).await? {
         problems.add("database", message);
     }
     let head = revisions(&mut tx, &mut problems).await?;

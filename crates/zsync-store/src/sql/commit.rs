@@ -14,8 +14,8 @@ use zsync_format::{
 use zsync_model::{BodyHash, CommitId, Kind, Oid, RepoPath, Rev};
 
 use super::objects;
-use super::rows::{self, OBJECT_COLUMNS, ObjectRow};
-use super::sqlite::{self, Pool, Tx};
+use super::{Pool, Tx};
+use crate::sql::rows::{self, OBJECT_COLUMNS, ObjectRow};
 use crate::{ObjectRecord, RecordedCommit, StoreError};
 
 pub(crate) async fn commit(
@@ -29,7 +29,7 @@ pub(crate) async fn commit(
             "nothing to commit",
         )]));
     }
-    let mut tx = sqlite::begin_write(pool).await?;
+    let mut tx = super::begin_commit(pool).await?;
     // Under the write lock, so a resent commit racing its first copy
     // still finds it.
     if let Some(id) = &request.id
@@ -65,6 +65,7 @@ pub(crate) async fn commit(
             .execute(&mut *tx)
             .await?;
     }
+    super::announce(&mut tx, response.rev).await?;
     tx.commit().await?;
     crate::fault::point("commit-durable").await;
     tracing::debug!(
@@ -78,7 +79,7 @@ pub(crate) async fn commit(
 
 async fn by_id_in<'e, E>(executor: E, id: &CommitId) -> Result<Option<RecordedCommit>, StoreError>
 where
-    E: sqlx::Executor<'e, Database = sqlite::Db>,
+    E: sqlx::Executor<'e, Database = super::Db>,
 {
     let row: Option<(String, String)> =
         sqlx::query_as("SELECT username, response FROM commit_ids WHERE id = $1")

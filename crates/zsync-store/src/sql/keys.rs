@@ -1,6 +1,6 @@
 //! SSH public keys of users, by fingerprint.
 
-use super::sqlite::{self, Pool};
+use super::Pool;
 use crate::{SshKeyRecord, StoreError};
 
 type KeyRow = (String, String, String, i64);
@@ -15,7 +15,7 @@ fn record((fingerprint, user, public_key, added): KeyRow) -> SshKeyRecord {
 }
 
 pub(crate) async fn add_key(pool: &Pool, key: &SshKeyRecord) -> Result<(), StoreError> {
-    let mut tx = sqlite::begin_write(pool).await?;
+    let mut tx = super::begin_write(pool).await?;
     let exists: Option<(String,)> = sqlx::query_as("SELECT name FROM users WHERE name = $1")
         .bind(&key.user)
         .fetch_optional(&mut *tx)
@@ -77,7 +77,7 @@ pub(crate) async fn remove_key(
     user: &str,
     fingerprint: &str,
 ) -> Result<bool, StoreError> {
-    let mut tx = sqlite::begin_write(pool).await?;
+    let mut tx = super::begin_write(pool).await?;
     let done = sqlx::query("DELETE FROM ssh_keys WHERE username = $1 AND fingerprint = $2")
         .bind(user)
         .bind(fingerprint)

@@ -6,8 +6,8 @@ use sqlx::AssertSqlSafe;
 use zsync_format::{ChangeAction, ChangedPath, LogEntry, Manifest, ManifestEntry};
 use zsync_model::{RepoPath, Rev};
 
-use super::rows::{self, OBJECT_COLUMNS, ObjectRow};
-use super::sqlite::{self, Pool};
+use super::Pool;
+use crate::sql::rows::{self, OBJECT_COLUMNS, ObjectRow};
 use crate::{ObjectRecord, StoreError};
 
 const HEAD: &str = "SELECT COALESCE(MAX(rev), 0) FROM revisions";
@@ -15,7 +15,7 @@ const HEAD: &str = "SELECT COALESCE(MAX(rev), 0) FROM revisions";
 /// The newest revision, read through any executor (pool or transaction).
 pub(crate) async fn head_in<'e, E>(executor: E) -> Result<Rev, StoreError>
 where
-    E: sqlx::Executor<'e, Database = sqlite::Db>,
+    E: sqlx::Executor<'e, Database = super::Db>,
 {
     let (head,): (i64,) = sqlx::query_as(HEAD).fetch_one(executor).await?;
     rows::rev(head)
@@ -31,7 +31,7 @@ pub(crate) async fn object_in<'e, E>(
     path: &RepoPath,
 ) -> Result<Option<ObjectRecord>, StoreError>
 where
-    E: sqlx::Executor<'e, Database = sqlite::Db>,
+    E: sqlx::Executor<'e, Database = super::Db>,
 {
     let sql = format!("SELECT {OBJECT_COLUMNS} FROM objects WHERE path = $1");
     let row: Option<ObjectRow> = sqlx::query_as(AssertSqlSafe(sql))
@@ -66,7 +66,7 @@ pub(crate) async fn body_paths(
 }
 
 pub(crate) async fn manifest(pool: &Pool, root: &RepoPath) -> Result<Manifest, StoreError> {
-    let mut tx = sqlite::begin_read(pool).await?;
+    let mut tx = super::begin_read(pool).await?;
     let head = head_in(&mut *tx).await?;
     let sql = format!(
         "SELECT o.path, o.oid, o.kind, o.rev, o.hash, o.size, o.props, COALESCE(r.author, '') \
@@ -122,7 +122,7 @@ pub(crate) async fn manifest_at(
     root: &RepoPath,
     rev: Rev,
 ) -> Result<Manifest, StoreError> {
-    let mut tx = sqlite::begin_read(pool).await?;
+    let mut tx = super::begin_read(pool).await?;
     let head = head_in(&mut *tx).await?;
     if rev > head {
         return Err(StoreError::NotFound(format!("revision {rev}")));
@@ -194,7 +194,7 @@ pub(crate) async fn log(
     path: &RepoPath,
     limit: Option<u32>,
 ) -> Result<Vec<LogEntry>, StoreError> {
-    let mut tx = sqlite::begin_read(pool).await?;
+    let mut tx = super::begin_read(pool).await?;
     let (lower, upper) = rows::subtree_bounds(path);
     // History follows objects, not paths: every row of every object that
     // was ever at or below the path, so a renamed object keeps its past.
@@ -282,4 +282,57 @@ fn action(s: &str) -> Result<ChangeAction, StoreError> {
         "D" => Ok(ChangeAction::D),
         _ => Err(StoreError::Corrupt(format!("unknown history action {s:?}"))),
     }
+}
+
+/// The revisions after `since`, oldest first and at most `limit` of them,
+/// each with the paths it touched, for the change feed. A move shows as
+/// `M` at its new path; `log` tells moves apart, the feed need not.
+pub(crate) async fn changes(
+    pool: &Pool,
+    since: Rev,
+    limit: u32,
+) -> Result<Vec<LogEntry>, StoreError> {
+    let since = rows::to_i64(since)?;
+    let mut tx = super::begin_read(pool).await?;
+    let revisions: Vec<(i64, i64, String, String)> = sqlx::query_as(
+        "SELECT rev, time, author, message FROM revisions WHERE rev > $1 ORDER BY rev LIMIT $2",
+    )
+    .bind(since)
+    .bind(i64::from(limit))
+    .fetch_all(&mut *tx)
+    .await?;
+    let Some(&(last, ..)) = revisions.last() else {
+        tx.commit().await?;
+        return Ok(Vec::new());
+    };
+    let changed: Vec<(i64, String, String, String)> = sqlx::query_as(
+        "SELECT rev, path, oid, action FROM history WHERE rev > $1 AND rev <= $2 \
+         ORDER BY rev, path",
+    )
+    .bind(since)
+    .bind(last)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let mut changed = changed.into_iter().peekable();
+    let mut entries = Vec::with_capacity(revisions.len());
+    for (rev, time, user, message) in revisions {
+        let mut changes = Vec::new();
+        while let Some((_, p, o, a)) = changed.next_if(|row| row.0 == rev) {
+            changes.push(ChangedPath {
+                path: rows::path(p)?,
+                oid: rows::oid(o)?,
+                action: action(&a)?,
+                from: None,
+            });
+        }
+        entries.push(LogEntry {
+            rev: rows::rev(rev)?,
+            time,
+            user,
+            message,
+            changes,
+        });
+    }
+    Ok(entries)
 }

@@ -2,9 +2,9 @@
 
 use zsync_model::{RepoPath, Role};
 
-use super::rows;
-use super::sqlite::{self, Pool};
-use crate::{Grant, StoreError, UserRecord};
+use super::Pool;
+use crate::sql::rows;
+use crate::{Grant, StoreError, TokenRecord, UserRecord, WebSessionRecord};
 
 type UserRow = (String, String, Option<String>, bool);
 
@@ -40,7 +40,7 @@ fn is_foreign_key_violation(e: &sqlx::Error) -> bool {
 }
 
 pub(crate) async fn add_user(pool: &Pool, user: &UserRecord) -> Result<(), StoreError> {
-    let mut tx = sqlite::begin_write(pool).await?;
+    let mut tx = super::begin_write(pool).await?;
     let sql = "INSERT INTO users (name, password_hash, disabled) VALUES ($1, $2, $3)";
     let result = sqlx::query(sql)
         .bind(&user.name)
@@ -90,7 +90,7 @@ pub(crate) async fn set_password(
     name: &str,
     password_hash: &str,
 ) -> Result<(), StoreError> {
-    let mut tx = sqlite::begin_write(pool).await?;
+    let mut tx = super::begin_write(pool).await?;
     let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE name = $2")
         .bind(password_hash)
         .bind(name)
@@ -101,16 +101,13 @@ pub(crate) async fn set_password(
         return Err(user_not_found(name));
     }
     // A new password ends every session opened with the old one.
-    sqlx::query("DELETE FROM tokens WHERE username = $1")
-        .bind(name)
-        .execute(&mut *tx)
-        .await?;
+    end_sessions(&mut tx, name).await?;
     tx.commit().await?;
     Ok(())
 }
 
 pub(crate) async fn set_role(pool: &Pool, name: &str, role: Role) -> Result<(), StoreError> {
-    let mut tx = sqlite::begin_write(pool).await?;
+    let mut tx = super::begin_write(pool).await?;
     if !user_exists(&mut tx, name).await? {
         tx.rollback().await?;
         return Err(user_not_found(name));
@@ -125,7 +122,7 @@ pub(crate) async fn set_disabled(
     name: &str,
     disabled: bool,
 ) -> Result<(), StoreError> {
-    let mut tx = sqlite::begin_write(pool).await?;
+    let mut tx = super::begin_write(pool).await?;
     let done = sqlx::query("UPDATE users SET disabled = $1 WHERE name = $2")
         .bind(disabled)
         .bind(name)
@@ -137,17 +134,25 @@ pub(crate) async fn set_disabled(
     }
     if disabled {
         // Disabling ends the sessions too, so enabling later needs a login.
-        sqlx::query("DELETE FROM tokens WHERE username = $1")
-            .bind(name)
-            .execute(&mut *tx)
-            .await?;
+        end_sessions(&mut tx, name).await?;
     }
     tx.commit().await?;
     Ok(())
 }
 
-async fn user_exists(tx: &mut sqlite::Tx, name: &str) -> Result<bool, StoreError> {
-    let row: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM users WHERE name = $1")
+/// Revokes every API token and web session of `name`.
+async fn end_sessions(tx: &mut super::Tx, name: &str) -> Result<(), StoreError> {
+    for sql in [
+        "DELETE FROM tokens WHERE username = $1",
+        "DELETE FROM web_sessions WHERE username = $1",
+    ] {
+        sqlx::query(sql).bind(name).execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+async fn user_exists(tx: &mut super::Tx, name: &str) -> Result<bool, StoreError> {
+    let row: Option<(String,)> = sqlx::query_as("SELECT name FROM users WHERE name = $1")
         .bind(name)
         .fetch_optional(&mut **tx)
         .await?;
@@ -155,7 +160,7 @@ async fn user_exists(tx: &mut sqlite::Tx, name: &str) -> Result<bool, StoreError
 }
 
 async fn upsert_grant(
-    tx: &mut sqlite::Tx,
+    tx: &mut super::Tx,
     user: &str,
     path: &RepoPath,
     role: Role,
@@ -178,7 +183,7 @@ pub(crate) async fn grant(
     path: &RepoPath,
     role: Role,
 ) -> Result<(), StoreError> {
-    let mut tx = sqlite::begin_write(pool).await?;
+    let mut tx = super::begin_write(pool).await?;
     upsert_grant(&mut tx, user, path, role).await?;
     tx.commit().await?;
     Ok(())
@@ -222,13 +227,12 @@ pub(crate) async fn grants(pool: &Pool, user: Option<&str>) -> Result<Vec<Grant>
 }
 
 pub(crate) async fn remove_user(pool: &Pool, name: &str) -> Result<(), StoreError> {
-    let mut tx = sqlite::begin_write(pool).await?;
-    for sql in [
-        "DELETE FROM tokens WHERE username = $1",
-        "DELETE FROM grants WHERE username = $1",
-    ] {
-        sqlx::query(sql).bind(name).execute(&mut *tx).await?;
-    }
+    let mut tx = super::begin_write(pool).await?;
+    end_sessions(&mut tx, name).await?;
+    sqlx::query("DELETE FROM grants WHERE username = $1")
+        .bind(name)
+        .execute(&mut *tx)
+        .await?;
     let done = sqlx::query("DELETE FROM users WHERE name = $1")
         .bind(name)
         .execute(&mut *tx)
@@ -278,6 +282,122 @@ pub(crate) async fn token_user(
 
 pub(crate) async fn remove_token(pool: &Pool, token_hash: &str) -> Result<bool, StoreError> {
     let done = sqlx::query("DELETE FROM tokens WHERE token_hash = $1")
+        .bind(token_hash)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub(crate) async fn tokens(
+    pool: &Pool,
+    user: Option<&str>,
+) -> Result<Vec<TokenRecord>, StoreError> {
+    let rows: Vec<(String, String, i64)> = match user {
+        Some(u) => {
+            sqlx::query_as(
+                "SELECT token_hash, username, expires FROM tokens WHERE username = $1 \
+                 ORDER BY expires, token_hash",
+            )
+            .bind(u)
+            .fetch_all(pool)
+            .await?
+        }
+        None => {
+            sqlx::query_as(
+                "SELECT token_hash, username, expires FROM tokens \
+                 ORDER BY username, expires, token_hash",
+            )
+            .fetch_all(pool)
+            .await?
+        }
+    };
+    Ok(rows
+        .into_iter()
+        .map(|(token_hash, user, expires)| TokenRecord {
+            token_hash,
+            user,
+            expires,
+        })
+        .collect())
+}
+
+pub(crate) async fn add_web_session(
+    pool: &Pool,
+    session: &WebSessionRecord,
+) -> Result<(), StoreError> {
+    let result = sqlx::query(
+        "INSERT INTO web_sessions (token_hash, username, created, expires) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(&session.token_hash)
+    .bind(&session.user)
+    .bind(session.created)
+    .bind(session.expires)
+    .execute(pool)
+    .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if is_foreign_key_violation(&e) => Err(user_not_found(&session.user)),
+        Err(e) if is_unique_violation(&e) => Err(StoreError::AlreadyExists("session".into())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub(crate) async fn web_session_user(
+    pool: &Pool,
+    token_hash: &str,
+    now: i64,
+) -> Result<Option<String>, StoreError> {
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT username FROM web_sessions WHERE token_hash = $1 AND expires > $2")
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(pool)
+            .await?;
+    Ok(row.map(|(name,)| name))
+}
+
+pub(crate) async fn web_sessions(
+    pool: &Pool,
+    user: Option<&str>,
+    now: i64,
+) -> Result<Vec<WebSessionRecord>, StoreError> {
+    // Expired sessions are swept here, the one place that reads them all.
+    sqlx::query("DELETE FROM web_sessions WHERE expires <= $1")
+        .bind(now)
+        .execute(pool)
+        .await?;
+    let rows: Vec<(String, String, i64, i64)> = match user {
+        Some(u) => {
+            sqlx::query_as(
+                "SELECT token_hash, username, created, expires FROM web_sessions \
+                 WHERE username = $1 ORDER BY created, token_hash",
+            )
+            .bind(u)
+            .fetch_all(pool)
+            .await?
+        }
+        None => {
+            sqlx::query_as(
+                "SELECT token_hash, username, created, expires FROM web_sessions \
+                 ORDER BY username, created, token_hash",
+            )
+            .fetch_all(pool)
+            .await?
+        }
+    };
+    Ok(rows
+        .into_iter()
+        .map(|(token_hash, user, created, expires)| WebSessionRecord {
+            token_hash,
+            user,
+            created,
+            expires,
+        })
+        .collect())
+}
+
+pub(crate) async fn remove_web_session(pool: &Pool, token_hash: &str) -> Result<bool, StoreError> {
+    let done = sqlx::query("DELETE FROM web_sessions WHERE token_hash = $1")
         .bind(token_hash)
         .execute(pool)
         .await?;

@@ -1,0 +1,147 @@
+//! Everything PostgreSQL-specific: connecting, migrations, how commits are
+//! ordered across processes, and how they are announced. The portable
+//! modules are compiled into this one against these items (see
+//! [`super::sqlite`]).
+
+use std::time::Duration;
+
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{SqlSafeStr, Transaction};
+
+use crate::StoreError;
+
+pub(crate) type Db = sqlx::Postgres;
+pub(crate) type Pool = sqlx::Pool<Db>;
+pub(crate) type Tx = Transaction<'static, Db>;
+
+/// Connections per process; several processes share the server's limit.
+const MAX_CONNECTIONS: u32 = 16;
+
+/// How long a request waits for a free connection before failing.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The channel commits are announced on (`LISTEN`/`NOTIFY`), with the new
+/// revision as payload.
+pub(crate) const CHANNEL: &str = "zsync_changes";
+
+/// The migrations, embedded. Append new versions; never edit an applied
+/// one. sqlx's migrator takes an advisory lock, so nodes starting
+/// together migrate once.
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        2,
+        "web sessions",
+        include_str!("../../migrations/postgres/0002_web_sessions.sql"),
+    ),
+    (
+        3,
+        "commit ids",
+        include_str!("../../migrations/postgres/0003_commit_ids.sql"),
+    ),
+];
+
+/// Creates the root folder unless it exists.
+pub(crate) const INSERT_ROOT: &str = super::sqlite::INSERT_ROOT;
+
+/// Connects to the database at `url` and brings its schema up to date.
+pub(crate) async fn connect(url: &str) -> Result<Pool, StoreError> {
+    let options: PgConnectOptions = url.parse()?;
+    let pool = PgPoolOptions::new()
+        .max_connections(MAX_CONNECTIONS)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_with(options)
+        .await?;
+    migrator().run(&pool).await?;
+    Ok(pool)
+}
+
+fn migrator() -> Migrator {
+    let migrations = MIGRATIONS
+        .iter()
+        .map(|&(version, description, sql)| {
+            Migration::new(
+                version,
+                description.into(),
+                MigrationType::Simple,
+                sql.into_sql_str(),
+                false,
+            )
+        })
+        .collect();
+    Migrator::with_migrations(migrations)
+}
+
+/// Begins a write transaction (READ COMMITTED: each statement sees what
+/// was committed before it started).
+pub(crate) async fn begin_write(pool: &Pool) -> Result<Tx, StoreError> {
+    Ok(pool.begin().await?)
+}
+
+/// Begins a commit: locks the `commit_order` row, so commits from every
+/// process apply one at a time, revisions are allocated in commit order,
+/// and (READ COMMITTED) the base-revision checks that follow see every
+/// commit before this one. Bodies are uploaded before, so the lock is
+/// held only for the commit's own statements, never across network I/O
+/// with a client.
+pub(crate) async fn begin_commit(pool: &Pool) -> Result<Tx, StoreError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT id FROM commit_order WHERE id = 1 FOR UPDATE")
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
+}
+
+/// Announces the new revision to every process listening; PostgreSQL
+/// delivers it when (and only if) the transaction commits.
+pub(crate) async fn announce(tx: &mut Tx, rev: u64) -> Result<(), StoreError> {
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(CHANNEL)
+        .bind(rev.to_string())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Serialises uploads of one body across processes, so the second waits
+/// and then finds it stored instead of failing on the primary key.
+pub(crate) async fn lock_body(tx: &mut Tx, hash: &str) -> Result<(), StoreError> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind(hash)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Begins a read transaction on one snapshot (REPEATABLE READ), so a
+/// manifest is consistent even while other processes commit.
+pub(crate) async fn begin_read(pool: &Pool) -> Result<Tx, StoreError> {
+    Ok(pool
+        .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .await?)
+}
+
+/// The engine's own consistency checks: none needed beyond the portable
+/// ones, since PostgreSQL always enforces foreign keys and checksums its
+/// pages itself when the cluster was initialised with them.
+pub(crate) async fn engine_check(_tx: &mut Tx) -> Result<Vec<String>, StoreError> {
+    Ok(Vec::new())
+}
+
+#[path = "bodies.rs"]
+pub(crate) mod bodies;
+#[path = "check.rs"]
+pub(crate) mod check;
+#[path = "commit.rs"]
+pub(crate) mod commit;
+#[path = "keys.rs"]
+pub(crate) mod keys;
+#[path = "objects.rs"]
+pub(crate) mod objects;
+#[path = "users.rs"]
+pub(crate) mod users;
