@@ -118,6 +118,7 @@ fn send(
         .commit(&CommitRequest {
             message: message.to_owned(),
             ops,
+            id: None,
         })
         .map_err(|e| match e {
             ClientError::Stale { .. } => ClientError::refused(

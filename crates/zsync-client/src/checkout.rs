@@ -105,6 +105,15 @@ fn fill(ctx: &Context, url: &ServerUrl, dest: &Path, stream: ByteStream) -> Resu
     }
     let mut wc = WorkingCopy::create(dest, url, manifest.head)?;
     receive_bodies(&mut archive, &wc)?;
+    // The index goes first: a checkout killed while writing files leaves a
+    // working copy that `status` reports as interrupted, and after
+    // `zsync cleanup` an update restores the files that are missing.
+    for m in &manifest.entries {
+        wc.index
+            .entries
+            .insert(m.path.to_string(), Entry::from_manifest(m));
+    }
+    wc.save()?;
 
     for m in &manifest.entries {
         let mut entry = Entry::from_manifest(m);
@@ -113,6 +122,7 @@ fn fill(ctx: &Context, url: &ServerUrl, dest: &Path, stream: ByteStream) -> Resu
             fsutil::create_dir_all(&path)?;
         } else {
             entry.stat = Some(materialize(&wc, m, &path)?);
+            crate::fault::point("client-checkout-file");
         }
         if !m.path.is_root() {
             ctx.ui.notify(Notification::Update {
@@ -166,7 +176,48 @@ fn check_manifest(manifest: &Manifest, url: &ServerUrl) -> Result<()> {
             ));
         }
     }
+    let unholdable = unholdable_names(manifest, cfg!(windows));
+    if !unholdable.is_empty() {
+        return Err(ClientError::refused(
+            url.redacted(),
+            format!(
+                "holds names this system's filesystems cannot hold: {}; rename them on the server",
+                unholdable.join(", ")
+            ),
+        ));
+    }
     Ok(())
+}
+
+/// The paths (with the reason) of `manifest` whose names this system
+/// could not write. Linux holds every valid `RepoPath`; Windows does not
+/// (see [`zsync_model::portability_problem`]), and the checkout must fail
+/// before it writes anything rather than half-way.
+fn unholdable_names(manifest: &Manifest, windows: bool) -> Vec<String> {
+    if !windows {
+        return Vec::new();
+    }
+    manifest
+        .entries
+        .iter()
+        .filter_map(|e| {
+            zsync_model::portability_problem(e.path.name()).map(|p| format!("{} ({p})", e.path))
+        })
+        .collect()
+}
+
+/// A reader that remembers why it failed.
+struct ReadFailure<R> {
+    inner: R,
+    failed: Option<String>,
+}
+
+impl<R: std::io::Read> std::io::Read for ReadFailure<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.inner.read(buf).inspect_err(|e| {
+            self.failed = Some(e.to_string());
+        })
+    }
 }
 
 /// A name as case-insensitive, normalising filesystems compare it.
@@ -184,7 +235,20 @@ pub(crate) fn receive_bodies(
         match archive.next_header()? {
             Header::End => return Ok(()),
             Header::Body { hash, .. } => {
-                wc.pristine.insert_verified(&hash, &mut archive.body())?;
+                let mut body = ReadFailure {
+                    inner: archive.body(),
+                    failed: None,
+                };
+                if let Err(e) = wc.pristine.insert_verified(&hash, &mut body) {
+                    // A failed read is the server's answer breaking off, not
+                    // a problem with the file it was being written to.
+                    return Err(match body.failed {
+                        Some(why) => ClientError::Protocol(format!(
+                            "the archive from the server broke off in body {hash}: {why}"
+                        )),
+                        None => e,
+                    });
+                }
             }
             Header::Manifest(_) => {
                 return Err(ClientError::Protocol(
@@ -255,5 +319,15 @@ mod tests {
         m.entries.push(entry("d", Kind::folder()));
         m.entries.push(entry("d/X", Kind::document()));
         assert!(check_manifest(&m, &url).is_ok());
+    }
+
+    #[test]
+    fn names_windows_cannot_hold_are_found_before_writing() {
+        let m = manifest(&["a", "a/CON.txt", "a/ok.txt", "b:c"]);
+        assert!(unholdable_names(&m, false).is_empty());
+        let found = unholdable_names(&m, true);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found[0].starts_with("a/CON.txt ("), "{found:?}");
+        assert!(found[1].starts_with("b:c ("), "{found:?}");
     }
 }

@@ -4,11 +4,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use zsync_format::{CommitOp, CommitRequest, KnownObject};
-use zsync_model::{BodyHash, RepoPath, Rev};
+use zsync_format::{CommitOp, CommitRequest, CommitResponse, KnownObject};
+use zsync_model::{BodyHash, CommitId, RepoPath, Rev};
 
 use crate::error::{ClientError, Result};
-use crate::index::{Schedule, StatData};
+use crate::index::{PendingCommit, PendingItem, Schedule, StatData};
 use crate::schedule::subtree_keys;
 use crate::session::{Context, Target};
 use crate::status::{LocalState, local_state, parse_key};
@@ -17,19 +17,17 @@ use crate::ui::Notification;
 use crate::wc::WorkingCopy;
 
 /// What to do locally once the server accepted an op.
-struct Planned {
-    key: String,
-    rel: RepoPath,
-    body: Option<(BodyHash, u64, StatData)>,
-    /// A committed move: the entries that moved along lose their record.
-    moved: bool,
-}
+type Planned = PendingItem;
 
 /// Commits the changes under the target. `None` if there was nothing to
 /// commit.
 pub fn commit(ctx: &Context, target: &Target, message: &str) -> Result<Option<Rev>> {
     let mut wc = WorkingCopy::open(&target.root)?;
-    wc.lock()?;
+    wc.lock_to_settle()?;
+    if wc.index.pending_commit.is_some() {
+        let transport = ctx.connect(&wc.url()?)?;
+        settle_pending(ctx, &mut wc, transport.as_ref())?;
+    }
 
     let selected = select(&wc, target)?;
     let mut ops = Vec::new();
@@ -197,20 +195,86 @@ pub fn commit(ctx: &Context, target: &Target, message: &str) -> Result<Option<Re
             path: ctx.display(&wc.abs(&p.rel)),
         });
     }
-    let response = transport
-        .commit(&CommitRequest {
-            message: message.to_owned(),
-            ops,
-        })
-        .map_err(|e| show_server_paths(ctx, &wc, e))?;
+    // Recorded before it is sent, so a lost answer is found out later
+    // instead of the commit being sent again as a new one.
+    let id = CommitId::random();
+    wc.index.pending_commit = Some(PendingCommit {
+        id: id.clone(),
+        items: planned,
+    });
+    wc.save()?;
+    crate::fault::point("client-commit-sent");
+    let sent = transport.commit(&CommitRequest {
+        message: message.to_owned(),
+        ops,
+        id: Some(id),
+    });
+    let response = match sent {
+        Ok(response) => response,
+        Err(e) if e.answer_lost() => {
+            ctx.ui.notify(Notification::Warning(
+                "the commit may or may not have reached the server; the next \
+                 `zsync update` or `zsync commit` will find out and record it"
+                    .into(),
+            ));
+            return Err(e);
+        }
+        Err(e) => {
+            // A refusal: nothing was committed, nothing is pending.
+            wc.index.pending_commit = None;
+            wc.save()?;
+            return Err(show_server_paths(ctx, &wc, e));
+        }
+    };
+    crate::fault::point("client-commit-answered");
+    record(&mut wc, transport.user_name(), &response)?;
+    wc.save()?;
+    Ok(Some(response.rev))
+}
 
-    let author = transport.user_name().to_owned();
+/// Finds out what became of a commit whose answer was lost, and records
+/// it if it landed. Run by `commit` and `update` before anything else.
+pub(crate) fn settle_pending(
+    ctx: &Context,
+    wc: &mut WorkingCopy,
+    transport: &dyn Transport,
+) -> Result<()> {
+    let Some(pending) = &wc.index.pending_commit else {
+        return Ok(());
+    };
+    match transport.commit_result(&pending.id)? {
+        Some(response) => {
+            record(wc, transport.user_name(), &response)?;
+            ctx.ui.notify(Notification::Warning(format!(
+                "an interrupted commit had landed as revision {}; it is recorded now",
+                response.rev
+            )));
+        }
+        None => {
+            wc.index.pending_commit = None;
+            ctx.ui.notify(Notification::Warning(
+                "an interrupted commit did not reach the server; \
+                 its changes are still local, commit them again"
+                    .into(),
+            ));
+        }
+    }
+    wc.save()
+}
+
+/// Records the pending commit as `response` says it landed, and clears it.
+fn record(wc: &mut WorkingCopy, author: &str, response: &CommitResponse) -> Result<()> {
+    let Some(pending) = wc.index.pending_commit.take() else {
+        return Ok(());
+    };
     let oids: BTreeMap<&RepoPath, _> = response.objects.iter().map(|o| (&o.path, o)).collect();
-    for p in planned {
+    for p in pending.items {
         let server_path = wc.server_path(&p.rel)?;
-        let entry_schedule = wc.index.entries[&p.key].schedule;
+        let Some(entry_schedule) = wc.index.entries.get(&p.key).map(|e| e.schedule) else {
+            continue;
+        };
         if entry_schedule == Schedule::Delete {
-            for (k, _) in subtree_keys(&wc, &p.rel)? {
+            for (k, _) in subtree_keys(wc, &p.rel)? {
                 wc.index.entries.remove(&k);
             }
             continue;
@@ -227,7 +291,7 @@ pub fn commit(ctx: &Context, target: &Target, message: &str) -> Result<Option<Re
             }
         }
         entry.rev = response.rev;
-        entry.author = author.clone();
+        entry.author = author.to_owned();
         entry.schedule = Schedule::Normal;
         if let Some(props) = entry.new_props.take() {
             entry.props = props;
@@ -238,11 +302,10 @@ pub fn commit(ctx: &Context, target: &Target, message: &str) -> Result<Option<Re
             entry.stat = Some(stat);
         }
         if p.moved {
-            moved_along(&mut wc, &p.rel, &response, &author)?;
+            moved_along(wc, &p.rel, response, author)?;
         }
     }
-    wc.save()?;
-    Ok(Some(response.rev))
+    Ok(())
 }
 
 /// After a committed move of the item at `rel`: it and what moved with it

@@ -50,6 +50,8 @@ pub enum ClientError {
     Locked { root: PathBuf, holder: String },
     #[error("an interrupted zsync command left working copy {} half-changed", .root.display())]
     Interrupted { root: PathBuf },
+    #[error("a commit from working copy {} was interrupted before its answer arrived", .root.display())]
+    PendingCommit { root: PathBuf },
     #[error("working copy {} is damaged: {detail}", .root.display())]
     Corrupt { root: PathBuf, detail: String },
     #[error("{}: {source}", .path.display())]
@@ -73,6 +75,16 @@ impl ClientError {
         }
     }
 
+    /// Whether a request failed in a way that leaves its outcome unknown
+    /// (the connection broke, the server failed or answered garbage), as
+    /// opposed to a refusal, after which nothing changed.
+    pub fn answer_lost(&self) -> bool {
+        matches!(
+            self,
+            ClientError::Connect { .. } | ClientError::Server { .. } | ClientError::Protocol(_)
+        )
+    }
+
     /// What the user can do about it, where there is something to say.
     pub fn hint(&self) -> Option<&'static str> {
         Some(match self {
@@ -82,6 +94,10 @@ impl ClientError {
             ClientError::NotAWorkingCopy(_) => "check out a working copy with `zsync checkout URL`",
             ClientError::Locked { .. } => {
                 "wait for it to finish; if no zsync is running, run `zsync cleanup`"
+            }
+            ClientError::PendingCommit { .. } => {
+                "run `zsync update` (or `zsync commit`): it asks the server whether the commit \
+                 landed and records it either way"
             }
             ClientError::Corrupt { .. } => "run `zsync cleanup`, or check out again",
             ClientError::Interrupted { .. } => {

@@ -32,6 +32,32 @@ pub fn write_atomic(path: &Path, data: &[u8], mode: Option<u32>) -> Result<()> {
     write_atomic_from(path, &mut &data[..], mode).map(|_| ())
 }
 
+/// Writes `data` to `path` atomically and durably: the temp file is
+/// flushed to disk before the rename and the folder after it, so after a
+/// power loss `path` holds the old or the new data, not an empty file. For
+/// the index, which everything else is judged by; working files rely on
+/// the rename alone (as svn's do), since a crash can only leave those old
+/// or new and `status` compares them by content.
+pub fn write_atomic_synced(path: &Path, data: &[u8]) -> Result<()> {
+    let tmp = temp_name(path);
+    let result = (|| -> io::Result<()> {
+        let mut file = create_with_mode(&tmp, None)?;
+        file.write_all(data)?;
+        file.sync_all()?;
+        drop(file);
+        fs::rename(&tmp, path)?;
+        #[cfg(unix)]
+        if let Some(dir) = path.parent() {
+            File::open(dir)?.sync_all()?;
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.map_err(ClientError::io(path))
+}
+
 /// Streams `reader` into `path` atomically; returns the body's hash and size.
 pub fn write_atomic_from(
     path: &Path,

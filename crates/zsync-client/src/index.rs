@@ -7,7 +7,7 @@ use std::fs::Metadata;
 
 use serde::{Deserialize, Serialize};
 use zsync_format::ManifestEntry;
-use zsync_model::{BodyHash, Kind, Oid, Props, Rev};
+use zsync_model::{BodyHash, CommitId, Kind, Oid, Props, RepoPath, Rev};
 
 /// Bumped whenever the on-disk format changes incompatibly.
 pub const FORMAT_VERSION: u32 = 1;
@@ -248,6 +248,33 @@ pub struct Index {
     /// applies nothing twice.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub merges: BTreeMap<String, MergeRecord>,
+    /// A commit sent (or about to be sent) whose answer has not been
+    /// recorded: written before the commit goes out, so if the answer is
+    /// lost the next `commit` or `update` asks the server by its id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_commit: Option<PendingCommit>,
+}
+
+/// See [`Index::pending_commit`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingCommit {
+    pub id: CommitId,
+    /// What to record in the index for each operation once it is known
+    /// to have landed.
+    pub items: Vec<PendingItem>,
+}
+
+/// One committed item: its index key, path, and for a sent body its hash,
+/// size and the stat data of the file it was read from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingItem {
+    pub key: String,
+    pub rel: RepoPath,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<(BodyHash, u64, StatData)>,
+    /// A committed move: the entries that moved along lose their record.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub moved: bool,
 }
 
 /// The racy window on a filesystem with whole-second (or coarser)
@@ -369,6 +396,7 @@ mod tests {
             stamp_ns: 0,
             entries,
             merges: BTreeMap::new(),
+            pending_commit: None,
         }
     }
 

@@ -36,31 +36,57 @@ pub fn host_entry(host: &str, port: u16) -> String {
 /// Looks `key` up for `host`:`port` in `files`, in order. A matching key
 /// anywhere wins; otherwise the first conflicting line is reported.
 pub fn check(files: &[PathBuf], host: &str, port: u16, key: &PublicKey) -> Verdict {
-    let name = host_entry(host, port);
     let mut changed = None;
     for file in files {
         let Ok(text) = std::fs::read_to_string(file) else {
             continue;
         };
-        for (index, line) in text.lines().enumerate() {
-            let Some((patterns, recorded)) = parse_line(line) else {
-                continue;
-            };
-            if !patterns.split(',').any(|p| host_matches(&name, p)) {
-                continue;
-            }
-            if recorded.key_data() == key.key_data() {
-                return Verdict::Known;
-            }
-            if recorded.algorithm() == key.algorithm() && changed.is_none() {
+        match check_text(&text, host, port, key) {
+            TextVerdict::Known => return Verdict::Known,
+            TextVerdict::Changed { line } if changed.is_none() => {
                 changed = Some(Verdict::Changed {
                     file: file.clone(),
-                    line: index + 1,
+                    line,
                 });
             }
+            _ => {}
         }
     }
     changed.unwrap_or(Verdict::Unknown)
+}
+
+/// What one known_hosts file's text says about a host's key.
+#[derive(Debug, PartialEq, Eq)]
+pub enum TextVerdict {
+    Known,
+    /// The first line (from 1) naming the host with another key of the
+    /// same kind.
+    Changed {
+        line: usize,
+    },
+    Unknown,
+}
+
+/// [`check`] on the text of one file: a pure function, so it can be
+/// fuzzed (the file is untrusted input).
+pub fn check_text(text: &str, host: &str, port: u16, key: &PublicKey) -> TextVerdict {
+    let name = host_entry(host, port);
+    let mut changed = None;
+    for (index, line) in text.lines().enumerate() {
+        let Some((patterns, recorded)) = parse_line(line) else {
+            continue;
+        };
+        if !patterns.split(',').any(|p| host_matches(&name, p)) {
+            continue;
+        }
+        if recorded.key_data() == key.key_data() {
+            return TextVerdict::Known;
+        }
+        if recorded.algorithm() == key.algorithm() && changed.is_none() {
+            changed = Some(index + 1);
+        }
+    }
+    changed.map_or(TextVerdict::Unknown, |line| TextVerdict::Changed { line })
 }
 
 /// The host patterns and the key of a line; `None` for comments, markers

@@ -14,6 +14,7 @@ pub mod copy;
 pub mod credentials;
 pub mod diff;
 pub mod error;
+pub(crate) mod fault;
 pub mod fsutil;
 pub mod history;
 pub mod ignore_rules;

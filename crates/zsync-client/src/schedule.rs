@@ -146,6 +146,12 @@ pub fn add(ctx: &Context, paths: &[PathBuf], kind: Option<&Kind>, no_ignore: boo
                 "is a symbolic link; zsync versions files and folders only",
             ));
         }
+        if let Some(problem) = zsync_model::portability_problem(rel.name()) {
+            return Err(ClientError::refused(
+                &shown,
+                format!("{problem}; rename it"),
+            ));
+        }
         if meta.is_dir() {
             if let Some(k) = kind.filter(|k| !k.is_folder()) {
                 return Err(ClientError::refused(
@@ -232,6 +238,12 @@ pub(crate) fn walk_new_tree(
         if rules.is_ignored(&path, ft.is_dir()) {
             continue;
         }
+        if let (false, Some(problem)) = (ft.is_symlink(), zsync_model::portability_problem(name)) {
+            return Err(ClientError::refused(
+                ctx.display(&path),
+                format!("{problem}; rename it"),
+            ));
+        }
         if ft.is_symlink() {
             ctx.ui.notify(Notification::Warning(format!(
                 "skipped {}: symbolic links are not versioned",
@@ -261,6 +273,12 @@ pub fn mkdir(ctx: &Context, paths: &[PathBuf]) -> Result<()> {
         let shown = ctx.display(abs);
         if abs.exists() || wc.index.entries.contains_key(rel.as_str()) {
             return Err(ClientError::refused(&shown, "already exists"));
+        }
+        if let Some(problem) = zsync_model::portability_problem(rel.name()) {
+            return Err(ClientError::refused(
+                &shown,
+                format!("{problem}; rename it"),
+            ));
         }
         if !parent_is_versioned_folder(&wc, rel, &pending) {
             return Err(ClientError::refused(

@@ -26,7 +26,7 @@ use zsync_format::{
     API_PREFIX, ApiError, CommitRequest, CommitResponse, DiffResponse, HashList, LogEntry,
     LoginResponse, Manifest,
 };
-use zsync_model::{BodyHash, RepoPath, Rev};
+use zsync_model::{BodyHash, CommitId, RepoPath, Rev};
 
 use crate::credentials::{Login, TokenStore};
 use crate::error::{ClientError, Result};
@@ -431,6 +431,14 @@ impl Transport for SshTransport {
     fn commit(&self, request: &CommitRequest) -> Result<CommitResponse> {
         let response = self.post_json(self.uri("commit", None, None), request)?;
         self.json(response)
+    }
+
+    fn commit_result(&self, id: &CommitId) -> Result<Option<CommitResponse>> {
+        match self.get(self.uri(&format!("commits/{id}"), None, None)) {
+            Ok(response) => self.json(response).map(Some),
+            Err(ClientError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     fn log(&self, path: &RepoPath, limit: Option<u32>) -> Result<Vec<LogEntry>> {

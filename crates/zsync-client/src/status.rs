@@ -12,6 +12,7 @@ use crate::fsutil;
 use crate::ignore_rules::IgnoreRules;
 use crate::index::{Conflict, Entry, Schedule, StatData};
 use crate::session::{Context, Target};
+use crate::ui::Notification;
 use crate::wc::WorkingCopy;
 
 /// The state of a versioned item on disk compared with its base.
@@ -116,9 +117,15 @@ pub struct StatusOptions {
 
 /// The status of every item under the target's paths, sorted by path.
 pub fn status(ctx: &Context, target: &Target, opts: StatusOptions) -> Result<Vec<StatusItem>> {
-    let _ = ctx;
     let mut wc = WorkingCopy::open(&target.root)?;
     wc.check_not_interrupted()?;
+    if wc.index.pending_commit.is_some() {
+        ctx.ui.notify(Notification::Warning(
+            "a commit was interrupted before its answer arrived, so items it sent \
+             may show as changed; `zsync update` finds out and records it"
+                .into(),
+        ));
+    }
     let mut items = BTreeMap::new();
     let mut refreshed = Vec::new();
 

@@ -10,7 +10,7 @@ use zsync_format::{
     API_PREFIX, ApiError, CommitRequest, CommitResponse, DiffResponse, HashList, LogEntry,
     LoginResponse, Manifest,
 };
-use zsync_model::{BodyHash, RepoPath, Rev};
+use zsync_model::{BodyHash, CommitId, RepoPath, Rev};
 
 use crate::error::{ClientError, Result};
 use crate::url::{ServerUrl, percent_encode};
@@ -31,6 +31,8 @@ pub trait Transport {
     fn missing_bodies(&self, hashes: &[BodyHash]) -> Result<Vec<BodyHash>>;
     fn upload_body(&self, hash: &BodyHash, body: std::fs::File, size: u64) -> Result<()>;
     fn commit(&self, request: &CommitRequest) -> Result<CommitResponse>;
+    /// The result of this user's commit `id`, or `None` if it never landed.
+    fn commit_result(&self, id: &CommitId) -> Result<Option<CommitResponse>>;
     fn log(&self, path: &RepoPath, limit: Option<u32>) -> Result<Vec<LogEntry>>;
     /// What changed in the subtree between two revisions, diffed by the
     /// server.
@@ -67,6 +69,9 @@ impl<T: Transport + ?Sized> Transport for Box<T> {
     }
     fn commit(&self, request: &CommitRequest) -> Result<CommitResponse> {
         (**self).commit(request)
+    }
+    fn commit_result(&self, id: &CommitId) -> Result<Option<CommitResponse>> {
+        (**self).commit_result(id)
     }
     fn log(&self, path: &RepoPath, limit: Option<u32>) -> Result<Vec<LogEntry>> {
         (**self).log(path, limit)
@@ -272,7 +277,11 @@ impl HttpTransport {
         response: reqwest::blocking::Response,
     ) -> Result<T> {
         let bytes = response.bytes().map_err(|e| self.network_error(e))?;
-        serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol(e.to_string()))
+        serde_json::from_slice(&bytes).map_err(|e| {
+            ClientError::Protocol(format!(
+                "not the JSON a zsync server sends ({e}); is the URL a zsync server?"
+            ))
+        })
     }
 }
 
@@ -334,6 +343,17 @@ impl Transport for HttpTransport {
                 .json(request),
         )?;
         self.json(response)
+    }
+
+    fn commit_result(&self, id: &CommitId) -> Result<Option<CommitResponse>> {
+        match self.send(
+            self.client
+                .get(self.endpoint(&format!("commits/{id}"), None)),
+        ) {
+            Ok(response) => self.json(response).map(Some),
+            Err(ClientError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     fn log(&self, path: &RepoPath, limit: Option<u32>) -> Result<Vec<LogEntry>> {

@@ -58,7 +58,9 @@ struct Updater<'a, 'c> {
 /// one can be asked).
 pub fn update(ctx: &Context, target: &Target, accept: Option<Accept>) -> Result<UpdateSummary> {
     let mut wc = WorkingCopy::open(&target.root)?;
-    wc.lock()?;
+    wc.lock_to_settle()?;
+    let transport = ctx.connect(&wc.url()?)?;
+    crate::commit::settle_pending(ctx, &mut wc, transport.as_ref())?;
     let before: HashSet<String> = wc
         .index
         .entries
@@ -66,7 +68,6 @@ pub fn update(ctx: &Context, target: &Target, accept: Option<Accept>) -> Result<
         .filter(|(_, e)| e.in_conflict())
         .map(|(k, _)| k.clone())
         .collect();
-    let transport = ctx.connect(&wc.url()?)?;
     let mut u = Updater {
         ctx,
         wc,
@@ -144,6 +145,7 @@ impl Updater<'_, '_> {
             columns: columns.to_owned(),
             path: self.ctx.display(&self.wc.abs(rel)),
         });
+        crate::fault::point("client-update-item");
     }
 
     fn apply(
@@ -232,6 +234,25 @@ impl Updater<'_, '_> {
             }
         }
         stays.sort_by_key(|(at, _)| std::cmp::Reverse(at.as_str().len()));
+
+        // Versioned folders deleted by hand (or never written: a checkout
+        // killed half-way) come back first, so their files can.
+        let missing_folders: Vec<RepoPath> = self
+            .wc
+            .index
+            .entries
+            .iter()
+            .filter(|(_, e)| e.schedule == Schedule::Normal && e.is_folder())
+            .filter_map(|(k, _)| parse_key(&self.wc, k).ok())
+            .filter(|rel| base.contains(rel) && !self.wc.abs(rel).exists())
+            .collect();
+        for rel in missing_folders {
+            fsutil::create_dir_all(&self.wc.abs(&rel))?;
+            self.ctx.ui.notify(Notification::Schedule {
+                action: "Restored".into(),
+                path: self.ctx.display(&self.wc.abs(&rel)),
+            });
+        }
 
         // Versioned files deleted by hand come back, as in svn.
         let missing: Vec<(String, RepoPath, BodyHash)> = self

@@ -49,6 +49,7 @@ impl WorkingCopy {
             stamp_ns: 0,
             entries: Default::default(),
             merges: Default::default(),
+            pending_commit: None,
         };
         let mut wc = Self {
             root: root.to_path_buf(),
@@ -89,8 +90,29 @@ impl WorkingCopy {
     }
 
     /// Takes the working copy's lock, so two commands never change it at
-    /// once. Released when the `WorkingCopy` is dropped.
+    /// once. Released when the `WorkingCopy` is dropped. Refuses while a
+    /// commit's answer is unrecorded (only `commit` and `update`, which
+    /// settle it, take the lock then, with [`WorkingCopy::lock_to_settle`]).
     pub fn lock(&mut self) -> Result<()> {
+        self.lock_to_settle()?;
+        if self.index.pending_commit.is_some() {
+            self.unlock();
+            return Err(ClientError::PendingCommit {
+                root: self.root.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    fn unlock(&mut self) {
+        if let Some(lock) = self.lock.take() {
+            let _ = fs::remove_file(lock);
+        }
+    }
+
+    /// Takes the lock even if a commit's answer is unrecorded; the caller
+    /// settles it first.
+    pub fn lock_to_settle(&mut self) -> Result<()> {
         if self.lock.is_some() {
             return Ok(());
         }
@@ -167,7 +189,7 @@ impl WorkingCopy {
         Self::admin_dir_of(&self.root).join("tmp")
     }
 
-    /// Writes the index atomically.
+    /// Writes the index atomically and durably.
     pub fn save(&mut self) -> Result<()> {
         self.index.stamp_ns = now_ns();
         let json = serde_json::to_vec(&self.index).map_err(|e| ClientError::Corrupt {
@@ -175,7 +197,7 @@ impl WorkingCopy {
             detail: e.to_string(),
         })?;
         let path = Self::admin_dir_of(&self.root).join(INDEX_FILE);
-        fsutil::write_atomic(&path, &json, None)
+        fsutil::write_atomic_synced(&path, &json)
     }
 
     /// The server URL of the working copy's root object.
@@ -227,9 +249,7 @@ impl WorkingCopy {
 
 impl Drop for WorkingCopy {
     fn drop(&mut self) {
-        if let Some(lock) = self.lock.take() {
-            let _ = fs::remove_file(lock);
-        }
+        self.unlock();
     }
 }
 

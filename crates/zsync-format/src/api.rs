@@ -1,7 +1,7 @@
 //! JSON request and response bodies of the `/api/v1` routes.
 
 use serde::{Deserialize, Serialize};
-use zsync_model::{BodyHash, Kind, Oid, Props, RepoPath, Rev};
+use zsync_model::{BodyHash, CommitId, Kind, Oid, Props, RepoPath, Rev};
 
 /// The API version prefix of every route.
 pub const API_PREFIX: &str = "/api/v1";
@@ -125,6 +125,12 @@ pub struct KnownObject {
 pub struct CommitRequest {
     pub message: String,
     pub ops: Vec<CommitOp>,
+    /// The client's id for this commit. The server remembers it with the
+    /// result: the same id sent again is answered with that result instead
+    /// of being committed twice, and `GET /api/v1/commits/{id}` tells
+    /// whether a commit whose answer was lost landed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<CommitId>,
 }
 
 /// What the server did with one object of a commit.

@@ -4,16 +4,18 @@
 //! Nothing here does I/O; every constructor validates, so a value of these
 //! types is always well-formed and the rest of the code need not re-check.
 
+mod commit_id;
 mod hash;
 mod kind;
 mod oid;
 mod path;
 mod role;
 
+pub use commit_id::{CommitId, CommitIdParseError};
 pub use hash::{BodyHash, BodyHasher, HashParseError};
 pub use kind::Kind;
 pub use oid::{Oid, OidParseError};
-pub use path::{NameError, RepoPath, validate_name};
+pub use path::{NameError, RepoPath, portability_problem, validate_name};
 pub use role::{Role, RoleParseError};
 
 /// A global revision number. Revision 0 is the empty repository; every

@@ -58,6 +58,40 @@ pub fn validate_name(name: &str) -> Result<(), NameError> {
     Ok(())
 }
 
+/// Why `name` cannot be written on a common filesystem, or `None` if it
+/// can be written everywhere zsync runs: Windows refuses its device names
+/// (`CON`, `aux.txt`, `COM1`, ...), names ending in a dot or space, and
+/// `<>:"|?*`; macOS's Finder shows `:` as `/`. Such names are valid
+/// `RepoPath` components (Linux holds them), but the server refuses new
+/// ones so that every checkout of shared content can be written anywhere.
+pub fn portability_problem(name: &str) -> Option<String> {
+    const RESERVED: [&str; 4] = ["CON", "PRN", "AUX", "NUL"];
+    if let Some(c) = name
+        .chars()
+        .find(|c| matches!(c, '<' | '>' | ':' | '"' | '|' | '?' | '*'))
+    {
+        return Some(format!(
+            "the name holds {c:?}, which Windows (and for ':' macOS) cannot hold in a file name"
+        ));
+    }
+    if name.ends_with('.') || name.ends_with(' ') {
+        return Some("the name ends in a dot or space, which Windows drops".into());
+    }
+    let stem = name.split('.').next().unwrap_or(name).trim_end_matches(' ');
+    let upper = stem.to_ascii_uppercase();
+    let device = RESERVED.contains(&upper.as_str())
+        || ((upper.starts_with("COM") || upper.starts_with("LPT"))
+            && upper.len() == 4
+            && upper.as_bytes()[3].is_ascii_digit()
+            && upper.as_bytes()[3] != b'0');
+    if device {
+        return Some(format!(
+            "{stem} is a device name on Windows, which cannot hold a file of that name"
+        ));
+    }
+    None
+}
+
 /// A validated, relative, `/`-separated path of an object. The empty path is
 /// the root. No component is empty, `.`, `..` or the admin directory, and none
 /// holds `/`, `\`, NUL or control characters, so a `RepoPath` joined onto a
@@ -252,6 +286,49 @@ mod tests {
                     prop_assert!(c != "." && c != ".." && !c.is_empty() && !c.contains('\\'));
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod portability_tests {
+    use super::portability_problem;
+
+    #[test]
+    fn names_some_filesystem_cannot_hold_are_named() {
+        for bad in [
+            "CON",
+            "con",
+            "aux.txt",
+            "Nul.tar.gz",
+            "COM1",
+            "lpt9.log",
+            "PRN ",
+            "a:b",
+            "what?",
+            "x*",
+            "pipe|",
+            "q\"",
+            "<tag>",
+            "dot.",
+            "space ",
+        ] {
+            assert!(portability_problem(bad).is_some(), "{bad}");
+        }
+        for good in [
+            "console",
+            "auxiliary.txt",
+            "COM",
+            "COM0",
+            "COM10",
+            "LPT",
+            "index.html",
+            ".hidden",
+            "a b",
+            "naïve",
+            "CONtents",
+        ] {
+            assert_eq!(portability_problem(good), None, "{good}");
         }
     }
 }

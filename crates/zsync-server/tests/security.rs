@@ -193,6 +193,13 @@ const TABLE: &[(&str, &str, [u16; 9])] = &[
         "/commit",
         [401, 401, 401, 401, 403, 200, 200, 403, 401],
     ),
+    // Asks about the commit the same caller just sent with the row above:
+    // only one's own landed commits are found.
+    (
+        "GET",
+        "/commits/{id}",
+        [401, 401, 401, 401, 404, 200, 200, 404, 401],
+    ),
     (
         "POST",
         "/login",
@@ -282,11 +289,18 @@ fn request(
         ("POST", "/commit") => http.post(url("/commit")).json(&json!({
             "message": "table",
             "ops": [{"op": "add", "path": format!("{folder}/new-{n}"), "kind": "folder"}],
+            "id": commit_id(who),
         })),
+        ("GET", "/commits/{id}") => http.get(url(&format!("/commits/{}", commit_id(who)))),
         ("POST", "/login") => http.post(url("/login")),
         ("POST", "/logout") => http.post(url("/logout")),
         _ => panic!("no request for {method} {route}: add one, and a row to TABLE"),
     }
+}
+
+/// The id the table's commit as `who` carries.
+fn commit_id(who: Who) -> String {
+    format!("{:032x}", who as usize + 1)
 }
 
 fn authenticate(
@@ -995,4 +1009,54 @@ async fn https_with_a_private_ca() {
     let swapped =
         TlsConfig::from_pem_files(&dir.path().join("key.pem"), &dir.path().join("cert.pem"));
     assert!(swapped.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_commit_id_is_answered_only_to_whoever_committed_it() {
+    let server = start_with(roomy(), None).await;
+    let id = "0123456789abcdef0123456789abcdef";
+    let commit = json!({
+        "message": "with an id",
+        "ops": [{"op": "add", "path": "demo/once", "kind": "folder"}],
+        "id": id,
+    });
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        let response = server
+            .http
+            .post(format!("{}/commit", server.base))
+            .basic_auth("editor", Some(PASSWORD))
+            .json(&commit)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        answers.push(response.json::<Value>().await.unwrap());
+    }
+    assert_eq!(
+        answers[0], answers[1],
+        "the resent commit gets the first answer"
+    );
+    let get = |user: &'static str, id: &str| {
+        server
+            .http
+            .get(format!("{}/commits/{id}", server.base))
+            .basic_auth(user, Some(PASSWORD))
+            .send()
+    };
+    let own = get("editor", id).await.unwrap();
+    assert_eq!(own.status(), StatusCode::OK);
+    assert_eq!(own.json::<Value>().await.unwrap(), answers[0]);
+    assert_eq!(
+        get("manager", id).await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get("editor", "../../etc").await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get("editor", "NOT-AN-ID").await.unwrap().status(),
+        StatusCode::BAD_REQUEST
+    );
 }

@@ -19,8 +19,9 @@ use bytes::Bytes;
 use futures_util::Stream;
 use tokio::io::AsyncRead;
 use zsync_format::{CommitRequest, CommitResponse, LogEntry, Manifest, PathProblem};
-use zsync_model::{BodyHash, Kind, Oid, Props, RepoPath, Rev, Role};
+use zsync_model::{BodyHash, CommitId, Kind, Oid, Props, RepoPath, Rev, Role};
 
+pub mod fault;
 mod feed;
 mod grants;
 mod sql;
@@ -99,6 +100,15 @@ pub struct SshKeyRecord {
     pub public_key: String,
     /// Seconds since the Unix epoch.
     pub added: i64,
+}
+
+/// A commit remembered by its client-given id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordedCommit {
+    /// Who committed it; only they may ask about it.
+    pub user: String,
+    /// The answer the commit was given.
+    pub response: CommitResponse,
 }
 
 /// An API login token, known by its hash (the token itself is never
@@ -191,7 +201,9 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<BodyStream, StoreError>> + Send;
 
     /// Applies a commit as one transaction and one new revision by `user`.
-    /// Refuses the whole request with [`StoreError::Stale`] (listing every
+    /// A request with an id already committed by `user` is answered with
+    /// that commit's result and changes nothing (the same id from another
+    /// user is [`StoreError::AlreadyExists`]). Refuses the whole request with [`StoreError::Stale`] (listing every
     /// stale path) or [`StoreError::Invalid`] (listing every problem).
     fn commit(
         &self,
@@ -206,6 +218,12 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// its hash. Problems are reported, not errors; an error means the
     /// check could not run.
     fn check(&self) -> impl Future<Output = Result<IntegrityReport, StoreError>> + Send;
+
+    /// The commit the client named `id`, if it was committed.
+    fn commit_by_id(
+        &self,
+        id: &CommitId,
+    ) -> impl Future<Output = Result<Option<RecordedCommit>, StoreError>> + Send;
 
     /// Revisions that changed `path` or anything below it, newest first.
     fn log(

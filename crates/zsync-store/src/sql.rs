@@ -14,12 +14,12 @@ use sqlx::postgres::PgListener;
 
 use tokio::io::AsyncRead;
 use zsync_format::{CommitRequest, CommitResponse, LogEntry, Manifest};
-use zsync_model::{BodyHash, Kind, Oid, RepoPath, Rev, Role};
+use zsync_model::{BodyHash, CommitId, Kind, Oid, RepoPath, Rev, Role};
 
 use crate::feed::Feed;
 use crate::{
-    BodyStream, Grant, IntegrityReport, ObjectRecord, SshKeyRecord, Store, StoreError, TokenRecord,
-    UserRecord, WebSessionRecord,
+    BodyStream, Grant, IntegrityReport, ObjectRecord, RecordedCommit, SshKeyRecord, Store,
+    StoreError, TokenRecord, UserRecord, WebSessionRecord,
 };
 
 pub(crate) mod copy;
@@ -117,6 +117,10 @@ macro_rules! delegate_store {
             let response = $engine::commit::commit(&self.pool, user, request).await?;
             self.feed.announce(response.rev);
             Ok(response)
+        }
+
+        async fn commit_by_id(&self, id: &CommitId) -> Result<Option<RecordedCommit>, StoreError> {
+            $engine::commit::by_id(&self.pool, id).await
         }
 
         async fn check(&self) -> Result<IntegrityReport, StoreError> {

@@ -27,6 +27,7 @@ async fn commit(store: &SqlStore, ops: Vec<CommitOp>) -> u64 {
     let request = CommitRequest {
         message: "test".into(),
         ops,
+        id: None,
     };
     store.commit("alice", &request).await.unwrap().rev
 }

@@ -47,6 +47,7 @@ async fn try_commit(store: &impl Store, ops: Vec<CommitOp>) -> Result<CommitResp
     let request = CommitRequest {
         message: "test".into(),
         ops,
+        id: None,
     };
     store.commit("alice", &request).await
 }

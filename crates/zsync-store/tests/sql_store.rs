@@ -64,6 +64,7 @@ fn request(message: &str, ops: Vec<CommitOp>) -> CommitRequest {
     CommitRequest {
         message: message.into(),
         ops,
+        id: None,
     }
 }
 
@@ -1071,6 +1072,63 @@ async fn version_1_roles_become_root_grants() {
     );
 }
 
+async fn a_commit_sent_twice_with_one_id_is_applied_once<S: Store>(_dir: Fixture, store: S) {
+    let id = zsync_model::CommitId::random();
+    let hash = upload(&store, b"once\n").await;
+    let mut req = request("first", vec![folder("f"), doc("f/a.txt", hash)]);
+    req.id = Some(id.clone());
+    assert_eq!(store.commit_by_id(&id).await.unwrap(), None);
+
+    let first = store.commit("alice", &req).await.unwrap();
+    assert_eq!(first.rev, 1);
+    // The same request again, even though its adds would now collide.
+    let again = store.commit("alice", &req).await.unwrap();
+    assert_eq!(again, first);
+    assert_eq!(store.head().await.unwrap(), 1);
+    let recorded = store.commit_by_id(&id).await.unwrap().unwrap();
+    assert_eq!(
+        (recorded.user.as_str(), recorded.response),
+        ("alice", first)
+    );
+
+    // Another user cannot replay (or learn about) alice's commit by its id.
+    assert!(matches!(
+        store.commit("bob", &req).await,
+        Err(StoreError::AlreadyExists(_))
+    ));
+    // A new id is a new commit, refused here because the paths exist.
+    req.id = Some(zsync_model::CommitId::random());
+    assert!(store.commit("alice", &req).await.is_err());
+    assert_eq!(store.head().await.unwrap(), 1);
+    assert!(store.check().await.unwrap().is_sound());
+}
+
+async fn names_some_filesystem_cannot_hold_are_refused_on_commit<S: Store>(
+    _dir: Fixture,
+    store: S,
+) {
+    let hash = upload(&store, b"x").await;
+    let result = store
+        .commit(
+            "alice",
+            &request(
+                "bad names",
+                vec![
+                    folder("f"),
+                    doc("f/aux.txt", hash),
+                    doc("f/a:b", hash),
+                    folder("dot."),
+                ],
+            ),
+        )
+        .await;
+    let Err(StoreError::Invalid(problems)) = result else {
+        panic!("expected Invalid, got {result:?}");
+    };
+    let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(paths, ["f/aux.txt", "f/a:b", "dot."]);
+    assert_eq!(store.head().await.unwrap(), 0);
+}
 /// The change feed lists each revision's paths, and a waiter wakes on a
 /// commit (from another clone) well before its timeout.
 async fn change_feed_wakes_waiters<S: Store>(_dir: Fixture, store: S) {
@@ -1117,6 +1175,8 @@ async fn change_feed_wakes_waiters<S: Store>(_dir: Fixture, store: S) {
 }
 
 engine_tests!(
+    a_commit_sent_twice_with_one_id_is_applied_once,
+    names_some_filesystem_cannot_hold_are_refused_on_commit,
     web_sessions_expire_list_and_end_with_the_account,
     tokens_are_listed,
     change_feed_wakes_waiters,

@@ -39,7 +39,11 @@ async fn commit<S: Store>(
     let response = zsync_server::commit_as(
         &state.server,
         &session.caller,
-        CommitRequest { message, ops },
+        CommitRequest {
+            message,
+            ops,
+            id: None,
+        },
     )
     .await?;
     Ok(response.rev)

@@ -262,6 +262,7 @@ async fn a_stale_edit_is_refused_with_who_and_the_diff() {
             "bob",
             &CommitRequest {
                 message: "bob's change".into(),
+                id: None,
                 ops: vec![CommitOp::Modify {
                     path: p("docs/a.txt"),
                     oid: object.oid,

@@ -203,6 +203,7 @@ async fn create_folder<S: Store>(store: &S) -> Result<u64> {
     let request = CommitRequest {
         message: "Demo content".into(),
         ops,
+        id: None,
     };
     let response = store
         .commit(USER, &request)

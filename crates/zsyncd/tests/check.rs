@@ -27,6 +27,7 @@ fn check_passes_a_sound_store_and_lists_the_problems_of_a_damaged_one() {
         store.put_body(hash, &b"hello\n"[..], 1024).await.unwrap();
         let request = CommitRequest {
             message: "first".into(),
+            id: None,
             ops: vec![CommitOp::Add {
                 path: RepoPath::parse("hello.txt").unwrap(),
                 kind: Kind::document(),

@@ -1,9 +1,10 @@
-//! `POST /commit`: one transaction of adds, modifications and deletions.
+//! `POST /commit`: one transaction of adds, modifications and deletions;
+//! `GET /commits/{id}`: what became of a commit whose answer was lost.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use zsync_format::{CommitOp, CommitRequest, CommitResponse};
-use zsync_model::{RepoPath, Role};
+use zsync_model::{CommitId, RepoPath, Role};
 use zsync_store::Store;
 
 use crate::ServerState;
@@ -68,4 +69,24 @@ pub async fn commit_as<S: Store>(
     let response = state.store.commit(&caller.name, &request).await?;
     tracing::info!(user = %caller.name, rev = response.rev, objects = response.objects.len(), "committed");
     Ok(response)
+}
+
+/// The result of the caller's own commit with this id; "not found" if it
+/// never landed, or was someone else's (a refusal must not tell which).
+pub async fn lookup<S: Store>(
+    State(state): State<ServerState<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<CommitResponse>, Error> {
+    if caller.is_anonymous() {
+        return Err(caller.denied(String::new()));
+    }
+    let id: CommitId = id.parse().map_err(|e| Error::BadRequest(format!("{e}")))?;
+    match state.store.commit_by_id(&id).await? {
+        Some(recorded) if recorded.user == caller.name => Ok(Json(recorded.response)),
+        _ => Err(Error::NotFound {
+            message: format!("no commit {id} by {}", caller.name),
+            path: None,
+        }),
+    }
 }

@@ -43,6 +43,7 @@ fn table<S: Store>() -> Vec<(Method, &'static str, MethodRouter<ServerState<S>>)
         (Method::POST, "/bodies/fetch", post(bodies::fetch::<S>)),
         (Method::PUT, "/bodies/{hash}", put(bodies::put::<S>)),
         (Method::POST, "/commit", post(commit::commit::<S>)),
+        (Method::GET, "/commits/{id}", get(commit::lookup::<S>)),
         (Method::POST, "/login", post(session::login::<S>)),
         (Method::POST, "/logout", post(session::logout::<S>)),
     ]

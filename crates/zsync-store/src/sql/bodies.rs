@@ -97,6 +97,7 @@ pub(crate) async fn put<R: AsyncRead + Unpin + Send>(
             break;
         }
         hasher.update(&buf[..n]);
+        crate::fault::point("upload-receiving").await;
         if hasher.len() > max_size {
             return Err(StoreError::TooLarge { limit: max_size });
         }
@@ -114,6 +115,7 @@ pub(crate) async fn put<R: AsyncRead + Unpin + Send>(
     let mut tx = super::begin_write(pool).await?;
     let hex = expected.to_hex();
     super::lock_body(&mut tx, &hex).await?;
+    crate::fault::point("upload-storing").await;
     if size_in(&mut *tx, &expected).await?.is_some() {
         // Another upload of the same body won the race.
         tx.rollback().await?;

@@ -11,12 +11,12 @@ use unicode_normalization::{UnicodeNormalization as _, is_nfc};
 use zsync_format::{
     CommitOp, CommitRequest, CommitResponse, CommittedObject, KnownObject, PathProblem,
 };
-use zsync_model::{BodyHash, Kind, Oid, RepoPath, Rev};
+use zsync_model::{BodyHash, CommitId, Kind, Oid, RepoPath, Rev};
 
 use super::objects;
 use super::{Pool, Tx};
 use crate::sql::rows::{self, OBJECT_COLUMNS, ObjectRow};
-use crate::{ObjectRecord, StoreError};
+use crate::{ObjectRecord, RecordedCommit, StoreError};
 
 pub(crate) async fn commit(
     pool: &Pool,
@@ -30,6 +30,19 @@ pub(crate) async fn commit(
         )]));
     }
     let mut tx = super::begin_commit(pool).await?;
+    // Under the write lock, so a resent commit racing its first copy
+    // still finds it.
+    if let Some(id) = &request.id
+        && let Some(recorded) = by_id_in(&mut *tx, id).await?
+    {
+        tx.rollback().await?;
+        if recorded.user != user {
+            return Err(StoreError::AlreadyExists(format!("commit id {id}")));
+        }
+        tracing::info!(rev = recorded.response.rev, user, %id, "commit resent; answered from its record");
+        return Ok(recorded.response);
+    }
+    crate::fault::point("commit-locked").await;
     let steps = match check(&mut tx, &request.ops).await {
         Ok(steps) => steps,
         Err(e) => {
@@ -40,8 +53,21 @@ pub(crate) async fn commit(
         }
     };
     let response = apply(&mut tx, user, request, steps).await?;
+    crate::fault::point("commit-applied").await;
+    if let Some(id) = &request.id {
+        let json = serde_json::to_string(&response)
+            .map_err(|e| StoreError::Corrupt(format!("commit response: {e}")))?;
+        sqlx::query("INSERT INTO commit_ids (id, username, rev, response) VALUES ($1, $2, $3, $4)")
+            .bind(id.as_str())
+            .bind(user)
+            .bind(rows::to_i64(response.rev)?)
+            .bind(json)
+            .execute(&mut *tx)
+            .await?;
+    }
     super::announce(&mut tx, response.rev).await?;
     tx.commit().await?;
+    crate::fault::point("commit-durable").await;
     tracing::debug!(
         rev = response.rev,
         user,
@@ -49,6 +75,30 @@ pub(crate) async fn commit(
         "committed"
     );
     Ok(response)
+}
+
+async fn by_id_in<'e, E>(executor: E, id: &CommitId) -> Result<Option<RecordedCommit>, StoreError>
+where
+    E: sqlx::Executor<'e, Database = super::Db>,
+{
+    let row: Option<(String, String)> =
+        sqlx::query_as("SELECT username, response FROM commit_ids WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional(executor)
+            .await?;
+    row.map(|(user, json)| {
+        let response = serde_json::from_str(&json)
+            .map_err(|e| StoreError::Corrupt(format!("recorded commit {id}: {e}")))?;
+        Ok(RecordedCommit { user, response })
+    })
+    .transpose()
+}
+
+pub(crate) async fn by_id(
+    pool: &Pool,
+    id: &CommitId,
+) -> Result<Option<RecordedCommit>, StoreError> {
+    by_id_in(pool, id).await
 }
 
 /// What applying one checked operation needs beyond the operation itself.
@@ -450,6 +500,9 @@ impl SiblingNames {
         existing_parent: bool,
     ) -> Result<(), StoreError> {
         let name = path.name();
+        if let Some(problem) = zsync_model::portability_problem(name) {
+            problems.invalid(path, format!("{problem}; rename it"));
+        }
         if !is_nfc(name) {
             problems.invalid(
                 path,

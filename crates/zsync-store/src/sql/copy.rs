@@ -48,6 +48,7 @@ const TABLES: &[(&str, &str, &str)] = &[
         "token_hash, username, created, expires",
         "token_hash",
     ),
+    ("commit_ids", "id, username, rev, response", "id"),
 ];
 
 /// Runs `$body` for each row of `$table` read through `$executor`, with
@@ -98,6 +99,9 @@ macro_rules! for_each_row {
                 $body
             }),
             "web_sessions" => rows!($executor, select, (String, String, i64, i64), |$row| {
+                $body
+            }),
+            "commit_ids" => rows!($executor, select, (String, String, i64, String), |$row| {
                 $body
             }),
             other => Err(StoreError::Corrupt(format!(

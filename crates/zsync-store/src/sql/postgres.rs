@@ -39,6 +39,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "web sessions",
         include_str!("../../migrations/postgres/0002_web_sessions.sql"),
     ),
+    (
+        3,
+        "commit ids",
+        include_str!("../../migrations/postgres/0003_commit_ids.sql"),
+    ),
 ];
 
 /// Creates the root folder unless it exists.

@@ -54,6 +54,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "web sessions",
         include_str!("../../migrations/sqlite/0005_web_sessions.sql"),
     ),
+    (
+        6,
+        "commit ids",
+        include_str!("../../migrations/sqlite/0006_commit_ids.sql"),
+    ),
 ];
 
 /// Creates the root folder unless it exists.

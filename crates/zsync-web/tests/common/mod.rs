@@ -69,6 +69,7 @@ impl TestServer {
                 "mia",
                 &CommitRequest {
                     message: "setup".into(),
+                    id: None,
                     ops: vec![
                         CommitOp::Add {
                             path: p("docs"),

@@ -1,0 +1,15 @@
+-- zsync store, SQLite schema version 6: idempotent commits.
+--
+-- A client names each commit with a random id before sending it. The
+-- result is kept with the id (as the JSON the client was sent), so the
+-- same commit sent again, or asked about after its answer was lost, gets
+-- that result instead of being applied twice. Written in the commit's own
+-- transaction, so an id is recorded exactly when its revision is.
+CREATE TABLE commit_ids (
+    id       TEXT    PRIMARY KEY,
+    username TEXT    NOT NULL,
+    rev      INTEGER NOT NULL REFERENCES revisions (rev),
+    response TEXT    NOT NULL
+);
+
+CREATE INDEX commit_ids_rev ON commit_ids (rev);
