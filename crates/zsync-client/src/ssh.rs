@@ -23,8 +23,8 @@ use russh::keys::{HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKey};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, oneshot};
 use zsync_format::{
-    API_PREFIX, ApiError, CommitRequest, CommitResponse, HashList, LogEntry, LoginResponse,
-    Manifest,
+    API_PREFIX, ApiError, ChangeFeed, CommitRequest, CommitResponse, HashList, LogEntry,
+    LoginResponse, Manifest,
 };
 use zsync_model::{BodyHash, RepoPath, Rev};
 
@@ -436,6 +436,12 @@ impl Transport for SshTransport {
     fn log(&self, path: &RepoPath, limit: Option<u32>) -> Result<Vec<LogEntry>> {
         let query = limit.map(|l| format!("limit={l}"));
         let response = self.get(self.uri("log", Some(path), query))?;
+        self.json(response)
+    }
+
+    fn changes(&self, path: &RepoPath, since: Rev, wait: u64) -> Result<ChangeFeed> {
+        let query = Some(format!("since={since}&wait={wait}"));
+        let response = self.get(self.uri("changes", Some(path), query))?;
         self.json(response)
     }
 

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use base64::Engine;
 use zsync_format::{
-    API_PREFIX, ApiError, CommitRequest, CommitResponse, HashList, LogEntry, LoginResponse,
-    Manifest,
+    API_PREFIX, ApiError, ChangeFeed, CommitRequest, CommitResponse, HashList, LogEntry,
+    LoginResponse, Manifest,
 };
 use zsync_model::{BodyHash, RepoPath, Rev};
 
@@ -32,6 +32,9 @@ pub trait Transport {
     fn upload_body(&self, hash: &BodyHash, body: std::fs::File, size: u64) -> Result<()>;
     fn commit(&self, request: &CommitRequest) -> Result<CommitResponse>;
     fn log(&self, path: &RepoPath, limit: Option<u32>) -> Result<Vec<LogEntry>>;
+    /// The revisions after `since` that changed something at or below
+    /// `path`; the server waits up to `wait` seconds for one to come.
+    fn changes(&self, path: &RepoPath, since: Rev, wait: u64) -> Result<ChangeFeed>;
     /// Exchanges the current credentials for a token.
     fn login(&self) -> Result<LoginResponse>;
     /// Revokes the current token.
@@ -67,6 +70,9 @@ impl<T: Transport + ?Sized> Transport for Box<T> {
     }
     fn log(&self, path: &RepoPath, limit: Option<u32>) -> Result<Vec<LogEntry>> {
         (**self).log(path, limit)
+    }
+    fn changes(&self, path: &RepoPath, since: Rev, wait: u64) -> Result<ChangeFeed> {
+        (**self).changes(path, since, wait)
     }
     fn login(&self) -> Result<LoginResponse> {
         (**self).login()
@@ -335,6 +341,15 @@ impl Transport for HttpTransport {
         if let Some(limit) = limit {
             request = request.query(&[("limit", limit)]);
         }
+        let response = self.send(request)?;
+        self.json(response)
+    }
+
+    fn changes(&self, path: &RepoPath, since: Rev, wait: u64) -> Result<ChangeFeed> {
+        let request = self
+            .client
+            .get(self.endpoint("changes", Some(path)))
+            .query(&[("since", since), ("wait", wait)]);
         let response = self.send(request)?;
         self.json(response)
     }
