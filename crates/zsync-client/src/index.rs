@@ -234,6 +234,11 @@ pub struct Index {
     /// applies nothing twice.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub merges: BTreeMap<String, MergeRecord>,
+    /// An update left conflicts, so items may be missing or below `rev`
+    /// (an obstructed add is skipped): the next update must compare the
+    /// manifest rather than trust the change feed's "nothing new".
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub incomplete: bool,
 }
 
 /// The racy window on a filesystem with whole-second (or coarser)
@@ -325,6 +330,7 @@ mod tests {
             stamp_ns: 0,
             entries,
             merges: BTreeMap::new(),
+            incomplete: false,
         }
     }
 

@@ -152,6 +152,11 @@ pub fn update(ctx: &Context, target: &Target, accept: Option<Accept>) -> Result<
             }
         }
     }
+    if u.wc.index.entries.values().any(Entry::in_conflict) {
+        u.wc.index.incomplete = true;
+    } else if target.paths.iter().any(RepoPath::is_root) {
+        u.wc.index.incomplete = false;
+    }
     u.wc.save()?;
     Ok(u.summary)
 }
@@ -678,7 +683,8 @@ pub fn merge_props(
 
 /// The server's head if the change feed lists nothing at or below the
 /// working copy's root since its revision and no versioned item under the
-/// target is missing (update would restore it): then there is nothing to
+/// target is missing (update would restore it) and the last update left
+/// nothing incomplete: then there is nothing to
 /// do and no manifest is fetched. Every item is at least at the index's
 /// revision, so the whole copy is at the head.
 fn unchanged_head(
@@ -693,7 +699,7 @@ fn unchanged_head(
         Err(ClientError::NotFound { .. }) => return Ok(None),
         Err(e) => return Err(e),
     };
-    if !feed.revisions.is_empty() || feed.through < feed.head {
+    if wc.index.incomplete || !feed.revisions.is_empty() || feed.through < feed.head {
         return Ok(None);
     }
     for (key, e) in &wc.index.entries {

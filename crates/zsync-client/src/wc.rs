@@ -49,6 +49,7 @@ impl WorkingCopy {
             stamp_ns: 0,
             entries: Default::default(),
             merges: Default::default(),
+            incomplete: false,
         };
         let mut wc = Self {
             root: root.to_path_buf(),
