@@ -81,12 +81,16 @@ enum Command {
         accept: Option<Accept>,
         paths: Vec<PathBuf>,
     },
-    /// Show what changed in the working copy (offline).
+    /// Show what changed in the working copy (offline; with -u, also what
+    /// is newer on the server).
     #[command(visible_aliases = ["st", "stat"])]
     Status {
         /// List every item, with its revisions and last author.
         #[arg(short, long)]
         verbose: bool,
+        /// Ask the server's change feed what is newer there: marked `*`.
+        #[arg(short = 'u', long = "show-updates")]
+        show_updates: bool,
         /// Hide unversioned items.
         #[arg(short, long)]
         quiet: bool,
@@ -335,7 +339,11 @@ pub fn run(cli: Cli, ui: &dyn Ui) -> Result<ExitCode> {
             let mut total = zsync_client::update::UpdateSummary::default();
             for target in ctx.targets(&paths)? {
                 let s = zsync_client::update::update(&ctx, &target, accept)?;
-                println!("Updated to revision {}.", s.rev);
+                if s.unchanged {
+                    println!("At revision {}.", s.rev);
+                } else {
+                    println!("Updated to revision {}.", s.rev);
+                }
                 total.add(&s);
             }
             if total.has_conflicts() {
@@ -360,6 +368,7 @@ pub fn run(cli: Cli, ui: &dyn Ui) -> Result<ExitCode> {
         }
         Command::Status {
             verbose,
+            show_updates,
             quiet,
             no_ignore,
             paths,
@@ -371,12 +380,18 @@ pub fn run(cli: Cli, ui: &dyn Ui) -> Result<ExitCode> {
                 no_ignore,
             };
             for target in ctx.targets(&paths)? {
-                let items = zsync_client::status::status(&ctx, &target, opts)?;
+                let (items, head) = if show_updates {
+                    let (items, head) =
+                        zsync_client::status::status_with_updates(&ctx, &target, opts)?;
+                    (items, Some(head))
+                } else {
+                    (zsync_client::status::status(&ctx, &target, opts)?, None)
+                };
                 for item in &items {
                     writeln!(
                         out,
                         "{}",
-                        output::status_line(item, &ctx.display(&item.abs), verbose)
+                        output::status_line(item, &ctx.display(&item.abs), verbose, show_updates)
                     )?;
                     if let Some(zsync_client::index::Conflict::Tree { reason, .. }) = &item.conflict
                     {
@@ -388,6 +403,9 @@ pub fn run(cli: Cli, ui: &dyn Ui) -> Result<ExitCode> {
                     if let Some(to) = &item.moved_to {
                         writeln!(out, "        > moved to {}", ctx.display(to))?;
                     }
+                }
+                if let Some(head) = head {
+                    writeln!(out, "Status against revision: {head:>6}")?;
                 }
             }
         }

@@ -34,8 +34,10 @@ pub fn print_error(e: &anyhow::Error) {
 }
 
 /// One `status` line in svn's layout: seven status columns, then the path;
-/// with `verbose`, the working and last-changed revisions and the author.
-pub fn status_line(item: &StatusItem, shown: &str, verbose: bool) -> String {
+/// with `verbose`, the working and last-changed revisions and the author;
+/// with `updates` (`-u`), column 9 (`*`: newer on the server) and the
+/// working revision.
+pub fn status_line(item: &StatusItem, shown: &str, verbose: bool, updates: bool) -> String {
     let cols = format!(
         "{}{} {}  {}",
         item.text,
@@ -43,7 +45,12 @@ pub fn status_line(item: &StatusItem, shown: &str, verbose: bool) -> String {
         if item.copied { '+' } else { ' ' },
         if item.tree_conflict { 'C' } else { ' ' }
     );
+    let star = if item.out_of_date { '*' } else { ' ' };
     if !verbose {
+        if updates {
+            let wrev = item.working_rev.map(|w| w.to_string()).unwrap_or_default();
+            return format!("{cols} {star}   {wrev:>6}   {shown}");
+        }
         return format!("{cols} {shown}");
     }
     let (rev, author) = match (&item.base, item.working_rev) {
@@ -56,7 +63,7 @@ pub fn status_line(item: &StatusItem, shown: &str, verbose: bool) -> String {
         (None, Some(_)) => "-".to_string(),
         (None, None) => String::new(),
     };
-    format!("{cols}     {wrev:>6}   {rev:>6} {author:<12} {shown}")
+    format!("{cols} {star}   {wrev:>6}   {rev:>6} {author:<12} {shown}")
 }
 
 /// A `log` entry in svn's layout.

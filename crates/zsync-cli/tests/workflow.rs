@@ -107,7 +107,7 @@ fn the_flow_from_the_readme() {
             .contains("<title>Fixed: ")
     );
     let up = other.run(&["update", "other"]).ok();
-    assert_eq!(up.stdout, format!("Updated to revision {rev}.\n"));
+    assert_eq!(up.stdout, format!("At revision {rev}.\n"));
 
     // A change made in the first copy arrives in the second with `U`.
     c.write("parts/checkout/demo/notes.txt", "new notes\n");

@@ -253,6 +253,11 @@ pub struct Index {
     /// lost the next `commit` or `update` asks the server by its id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_commit: Option<PendingCommit>,
+    /// An update left conflicts, so items may be missing or below `rev`
+    /// (an obstructed add is skipped): the next update must compare the
+    /// manifest rather than trust the change feed's "nothing new".
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub incomplete: bool,
 }
 
 /// See [`Index::pending_commit`].
@@ -397,6 +402,7 @@ mod tests {
             entries,
             merges: BTreeMap::new(),
             pending_commit: None,
+            incomplete: false,
         }
     }
 

@@ -23,8 +23,8 @@ use russh::keys::{HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKey};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, oneshot};
 use zsync_format::{
-    API_PREFIX, ApiError, CommitRequest, CommitResponse, DiffResponse, HashList, LogEntry,
-    LoginResponse, Manifest,
+    API_PREFIX, ApiError, ChangeFeed, CommitRequest, CommitResponse, DiffResponse, HashList,
+    LogEntry, LoginResponse, Manifest,
 };
 use zsync_model::{BodyHash, CommitId, RepoPath, Rev};
 
@@ -450,6 +450,12 @@ impl Transport for SshTransport {
     fn diff(&self, path: &RepoPath, from: Rev, to: Rev) -> Result<DiffResponse> {
         let query = Some(format!("from={from}&to={to}"));
         let response = self.get(self.uri("diff", Some(path), query))?;
+        self.json(response)
+    }
+
+    fn changes(&self, path: &RepoPath, since: Rev, wait: u64) -> Result<ChangeFeed> {
+        let query = Some(format!("since={since}&wait={wait}"));
+        let response = self.get(self.uri("changes", Some(path), query))?;
         self.json(response)
     }
 

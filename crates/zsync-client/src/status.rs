@@ -2,9 +2,10 @@
 //! columns. Files whose stat data still matches the index are not read;
 //! others are hashed and compared with their base.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 
+use zsync_format::ChangeAction;
 use zsync_model::{ADMIN_DIR, Kind, RepoPath, Rev};
 
 use crate::error::{ClientError, Result};
@@ -12,6 +13,7 @@ use crate::fsutil;
 use crate::ignore_rules::IgnoreRules;
 use crate::index::{Conflict, Entry, Schedule, StatData};
 use crate::session::{Context, Target};
+use crate::transport::Transport;
 use crate::ui::Notification;
 use crate::wc::WorkingCopy;
 
@@ -96,12 +98,19 @@ pub struct StatusItem {
     pub moved_from: Option<PathBuf>,
     /// For the old place of a moved item (shown as deleted): where it went.
     pub moved_to: Option<PathBuf>,
+    /// Column 9 with `-u`: the server has a newer version (or the item is
+    /// new there).
+    pub out_of_date: bool,
 }
 
 impl StatusItem {
     /// True if the item has anything to report without `-v`.
     pub fn is_interesting(&self) -> bool {
-        self.text != ' ' || self.props != ' ' || self.tree_conflict || self.moved_to.is_some()
+        self.text != ' '
+            || self.props != ' '
+            || self.tree_conflict
+            || self.moved_to.is_some()
+            || self.out_of_date
     }
 }
 
@@ -119,6 +128,105 @@ pub struct StatusOptions {
 pub fn status(ctx: &Context, target: &Target, opts: StatusOptions) -> Result<Vec<StatusItem>> {
     let mut wc = WorkingCopy::open(&target.root)?;
     wc.check_not_interrupted()?;
+    collect(ctx, &mut wc, target, opts, None)
+}
+
+/// `status -u`: [`status`] plus what the server has that is newer, from one
+/// question to its change feed (no manifest), and the server's head.
+pub fn status_with_updates(
+    ctx: &Context,
+    target: &Target,
+    opts: StatusOptions,
+) -> Result<(Vec<StatusItem>, Rev)> {
+    let mut wc = WorkingCopy::open(&target.root)?;
+    wc.check_not_interrupted()?;
+    let transport = ctx.connect(&wc.url()?)?;
+    let remote = remote_changes(&wc, &transport)?;
+    let items = collect(ctx, &mut wc, target, opts, Some(&remote))?;
+    Ok((items, remote.head))
+}
+
+/// What the change feed says is newer on the server than the working copy.
+#[derive(Debug, Default)]
+pub struct RemoteChanges {
+    pub head: Rev,
+    /// Versioned items (working-copy paths) the server has changed, moved
+    /// or deleted since the working copy's revision of them.
+    pub stale: BTreeSet<RepoPath>,
+    /// Items on the server the working copy does not have.
+    pub new: BTreeSet<RepoPath>,
+}
+
+/// Asks the change feed what changed under the working copy's root since
+/// its revision. Every item is at least at the index's revision (an update
+/// of the whole copy sets it); one changed or committed later knows its own
+/// newer revision, so a change counts only if it is newer than both.
+pub fn remote_changes(wc: &WorkingCopy, transport: &dyn Transport) -> Result<RemoteChanges> {
+    let root = wc.server_path(&RepoPath::root())?;
+    let base = wc.index.rev;
+    // Local items by path and by object id (a move keeps the id).
+    let mut local: HashMap<RepoPath, Rev> = HashMap::new();
+    let mut by_oid = HashMap::new();
+    for (key, entry) in &wc.index.entries {
+        let rel = parse_key(wc, key)?;
+        if let Some(oid) = &entry.oid {
+            by_oid.insert(oid.clone(), rel.clone());
+        }
+        local.insert(rel, base.max(entry.rev));
+    }
+    let mut out = RemoteChanges::default();
+    // The last change of each path, to tell what exists at the head.
+    let mut last: BTreeMap<RepoPath, (Rev, bool)> = BTreeMap::new();
+    let mut since = base;
+    loop {
+        let feed = transport.changes(&root, since, 0)?;
+        out.head = out.head.max(feed.head);
+        for entry in &feed.revisions {
+            for change in &entry.changes {
+                if let Some(rel) = root.relative(&change.path) {
+                    last.insert(rel, (entry.rev, change.action != ChangeAction::D));
+                }
+                if let Some(from) = change.from.as_ref().and_then(|f| root.relative(f)) {
+                    last.insert(from, (entry.rev, false));
+                }
+                // The same object under another local path: moved away.
+                if let Some(rel) = by_oid.get(&change.oid)
+                    && local.get(rel).is_some_and(|&w| entry.rev > w)
+                    && root.relative(&change.path).as_ref() != Some(rel)
+                {
+                    out.stale.insert(rel.clone());
+                }
+            }
+        }
+        // A cut-short answer covers revisions up to `through`; ask for more.
+        if feed.through >= feed.head || feed.through <= since {
+            break;
+        }
+        since = feed.through;
+    }
+    for (rel, (rev, exists)) in last {
+        match local.get(&rel) {
+            Some(&working) if rev > working => {
+                out.stale.insert(rel);
+            }
+            Some(_) => {}
+            None if exists => {
+                out.new.insert(rel);
+            }
+            None => {}
+        }
+    }
+    Ok(out)
+}
+
+fn collect(
+    ctx: &Context,
+    wc: &mut WorkingCopy,
+    target: &Target,
+    opts: StatusOptions,
+    remote: Option<&RemoteChanges>,
+) -> Result<Vec<StatusItem>> {
+    let stale = |rel: &RepoPath| remote.is_some_and(|r| r.stale.contains(rel));
     if wc.index.pending_commit.is_some() {
         ctx.ui.notify(Notification::Warning(
             "a commit was interrupted before its answer arrived, so items it sent \
@@ -130,11 +238,11 @@ pub fn status(ctx: &Context, target: &Target, opts: StatusOptions) -> Result<Vec
     let mut refreshed = Vec::new();
 
     for (key, entry) in &wc.index.entries {
-        let rel = parse_key(&wc, key)?;
+        let rel = parse_key(wc, key)?;
         if !target.paths.iter().any(|t| t.contains(&rel)) {
             continue;
         }
-        let (state, fresh) = local_state(&wc, &rel, entry)?;
+        let (state, fresh) = local_state(wc, &rel, entry)?;
         if let Some(stat) = fresh {
             refreshed.push((key.clone(), stat));
         }
@@ -166,12 +274,13 @@ pub fn status(ctx: &Context, target: &Target, opts: StatusOptions) -> Result<Vec
             working_rev: entry.oid.as_ref().map(|_| wc.index.rev.max(entry.rev)),
             conflict: entry.conflict.clone(),
             copied: entry.moved_from.is_some(),
+            out_of_date: stale(&rel),
             moved_from: None,
             moved_to: None,
         };
         if let Some(from) = &entry.moved_from {
             // The old place shows as deleted, as svn shows a move.
-            let from = parse_key(&wc, from)?;
+            let from = parse_key(wc, from)?;
             let item = StatusItem {
                 abs: wc.abs(&from),
                 path: from.clone(),
@@ -205,10 +314,11 @@ pub fn status(ctx: &Context, target: &Target, opts: StatusOptions) -> Result<Vec
 
     if !opts.quiet {
         let rules = IgnoreRules::new(&wc.root, true);
-        for rel in unversioned(&wc, target)? {
+        for rel in unversioned(wc, target)? {
             let abs = wc.abs(&rel);
             let ignored = rules.is_ignored(&abs, abs.is_dir());
-            if ignored && !opts.no_ignore {
+            let new = remote.is_some_and(|r| r.new.contains(&rel));
+            if ignored && !opts.no_ignore && !new {
                 continue;
             }
             items.insert(
@@ -225,9 +335,33 @@ pub fn status(ctx: &Context, target: &Target, opts: StatusOptions) -> Result<Vec
                     copied: false,
                     moved_from: None,
                     moved_to: None,
+                    out_of_date: new,
                 },
             );
         }
+    }
+
+    for rel in remote.iter().flat_map(|r| &r.new) {
+        if items.contains_key(rel) || !target.paths.iter().any(|t| t.contains(rel)) {
+            continue;
+        }
+        items.insert(
+            rel.clone(),
+            StatusItem {
+                abs: wc.abs(rel),
+                path: rel.clone(),
+                text: ' ',
+                props: ' ',
+                tree_conflict: false,
+                base: None,
+                working_rev: None,
+                conflict: None,
+                copied: false,
+                moved_from: None,
+                moved_to: None,
+                out_of_date: true,
+            },
+        );
     }
 
     for t in &target.paths {

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use base64::Engine;
 use zsync_format::{
-    API_PREFIX, ApiError, CommitRequest, CommitResponse, DiffResponse, HashList, LogEntry,
-    LoginResponse, Manifest,
+    API_PREFIX, ApiError, ChangeFeed, CommitRequest, CommitResponse, DiffResponse, HashList,
+    LogEntry, LoginResponse, Manifest,
 };
 use zsync_model::{BodyHash, CommitId, RepoPath, Rev};
 
@@ -37,6 +37,9 @@ pub trait Transport {
     /// What changed in the subtree between two revisions, diffed by the
     /// server.
     fn diff(&self, path: &RepoPath, from: Rev, to: Rev) -> Result<DiffResponse>;
+    /// The revisions after `since` that changed something at or below
+    /// `path`; the server waits up to `wait` seconds for one to come.
+    fn changes(&self, path: &RepoPath, since: Rev, wait: u64) -> Result<ChangeFeed>;
     /// Exchanges the current credentials for a token.
     fn login(&self) -> Result<LoginResponse>;
     /// Revokes the current token.
@@ -78,6 +81,9 @@ impl<T: Transport + ?Sized> Transport for Box<T> {
     }
     fn diff(&self, path: &RepoPath, from: Rev, to: Rev) -> Result<DiffResponse> {
         (**self).diff(path, from, to)
+    }
+    fn changes(&self, path: &RepoPath, since: Rev, wait: u64) -> Result<ChangeFeed> {
+        (**self).changes(path, since, wait)
     }
     fn login(&self) -> Result<LoginResponse> {
         (**self).login()
@@ -370,6 +376,15 @@ impl Transport for HttpTransport {
             .client
             .get(self.endpoint("diff", Some(path)))
             .query(&[("from", from), ("to", to)]);
+        let response = self.send(request)?;
+        self.json(response)
+    }
+
+    fn changes(&self, path: &RepoPath, since: Rev, wait: u64) -> Result<ChangeFeed> {
+        let request = self
+            .client
+            .get(self.endpoint("changes", Some(path)))
+            .query(&[("since", since), ("wait", wait)]);
         let response = self.send(request)?;
         self.json(response)
     }

@@ -31,6 +31,9 @@ pub struct UpdateSummary {
     pub prop_conflicts: usize,
     /// Conflicts left in the updated paths, new or from before.
     pub remaining: usize,
+    /// The change feed showed nothing new: the working copy was already
+    /// at `rev` ("At revision N.").
+    pub unchanged: bool,
 }
 
 impl UpdateSummary {
@@ -68,6 +71,21 @@ pub fn update(ctx: &Context, target: &Target, accept: Option<Accept>) -> Result<
         .filter(|(_, e)| e.in_conflict())
         .map(|(k, _)| k.clone())
         .collect();
+    if let Some(head) = unchanged_head(&wc, &transport, target)? {
+        wc.index.rev = head;
+        wc.save()?;
+        let remaining = before
+            .iter()
+            .filter_map(|k| RepoPath::parse(k).ok())
+            .filter(|rel| target.paths.iter().any(|t| t.contains(rel)))
+            .count();
+        return Ok(UpdateSummary {
+            rev: head,
+            remaining,
+            unchanged: true,
+            ..UpdateSummary::default()
+        });
+    }
     let mut u = Updater {
         ctx,
         wc,
@@ -134,6 +152,11 @@ pub fn update(ctx: &Context, target: &Target, accept: Option<Accept>) -> Result<
                 u.summary.remaining += 1;
             }
         }
+    }
+    if u.wc.index.entries.values().any(Entry::in_conflict) {
+        u.wc.index.incomplete = true;
+    } else if target.paths.iter().any(RepoPath::is_root) {
+        u.wc.index.incomplete = false;
     }
     u.wc.save()?;
     Ok(u.summary)
@@ -799,6 +822,39 @@ pub fn merge_props(
         }
     }
     (merged, clashes)
+}
+
+/// The server's head if the change feed lists nothing at or below the
+/// working copy's root since its revision and no versioned item under the
+/// target is missing (update would restore it) and the last update left
+/// nothing incomplete: then there is nothing to
+/// do and no manifest is fetched. Every item is at least at the index's
+/// revision, so the whole copy is at the head.
+fn unchanged_head(
+    wc: &WorkingCopy,
+    transport: &dyn Transport,
+    target: &Target,
+) -> Result<Option<Rev>> {
+    let root = wc.server_path(&RepoPath::root())?;
+    let feed = match transport.changes(&root, wc.index.rev, 0) {
+        Ok(feed) => feed,
+        // The full update explains a vanished root better.
+        Err(ClientError::NotFound { .. }) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    if wc.index.incomplete || !feed.revisions.is_empty() || feed.through < feed.head {
+        return Ok(None);
+    }
+    for (key, e) in &wc.index.entries {
+        let rel = parse_key(wc, key)?;
+        if e.schedule == Schedule::Normal
+            && target.paths.iter().any(|t| t.contains(&rel))
+            && std::fs::symlink_metadata(wc.abs(&rel)).is_err()
+        {
+            return Ok(None);
+        }
+    }
+    Ok(Some(feed.head))
 }
 
 #[cfg(test)]

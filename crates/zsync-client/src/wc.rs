@@ -50,6 +50,7 @@ impl WorkingCopy {
             entries: Default::default(),
             merges: Default::default(),
             pending_commit: None,
+            incomplete: false,
         };
         let mut wc = Self {
             root: root.to_path_buf(),

@@ -1,0 +1,122 @@
+//! `status -u` and `update` ask the server's change feed (one small request)
+//! instead of fetching the whole manifest.
+
+mod common;
+
+use common::{Client, Server};
+
+/// The revision in the last line of a checkout, commit or update.
+fn rev_of(stdout: &str) -> u64 {
+    stdout
+        .lines()
+        .last()
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|n| n.strip_suffix('.'))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no revision in {stdout:?}"))
+}
+
+/// A `status -u` line of an item with column 1 `text` and column 9 `star`.
+fn line(text: char, star: char, wrev: Option<u64>, path: &str) -> String {
+    let wrev = wrev.map(|w| w.to_string()).unwrap_or_default();
+    format!("{text}       {star}   {wrev:>6}   {path}")
+}
+
+fn against(rev: u64) -> String {
+    format!("Status against revision: {rev:>6}")
+}
+
+#[test]
+fn status_u_marks_what_is_newer_on_the_server() {
+    let server = Server::demo();
+    let a = Client::new();
+    a.run(&["checkout", &server.url("demo"), "a"]).ok();
+    let b = Client::new();
+    let base = rev_of(&b.run(&["checkout", &server.url("demo"), "b"]).ok().stdout);
+
+    // Up to date: nothing but the server's revision.
+    let st = b.run(&["status", "-u", "b"]).ok();
+    assert_eq!(st.stdout, format!("{}\n", against(base)));
+
+    // Another checkout changes a file and adds one.
+    let html = a.read("a/demo/index.html");
+    a.write("a/demo/index.html", &format!("{html}<!-- a -->\n"));
+    a.write("a/demo/new.txt", "new\n");
+    a.run(&["add", "a/demo/new.txt"]).ok();
+    let rev = rev_of(&a.run(&["commit", "-m", "a", "a"]).ok().stdout);
+    assert!(rev > base);
+
+    // A local edit in b shows beside the server's news.
+    b.write("b/demo/notes.txt", "mine\n");
+    let st = b.run(&["status", "--show-updates", "b"]).ok();
+    assert_eq!(
+        st.stdout,
+        [
+            line(' ', '*', Some(base), "b/demo/index.html"),
+            line(' ', '*', None, "b/demo/new.txt"),
+            line('M', ' ', Some(base), "b/demo/notes.txt"),
+            against(rev),
+            String::new(),
+        ]
+        .join("\n")
+    );
+    // Plain status stays offline and unchanged.
+    assert_eq!(
+        b.run(&["status", "b"]).ok().stdout,
+        "M       b/demo/notes.txt\n"
+    );
+
+    // The committing copy knows its own commit is no news, even though its
+    // other items are still at the older revision.
+    let st = a.run(&["status", "-u", "a"]).ok();
+    assert_eq!(st.stdout, format!("{}\n", against(rev)));
+
+    // After an update b is up to date again; the edit stays.
+    let up = b.run(&["update", "b"]).ok();
+    assert!(
+        up.stdout
+            .ends_with(&format!("Updated to revision {rev}.\n")),
+        "{}",
+        up.stdout
+    );
+    let st = b.run(&["status", "-u", "b"]).ok();
+    assert_eq!(
+        st.stdout,
+        [
+            line('M', ' ', Some(rev), "b/demo/notes.txt"),
+            against(rev),
+            String::new(),
+        ]
+        .join("\n")
+    );
+}
+
+#[test]
+fn update_with_nothing_new_says_at_revision() {
+    let server = Server::demo();
+    let a = Client::new();
+    let base = rev_of(&a.run(&["checkout", &server.url("demo"), "a"]).ok().stdout);
+    let up = a.run(&["update", "a"]).ok();
+    assert_eq!(up.stdout, format!("At revision {base}.\n"));
+
+    // Its own commit is news to the feed once; then nothing is.
+    a.write("a/demo/notes.txt", "changed\n");
+    let rev = rev_of(&a.run(&["commit", "-m", "n", "a"]).ok().stdout);
+    let up = a.run(&["update", "a"]).ok();
+    assert_eq!(up.stdout, format!("Updated to revision {rev}.\n"));
+    let up = a.run(&["up", "a"]).ok();
+    assert_eq!(up.stdout, format!("At revision {rev}.\n"));
+
+    // A file deleted by hand is not "nothing to do": update restores it.
+    std::fs::remove_file(a.path("a/demo/README.md")).unwrap();
+    let up = a.run(&["update", "a"]).ok();
+    assert!(
+        up.stdout
+            .ends_with(&format!("Updated to revision {rev}.\n")),
+        "{}",
+        up.stdout
+    );
+    assert!(a.exists("a/demo/README.md"));
+    let up = a.run(&["update", "a"]).ok();
+    assert_eq!(up.stdout, format!("At revision {rev}.\n"));
+}
