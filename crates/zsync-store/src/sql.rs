@@ -346,3 +346,23 @@ impl PgStore {
 impl Store for PgStore {
     delegate_store!(postgres);
 }
+
+/// A migrator over one engine's embedded migrations (version, description,
+/// SQL), so neither engine needs the migration files at run time.
+fn migrator(migrations: &'static [(i64, &'static str, &'static str)]) -> sqlx::migrate::Migrator {
+    use sqlx::SqlSafeStr;
+    use sqlx::migrate::{Migration, MigrationType, Migrator};
+    let migrations = migrations
+        .iter()
+        .map(|&(version, description, sql)| {
+            Migration::new(
+                version,
+                description.into(),
+                MigrationType::Simple,
+                sql.into_sql_str(),
+                false,
+            )
+        })
+        .collect();
+    Migrator::with_migrations(migrations)
+}

@@ -5,9 +5,8 @@
 
 use std::time::Duration;
 
-use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::Transaction;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{SqlSafeStr, Transaction};
 
 use crate::StoreError;
 
@@ -57,24 +56,8 @@ pub(crate) async fn connect(url: &str) -> Result<Pool, StoreError> {
         .acquire_timeout(ACQUIRE_TIMEOUT)
         .connect_with(options)
         .await?;
-    migrator().run(&pool).await?;
+    super::migrator(MIGRATIONS).run(&pool).await?;
     Ok(pool)
-}
-
-fn migrator() -> Migrator {
-    let migrations = MIGRATIONS
-        .iter()
-        .map(|&(version, description, sql)| {
-            Migration::new(
-                version,
-                description.into(),
-                MigrationType::Simple,
-                sql.into_sql_str(),
-                false,
-            )
-        })
-        .collect();
-    Migrator::with_migrations(migrations)
 }
 
 /// Begins a write transaction (READ COMMITTED: each statement sees what

@@ -8,9 +8,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::Transaction;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{SqlSafeStr, Transaction};
 
 use crate::StoreError;
 
@@ -79,24 +78,8 @@ pub(crate) async fn connect(db_file: &Path) -> Result<Pool, StoreError> {
         .max_connections(MAX_CONNECTIONS)
         .connect_with(options)
         .await?;
-    migrator().run(&pool).await?;
+    super::migrator(MIGRATIONS).run(&pool).await?;
     Ok(pool)
-}
-
-fn migrator() -> Migrator {
-    let migrations = MIGRATIONS
-        .iter()
-        .map(|&(version, description, sql)| {
-            Migration::new(
-                version,
-                description.into(),
-                MigrationType::Simple,
-                sql.into_sql_str(),
-                false,
-            )
-        })
-        .collect();
-    Migrator::with_migrations(migrations)
 }
 
 /// Begins a write transaction. `BEGIN IMMEDIATE` takes the write lock at
