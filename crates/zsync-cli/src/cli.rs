@@ -8,10 +8,11 @@ use anyhow::{Context as _, Result, bail};
 use clap::{Parser, Subcommand};
 use zsync_client::conflict::Accept;
 use zsync_client::status::StatusOptions;
-use zsync_client::{Context, ServerUrl, Ui};
+use zsync_client::{Context, ServerUrl};
 use zsync_model::Kind;
 
 use crate::output;
+use crate::terminal::TerminalUi;
 
 /// zsync: work on the content of a zsyncd server as ordinary files.
 ///
@@ -79,6 +80,9 @@ enum Command {
     Update {
         #[arg(long, value_name = "ARG")]
         accept: Option<Accept>,
+        /// Print the result as JSON (docs/json.md); never asks about conflicts.
+        #[arg(long)]
+        json: bool,
         paths: Vec<PathBuf>,
     },
     /// Show what changed in the working copy (offline; with -u, also what
@@ -97,6 +101,9 @@ enum Command {
         /// Show ignored items too, marked `I`.
         #[arg(long)]
         no_ignore: bool,
+        /// Print JSON for scripts (docs/json.md).
+        #[arg(long)]
+        json: bool,
         paths: Vec<PathBuf>,
     },
     /// Show changes as diffs: local ones (-1, offline), against the
@@ -184,6 +191,9 @@ enum Command {
         /// Read the log message from a file.
         #[arg(short = 'F', long)]
         file: Option<PathBuf>,
+        /// Print the result as JSON (docs/json.md).
+        #[arg(long)]
+        json: bool,
         paths: Vec<PathBuf>,
     },
     /// Apply the changes made in another working copy to this one.
@@ -204,7 +214,12 @@ enum Command {
         target: Option<PathBuf>,
     },
     /// Show what the working copy knows about items (offline).
-    Info { paths: Vec<PathBuf> },
+    Info {
+        /// Print JSON for scripts (docs/json.md).
+        #[arg(long)]
+        json: bool,
+        paths: Vec<PathBuf>,
+    },
     /// Set a property on items (local until committed).
     #[command(visible_alias = "pset")]
     #[command(
@@ -233,11 +248,18 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Edit an item's properties in $VISUAL/$EDITOR, as TOML (local until
+    /// committed; derived ones are shown but cannot be changed).
+    #[command(visible_alias = "pedit")]
+    Propedit { path: PathBuf },
     /// List properties (with -v, their values and any conflicts).
     #[command(visible_alias = "plist")]
     Proplist {
         #[arg(short, long)]
         verbose: bool,
+        /// Print JSON for scripts, values included (docs/json.md).
+        #[arg(long)]
+        json: bool,
         paths: Vec<PathBuf>,
     },
     /// Show the revisions that changed a path.
@@ -251,7 +273,7 @@ enum Command {
         /// List the changed paths of each revision (A, M, D).
         #[arg(short, long)]
         verbose: bool,
-        /// Print JSON for scripts.
+        /// Print JSON for scripts (docs/json.md).
         #[arg(long)]
         json: bool,
         path: Option<PathBuf>,
@@ -283,6 +305,27 @@ enum Command {
     },
     /// Release the lock and temp files left by an interrupted command.
     Cleanup { paths: Vec<PathBuf> },
+    /// Print a shell completion script: `zsync completions bash >
+    /// /etc/bash_completion.d/zsync` (or zsh, fish, elvish, powershell).
+    Completions { shell: clap_complete::Shell },
+    /// Write the man pages (zsync.1 and zsync-COMMAND.1) into DIR.
+    Man { dir: PathBuf },
+}
+
+impl Cli {
+    /// Whether the command prints one JSON document (so notifications are
+    /// collected into it rather than printed).
+    pub fn wants_json(&self) -> bool {
+        match &self.command {
+            Command::Update { json, .. }
+            | Command::Status { json, .. }
+            | Command::Commit { json, .. }
+            | Command::Info { json, .. }
+            | Command::Proplist { json, .. }
+            | Command::Log { json, .. } => *json,
+            _ => false,
+        }
+    }
 }
 
 fn config_dir() -> PathBuf {
@@ -296,7 +339,7 @@ fn config_dir() -> PathBuf {
     PathBuf::from(home).join(".config").join("zsync")
 }
 
-pub fn run(cli: Cli, ui: &dyn Ui) -> Result<ExitCode> {
+pub fn run(cli: Cli, ui: &TerminalUi) -> Result<ExitCode> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let mut ctx = Context::new(ui, cwd, config_dir());
     ctx.tls.ca_certs = cli
@@ -335,7 +378,41 @@ pub fn run(cli: Cli, ui: &dyn Ui) -> Result<ExitCode> {
             let rev = zsync_client::checkin::checkin(&ctx, &url, dir.as_deref(), &message)?;
             println!("Committed revision {rev}.");
         }
-        Command::Update { accept, paths } => {
+        Command::Update {
+            accept,
+            json: true,
+            paths,
+        } => {
+            let mut total = zsync_client::update::UpdateSummary::default();
+            let mut updates = Vec::new();
+            for target in ctx.targets(&paths)? {
+                let s = zsync_client::update::update(&ctx, &target, accept)?;
+                updates.push(serde_json::json!({
+                    "working_copy": ctx.display(&target.root),
+                    "revision": s.rev,
+                    "unchanged": s.unchanged,
+                    "changes": output::json::notes(ui.take_recorded()),
+                }));
+                total.add(&s);
+            }
+            output::json::print(&serde_json::json!({
+                "updates": updates,
+                "conflicts": {
+                    "text": total.text_conflicts,
+                    "properties": total.prop_conflicts,
+                    "tree": total.tree_conflicts,
+                    "remaining": total.remaining,
+                },
+            }))?;
+            if total.remaining > 0 {
+                eprintln!(
+                    "zsync: {} conflict(s) remain; fix them and run `zsync resolved PATH`, or `zsync revert PATH`",
+                    total.remaining
+                );
+                return Ok(ExitCode::from(1));
+            }
+        }
+        Command::Update { accept, paths, .. } => {
             let mut total = zsync_client::update::UpdateSummary::default();
             for target in ctx.targets(&paths)? {
                 let s = zsync_client::update::update(&ctx, &target, accept)?;
@@ -371,6 +448,7 @@ pub fn run(cli: Cli, ui: &dyn Ui) -> Result<ExitCode> {
             show_updates,
             quiet,
             no_ignore,
+            json,
             paths,
         } => {
             let mut out = std::io::stdout().lock();
@@ -379,6 +457,8 @@ pub fn run(cli: Cli, ui: &dyn Ui) -> Result<ExitCode> {
                 quiet,
                 no_ignore,
             };
+            let mut json_items = Vec::new();
+            let mut against = None;
             for target in ctx.targets(&paths)? {
                 let (items, head) = if show_updates {
                     let (items, head) =
@@ -387,6 +467,13 @@ pub fn run(cli: Cli, ui: &dyn Ui) -> Result<ExitCode> {
                 } else {
                     (zsync_client::status::status(&ctx, &target, opts)?, None)
                 };
+                if json {
+                    json_items.extend(items.iter().map(|item| {
+                        output::json::status_item(item, &ctx.display(&item.abs), |p| ctx.display(p))
+                    }));
+                    against = head.or(against);
+                    continue;
+                }
                 for item in &items {
                     writeln!(
                         out,
@@ -407,6 +494,12 @@ pub fn run(cli: Cli, ui: &dyn Ui) -> Result<ExitCode> {
                 if let Some(head) = head {
                     writeln!(out, "Status against revision: {head:>6}")?;
                 }
+            }
+            if json {
+                output::json::print(&serde_json::json!({
+                    "items": json_items,
+                    "against_revision": against,
+                }))?;
             }
         }
         Command::Diff(args) if args.revisions.is_some() => {
@@ -499,16 +592,31 @@ pub fn run(cli: Cli, ui: &dyn Ui) -> Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             }
         }
-        Command::Info { paths } => {
-            for info in zsync_client::info::info(&ctx, &paths)? {
-                output::info(&info);
+        Command::Info { json, paths } => {
+            let infos = zsync_client::info::info(&ctx, &paths)?;
+            if json {
+                let all: Vec<_> = infos.iter().map(output::json::info).collect();
+                output::json::print(&serde_json::Value::Array(all))?;
+            } else {
+                for info in &infos {
+                    output::info(info);
+                }
             }
         }
         Command::Propset { name, file, args } => {
             let mut args = args.into_iter();
             let value = match file {
-                Some(f) => std::fs::read_to_string(&f)
-                    .with_context(|| format!("cannot read the value from {}", f.display()))?,
+                Some(f) => {
+                    let bytes = std::fs::read(&f)
+                        .with_context(|| format!("cannot read the value from {}", f.display()))?;
+                    // Values are text: binary data belongs in a file object.
+                    String::from_utf8(bytes).map_err(|_| {
+                        anyhow::anyhow!(
+                            "{}: not UTF-8 text; a property value is text (keep binary data in a file and add it)",
+                            f.display()
+                        )
+                    })?
+                }
                 None => args.next().unwrap_or_default(),
             };
             let paths: Vec<PathBuf> = args.map(PathBuf::from).collect();
@@ -533,14 +641,30 @@ pub fn run(cli: Cli, ui: &dyn Ui) -> Result<ExitCode> {
                 }
             }
         }
-        Command::Proplist { verbose, paths } => {
-            for l in zsync_client::props::list(&ctx, &paths)? {
-                output::proplist(&l, verbose);
+        Command::Propedit { path } => {
+            if zsync_client::props::edit(&ctx, &path)? == zsync_client::props::Edited::Unchanged {
+                println!("No changes to properties on '{}'.", path.display());
+            }
+        }
+        Command::Proplist {
+            verbose,
+            json,
+            paths,
+        } => {
+            let lists = zsync_client::props::list(&ctx, &paths)?;
+            if json {
+                let all: Vec<_> = lists.iter().map(output::json::proplist).collect();
+                output::json::print(&serde_json::Value::Array(all))?;
+            } else {
+                for l in &lists {
+                    output::proplist(l, verbose);
+                }
             }
         }
         Command::Commit {
             message,
             file,
+            json,
             paths,
         } => {
             let message = match (message, file) {
@@ -549,10 +673,24 @@ pub fn run(cli: Cli, ui: &dyn Ui) -> Result<ExitCode> {
                     .with_context(|| format!("cannot read the log message from {}", f.display()))?,
                 (None, None) => edit_message()?,
             };
+            let mut commits = Vec::new();
             for target in ctx.targets(&paths)? {
-                if let Some(rev) = zsync_client::commit::commit(&ctx, &target, &message)? {
+                let rev = zsync_client::commit::commit(&ctx, &target, &message)?;
+                if json {
+                    let changes = output::json::notes(ui.take_recorded());
+                    if let Some(rev) = rev {
+                        commits.push(serde_json::json!({
+                            "working_copy": ctx.display(&target.root),
+                            "revision": rev,
+                            "changes": changes,
+                        }));
+                    }
+                } else if let Some(rev) = rev {
                     println!("Committed revision {rev}.");
                 }
+            }
+            if json {
+                output::json::print(&serde_json::json!({ "commits": commits }))?;
             }
         }
         Command::Log {
@@ -573,7 +711,7 @@ pub fn run(cli: Cli, ui: &dyn Ui) -> Result<ExitCode> {
                 all.extend(zsync_client::history::log(&ctx, &target, range, limit)?);
             }
             if json {
-                println!("{}", serde_json::to_string_pretty(&all)?);
+                output::json::print(&serde_json::to_value(&all)?)?;
             } else {
                 for entry in &all {
                     output::log_entry(entry, verbose);
@@ -598,6 +736,18 @@ pub fn run(cli: Cli, ui: &dyn Ui) -> Result<ExitCode> {
             let user = ctx.logout(&url)?;
             println!("Logged out {user} from {}.", url.server());
         }
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "zsync", &mut std::io::stdout());
+        }
+        Command::Man { dir } => {
+            for page in man_pages()? {
+                let path = dir.join(&page.0);
+                write_file(&path, &page.1)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                println!("{}", path.display());
+            }
+        }
         Command::Cleanup { paths } => {
             for target in ctx.targets(&paths)? {
                 zsync_client::WorkingCopy::cleanup(&target.root)?;
@@ -606,6 +756,36 @@ pub fn run(cli: Cli, ui: &dyn Ui) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Every man page as (file name, roff): `zsync.1`, then one per visible
+/// subcommand, all from the clap definitions above.
+fn man_pages() -> Result<Vec<(String, Vec<u8>)>> {
+    let mut cmd = <Cli as clap::CommandFactory>::command().disable_help_subcommand(true);
+    cmd.build();
+    let mut pages = Vec::new();
+    let mut render = |c: clap::Command| -> Result<()> {
+        let man = clap_mangen::Man::new(c);
+        let mut roff = Vec::new();
+        man.render(&mut roff)?;
+        pages.push((man.get_filename(), roff));
+        Ok(())
+    };
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        render(sub.clone())?;
+    }
+    render(cmd)?;
+    pages.rotate_right(1);
+    Ok(pages)
+}
+
+/// Writes a file through a temp name in its directory, then renames it.
+fn write_file(path: &Path, data: &[u8]) -> Result<()> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    let mut tmp = tempfile::NamedTempFile::new_in(dir.unwrap_or(Path::new(".")))?;
+    tmp.write_all(data)?;
+    tmp.persist(path)?;
+    Ok(())
 }
 
 /// `N:M` or `N:HEAD` as (from, to); `HEAD` is the server's newest.

@@ -13,7 +13,11 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
-    let ui = terminal::TerminalUi::new();
+    let ui = if args.wants_json() {
+        terminal::TerminalUi::recording()
+    } else {
+        terminal::TerminalUi::new()
+    };
     match cli::run(args, &ui) {
         Ok(code) => code,
         Err(e) => {

@@ -167,3 +167,142 @@ pub fn proplist(list: &zsync_client::props::PropList, verbose: bool) {
         }
     }
 }
+
+/// `--json` documents: one per command on stdout, with the field names
+/// documented in docs/json.md (a change there is a change of interface).
+pub mod json {
+    use serde_json::{Value, json};
+    use zsync_client::Notification;
+    use zsync_client::index::{Conflict, Schedule};
+    use zsync_client::status::StatusItem;
+
+    fn item_word(c: char) -> &'static str {
+        match c {
+            ' ' => "normal",
+            'A' => "added",
+            'D' => "deleted",
+            'M' => "modified",
+            'R' => "replaced",
+            'C' => "conflicted",
+            '?' => "unversioned",
+            '!' => "missing",
+            '~' => "obstructed",
+            'I' => "ignored",
+            _ => "unknown",
+        }
+    }
+
+    fn props_word(c: char) -> &'static str {
+        match c {
+            'M' => "modified",
+            'C' => "conflicted",
+            _ => "none",
+        }
+    }
+
+    fn conflict(c: &Option<Conflict>) -> Value {
+        match c {
+            None => Value::Null,
+            Some(Conflict::Text { mine, old, new, .. }) => {
+                json!({"kind": "text", "mine": mine, "old": old, "new": new})
+            }
+            Some(Conflict::Binary { new, .. }) => json!({"kind": "binary", "new": new}),
+            Some(Conflict::Tree { reason, .. }) => json!({"kind": "tree", "reason": reason}),
+        }
+    }
+
+    pub fn status_item(
+        item: &StatusItem,
+        shown: &str,
+        display: impl Fn(&std::path::Path) -> String,
+    ) -> Value {
+        // An item not yet committed has a kind but no last change.
+        let (last_rev, kind, author) = match (&item.base, item.working_rev) {
+            (Some((rev, kind, author)), Some(_)) => {
+                (json!(rev), json!(kind.to_string()), json!(author))
+            }
+            (Some((_, kind, _)), None) => (Value::Null, json!(kind.to_string()), Value::Null),
+            (None, _) => (Value::Null, Value::Null, Value::Null),
+        };
+        json!({
+            "path": shown,
+            "item": item_word(item.text),
+            "props": props_word(item.props),
+            "tree_conflict": item.tree_conflict,
+            "copied": item.copied,
+            "out_of_date": item.out_of_date,
+            "kind": kind,
+            "working_rev": item.working_rev,
+            "last_changed_rev": last_rev,
+            "last_changed_author": author,
+            "moved_from": item.moved_from.as_deref().map(&display),
+            "moved_to": item.moved_to.as_deref().map(&display),
+            "conflict": conflict(&item.conflict),
+        })
+    }
+
+    pub fn info(info: &zsync_client::info::Info) -> Value {
+        let e = &info.entry;
+        let committed = e.oid.is_some();
+        json!({
+            "path": info.shown,
+            "working_copy_root": info.wc_root,
+            "url": info.url,
+            "kind": e.kind.to_string(),
+            "oid": e.oid.as_ref().map(ToString::to_string),
+            "schedule": match e.schedule {
+                Schedule::Normal => "normal",
+                Schedule::Add => "add",
+                Schedule::Delete => "delete",
+            },
+            "copied_from": e.working_props().get(zsync_client::copy::COPIED_FROM),
+            "revision": committed.then(|| info.wc_rev.max(e.rev)),
+            "last_changed_rev": committed.then_some(e.rev),
+            "last_changed_author": committed.then_some(&e.author),
+            "conflict": conflict(&e.conflict),
+            "property_conflicts": e.prop_conflicts.keys().collect::<Vec<_>>(),
+        })
+    }
+
+    pub fn proplist(list: &zsync_client::props::PropList) -> Value {
+        let conflicts: serde_json::Map<String, Value> = list
+            .conflicts
+            .iter()
+            .map(|(name, c)| {
+                (
+                    name.clone(),
+                    json!({"base": c.base, "mine": c.mine, "theirs": c.theirs}),
+                )
+            })
+            .collect();
+        json!({
+            "path": list.shown,
+            "properties": list.props,
+            "conflicts": conflicts,
+        })
+    }
+
+    /// What a command reported while it ran (update's `U path`, commit's
+    /// `Sending path`, ...).
+    pub fn notes(notes: Vec<Notification>) -> Vec<Value> {
+        notes
+            .into_iter()
+            .map(|n| match n {
+                Notification::Update { columns, path } => {
+                    json!({"columns": columns, "path": path})
+                }
+                Notification::Schedule { action, path } => json!({"action": action, "path": path}),
+                Notification::Commit { action, path } => json!({"action": action, "path": path}),
+                Notification::Text(text) | Notification::Warning(text) => {
+                    json!({"message": text.trim_end()})
+                }
+            })
+            .collect()
+    }
+
+    /// Prints one document, pretty, with a final newline.
+    pub fn print(value: &Value) -> anyhow::Result<()> {
+        println!("{}", serde_json::to_string_pretty(value)?);
+        Ok(())
+    }
+}

@@ -2,23 +2,52 @@
 //! warnings on stderr, prompts only when stdin is a terminal.
 
 use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Mutex;
 
 use zsync_client::{Notification, Ui};
 
 pub struct TerminalUi {
     interactive: bool,
+    /// With `--json`: notifications are kept for the one JSON document
+    /// instead of printed, and nothing is asked.
+    recorded: Option<Mutex<Vec<Notification>>>,
 }
 
 impl TerminalUi {
     pub fn new() -> Self {
         Self {
             interactive: std::io::stdin().is_terminal(),
+            recorded: None,
         }
+    }
+
+    /// For `--json`: stdout carries only the JSON document.
+    pub fn recording() -> Self {
+        Self {
+            interactive: false,
+            recorded: Some(Mutex::new(Vec::new())),
+        }
+    }
+
+    /// The notifications recorded so far (empty unless recording).
+    pub fn take_recorded(&self) -> Vec<Notification> {
+        self.recorded
+            .as_ref()
+            .and_then(|r| r.lock().ok().map(|mut v| std::mem::take(&mut *v)))
+            .unwrap_or_default()
     }
 }
 
 impl Ui for TerminalUi {
     fn notify(&self, note: Notification) {
+        if let Some(recorded) = &self.recorded {
+            if let Notification::Warning(text) = &note {
+                eprintln!("zsync: warning: {text}");
+            } else if let Ok(mut notes) = recorded.lock() {
+                notes.push(note);
+            }
+            return;
+        }
         let mut out = std::io::stdout().lock();
         let _ = match note {
             Notification::Update { columns, path } => writeln!(out, "{columns} {path}"),

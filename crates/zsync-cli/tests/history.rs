@@ -81,3 +81,50 @@ fn log_cat_and_restore_read_the_history() {
         .stdout;
     assert_ne!(title, "Changed\n");
 }
+
+#[test]
+fn cat_and_restore_find_old_states_of_a_moved_file_by_its_new_path() {
+    let server = Server::demo();
+    let c = Client::new();
+    c.run(&["co", &server.url("demo"), "w"]).ok();
+    c.write("w/demo/old.txt", "first\n");
+    c.run(&["add", "w/demo/old.txt"]).ok();
+    let r1 = committed_rev(&c.run(&["ci", "-m", "one", "w"]).ok().stdout);
+    c.run(&["mkdir", "w/demo/sub"]).ok();
+    c.run(&["mv", "w/demo/old.txt", "w/demo/sub/new.txt"]).ok();
+    c.write("w/demo/sub/new.txt", "second\n");
+    c.run(&["ci", "-m", "moved", "w"]).ok();
+    // Another object now sits at the old path: not taken for the moved one.
+    c.write("w/demo/old.txt", "impostor\n");
+    c.run(&["add", "w/demo/old.txt"]).ok();
+    c.run(&["ci", "-m", "new at the old path", "w"]).ok();
+
+    let r = r1.to_string();
+    assert_eq!(
+        c.run(&["cat", "-r", &r, "w/demo/sub/new.txt"]).ok().stdout,
+        "first\n"
+    );
+    let out = c.run(&["cat", "-r", &r, "w/demo/old.txt"]).fails(1);
+    assert!(
+        out.stderr
+            .contains(&format!("did not exist in revision {r}")),
+        "{}",
+        out.stderr
+    );
+    // Renamed again locally, not yet committed: still found.
+    c.run(&["mv", "w/demo/sub/new.txt", "w/demo/sub/newer.txt"])
+        .ok();
+    assert_eq!(
+        c.run(&["cat", "-r", &r, "w/demo/sub/newer.txt"])
+            .ok()
+            .stdout,
+        "first\n"
+    );
+    c.run(&["restore", "-r", &r, "w/demo/sub/newer.txt"]).ok();
+    assert_eq!(c.read("w/demo/sub/newer.txt"), "first\n");
+    c.run(&["ci", "-m", "restored", "w"]).ok();
+    assert_eq!(
+        c.run(&["cat", "w/demo/sub/newer.txt"]).ok().stdout,
+        "first\n"
+    );
+}

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use zsync_format::archive::{ArchiveReader, Header};
 use zsync_format::{ChangeAction, LogEntry};
-use zsync_model::{RepoPath, Rev};
+use zsync_model::{Oid, RepoPath, Rev};
 
 use crate::error::{ClientError, Result};
 use crate::fsutil;
@@ -44,7 +44,8 @@ pub fn log(
     Ok(entries)
 }
 
-/// One versioned item: its working copy and path, and its server path.
+/// One item: its working copy and path, and its server path (where the
+/// server has it now: a move not yet committed is undone).
 fn locate(ctx: &Context, path: &std::path::Path) -> Result<(WorkingCopy, RepoPath, RepoPath)> {
     let abs = wc::absolute(&ctx.cwd, path);
     let search = if abs.exists() {
@@ -55,8 +56,82 @@ fn locate(ctx: &Context, path: &std::path::Path) -> Result<(WorkingCopy, RepoPat
     let root = wc::find_root(&search).ok_or_else(|| ClientError::NotAWorkingCopy(abs.clone()))?;
     let wc = WorkingCopy::open(&root)?;
     let rel = wc.rel(&abs)?;
-    let server = wc.server_path(&rel)?;
+    let server = base_server_path(&wc, &rel)?;
     Ok((wc, rel, server))
+}
+
+fn base_server_path(wc: &WorkingCopy, rel: &RepoPath) -> Result<RepoPath> {
+    match wc
+        .index
+        .entries
+        .get(rel.as_str())
+        .and_then(|e| e.moved_from.as_deref())
+        .and_then(|from| RepoPath::parse(from).ok())
+    {
+        Some(base) => wc.server_path(&base),
+        None => wc.server_path(rel),
+    }
+}
+
+/// The manifest of the object now at `server` as it was in revision
+/// `rev`. With its oid known, the object is followed across renames and
+/// moves made since (the log lists each move by oid, with the old path),
+/// so an old state is found by the item's current path; an object that
+/// only shares the path is not taken for it.
+fn manifest_then(
+    transport: &dyn Transport,
+    server: &RepoPath,
+    oid: Option<&Oid>,
+    rev: Rev,
+    shown: &str,
+) -> Result<zsync_format::Manifest> {
+    let not_then = || ClientError::refused(shown, format!("did not exist in revision {rev}"));
+    let direct = match transport.manifest_at(server, rev) {
+        Ok(m) => Some(m),
+        Err(ClientError::NotFound { .. }) => None,
+        Err(e) => return Err(e),
+    };
+    let root_oid = |m: &zsync_format::Manifest| {
+        m.entries
+            .first()
+            .filter(|e| e.path.is_root())
+            .map(|e| e.oid.clone())
+    };
+    let Some(oid) = oid else {
+        return direct.ok_or_else(not_then);
+    };
+    if let Some(m) = &direct
+        && root_oid(m).as_ref() == Some(oid)
+    {
+        return direct.ok_or_else(not_then);
+    }
+    let log = match transport.log(server, None) {
+        Ok(log) => log,
+        Err(ClientError::NotFound { .. }) => return Err(not_then()),
+        Err(e) => return Err(e),
+    };
+    let mut at = server.clone();
+    // Newest first: undo each move of the object made after `rev`.
+    for entry in log.iter().filter(|e| e.rev > rev) {
+        for change in &entry.changes {
+            if &change.oid == oid
+                && change.action == ChangeAction::R
+                && let Some(from) = &change.from
+            {
+                at = from.clone();
+            }
+        }
+    }
+    let then = match transport.manifest_at(&at, rev) {
+        Ok(m) => m,
+        Err(ClientError::NotFound { .. }) => return Err(not_then()),
+        Err(e) => return Err(e),
+    };
+    if root_oid(&then).as_ref() == Some(oid) {
+        Ok(then)
+    } else {
+        Err(not_then())
+    }
 }
 
 /// Writes the body of the file at `path` as of revision `rev` (the base
@@ -83,12 +158,12 @@ pub fn cat(
         return Ok(());
     };
     let transport = ctx.connect(&wc.url()?)?;
-    let manifest = transport.manifest_at(&server, rev).map_err(|e| match e {
-        ClientError::NotFound { .. } => {
-            ClientError::refused(&shown, format!("did not exist in revision {rev}"))
-        }
-        other => other,
-    })?;
+    let oid = wc
+        .index
+        .entries
+        .get(rel.as_str())
+        .and_then(|e| e.oid.clone());
+    let manifest = manifest_then(transport.as_ref(), &server, oid.as_ref(), rev, &shown)?;
     let root = manifest
         .entries
         .first()
@@ -119,13 +194,13 @@ pub fn restore(ctx: &Context, paths: &[PathBuf], rev: Rev) -> Result<()> {
     let mut plan = Vec::new();
     for (abs, rel) in &targets {
         let shown = ctx.display(abs);
-        let server = wc.server_path(rel)?;
-        let manifest = transport.manifest_at(&server, rev).map_err(|e| match e {
-            ClientError::NotFound { .. } => {
-                ClientError::refused(&shown, format!("did not exist in revision {rev}"))
-            }
-            other => other,
-        })?;
+        let server = base_server_path(&wc, rel)?;
+        let oid = wc
+            .index
+            .entries
+            .get(rel.as_str())
+            .and_then(|e| e.oid.clone());
+        let manifest = manifest_then(transport.as_ref(), &server, oid.as_ref(), rev, &shown)?;
         let Some(old) = manifest.entries.into_iter().find(|e| e.path.is_root()) else {
             return Err(ClientError::Protocol(
                 "the manifest has no root entry".into(),

@@ -214,6 +214,22 @@ impl Client {
         self.run_in("", args)
     }
 
+    /// Runs `zsync ARGS` in the work directory with extra environment
+    /// variables (e.g. `EDITOR`).
+    pub fn run_env(&self, env: &[(&str, &str)], args: &[&str]) -> Run {
+        let out = Command::new(zsync_bin())
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("ZSYNC_CONFIG_DIR", self.config.path())
+            .env_remove("EDITOR")
+            .env_remove("VISUAL")
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .output()
+            .expect("run zsync");
+        Run::from(out)
+    }
+
     pub fn write(&self, rel: &str, text: &str) {
         let p = self.path(rel);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
