@@ -369,6 +369,12 @@ pub fn run(cli: Cli, ui: &dyn Ui) -> Result<ExitCode> {
         // --- bundles (issue 12) ---
         Command::Export { history, url, file } => {
             let s = zsync_client::bundle::export(&ctx, &url, &file, history)?;
+            if s.omitted > 0 {
+                eprintln!(
+                    "warning: {} item(s) you may not read were left out of the bundle",
+                    s.omitted
+                );
+            }
             println!(
                 "Exported {} object(s) and {} bod{} ({} bytes) at revision {} to {}{}.",
                 s.objects,

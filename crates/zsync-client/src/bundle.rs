@@ -33,6 +33,8 @@ pub struct ExportSummary {
     pub bytes: u64,
     pub revisions: usize,
     pub head: Rev,
+    /// Objects left out because the user may not read them.
+    pub omitted: u64,
 }
 
 /// What `import` did.
@@ -104,6 +106,7 @@ fn write_bundle(
         bytes: 0,
         revisions: history.len(),
         head: 0,
+        omitted: 0,
     };
     let mut info = Some(history);
     let mut expected = BTreeSet::new();
@@ -117,6 +120,7 @@ fn write_bundle(
                 };
                 summary.objects = manifest.entries.len();
                 summary.head = manifest.head;
+                summary.omitted = manifest.omitted;
                 expected = manifest.entries.iter().filter_map(|e| e.hash).collect();
                 let info = BundleInfo {
                     root: root.clone(),
