@@ -356,3 +356,93 @@ pub fn settle(index: &mut Index) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zsync_model::{Kind, Oid};
+
+    fn m(path: &str, kind: Kind) -> ManifestEntry {
+        ManifestEntry {
+            path: RepoPath::parse(path).unwrap(),
+            oid: Oid::random(),
+            kind,
+            rev: 1,
+            hash: None,
+            size: 0,
+            props: Default::default(),
+            author: String::new(),
+        }
+    }
+
+    fn tree() -> Vec<ManifestEntry> {
+        vec![
+            m("", Kind::folder()),
+            m("a.txt", Kind::document()),
+            m("sub", Kind::folder()),
+            m("sub/b.txt", Kind::document()),
+            m("sub/deep", Kind::folder()),
+            m("sub/deep/c.txt", Kind::document()),
+        ]
+    }
+
+    fn kept(entries: &BTreeMap<String, Entry>) -> Vec<String> {
+        Scope::new(entries)
+            .filter(&RepoPath::root(), tree())
+            .into_iter()
+            .map(|e| e.path.to_string())
+            .collect()
+    }
+
+    fn with(depths: &[(&str, Depth)]) -> BTreeMap<String, Entry> {
+        depths
+            .iter()
+            .map(|(k, d)| {
+                let mut e = Entry::from_manifest(&m(k, Kind::folder()));
+                e.depth = Some(*d);
+                ((*k).to_owned(), e)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn each_depth_keeps_what_it_names() {
+        assert_eq!(kept(&with(&[("", Depth::Empty)])), [""]);
+        assert_eq!(kept(&with(&[("", Depth::Files)])), ["", "a.txt"]);
+        assert_eq!(
+            kept(&with(&[("", Depth::Immediates)])),
+            ["", "a.txt", "sub"]
+        );
+        assert_eq!(kept(&BTreeMap::new()).len(), 6);
+        // A folder widened below a narrower parent keeps its own depth.
+        assert_eq!(
+            kept(&with(&[("", Depth::Immediates), ("sub", Depth::Files)])),
+            ["", "a.txt", "sub", "sub/b.txt"]
+        );
+    }
+
+    #[test]
+    fn new_items_arrive_only_within_the_depth() {
+        let mut index = with(&[("", Depth::Files)]);
+        index.insert(
+            "a.txt".into(),
+            Entry::from_manifest(&m("a.txt", Kind::document())),
+        );
+        let index = Index {
+            entries: index,
+            ..serde_json::from_str(r#"{"format":1,"url":"","server_root":"","rev":0,"entries":{}}"#)
+                .unwrap()
+        };
+        let p = |s: &str| RepoPath::parse(s).unwrap();
+        assert!(would_arrive(&index, &p("new.txt")));
+        assert!(!would_arrive(&index, &p("sub/b.txt")));
+    }
+
+    #[test]
+    fn depths_parse_and_print() {
+        for d in ["empty", "files", "immediates", "infinity"] {
+            assert_eq!(d.parse::<Depth>().unwrap().to_string(), d);
+        }
+        assert!("deep".parse::<Depth>().is_err());
+    }
+}
