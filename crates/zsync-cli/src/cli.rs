@@ -59,6 +59,9 @@ enum Command {
         /// The user to log in as (instead of the URL's).
         #[arg(short, long)]
         user: Option<String>,
+        /// How much to check out: empty, files, immediates or infinity.
+        #[arg(long, value_name = "DEPTH", default_value = "infinity")]
+        depth: zsync_client::depth::Depth,
     },
     /// Create a new server folder at URL from a local directory tree, in
     /// one commit; DIR then is a working copy of it.
@@ -71,6 +74,28 @@ enum Command {
         /// The tree to send (default: the current directory).
         dir: Option<PathBuf>,
     },
+    // --- bundles (issue 12) ---
+    /// Write the subtree at URL (bodies, properties, kinds) to FILE, one
+    /// compressed, versioned bundle.
+    Export {
+        /// Also keep the subtree's log (revisions, users, times, messages).
+        #[arg(long)]
+        history: bool,
+        url: String,
+        file: PathBuf,
+    },
+    /// Create the subtree in bundle FILE at URL, in one commit.
+    Import {
+        /// Overwrite objects that exist at URL and in the bundle.
+        #[arg(long)]
+        replace: bool,
+        /// The log message (default: "Import FILE").
+        #[arg(short, long)]
+        message: Option<String>,
+        file: PathBuf,
+        url: String,
+    },
+    // --- end bundles ---
     /// Bring in changes from the server, merging them with local edits.
     ///
     /// On a terminal, each new conflict asks what to do; `--accept` answers
@@ -80,6 +105,10 @@ enum Command {
     Update {
         #[arg(long, value_name = "ARG")]
         accept: Option<Accept>,
+        /// Make each folder PATH hold this much (empty, files, immediates,
+        /// infinity); narrowing refuses if it would drop local changes.
+        #[arg(long, value_name = "DEPTH")]
+        set_depth: Option<zsync_client::depth::Depth>,
         /// Print the result as JSON (docs/json.md); never asks about conflicts.
         #[arg(long)]
         json: bool,
@@ -365,12 +394,14 @@ pub fn run(cli: Cli, ui: &TerminalUi) -> Result<ExitCode> {
             url,
             targetdir,
             user,
+            depth,
         } => {
-            let done = zsync_client::checkout::checkout(
+            let done = zsync_client::checkout::checkout_depth(
                 &ctx,
                 &url,
                 targetdir.as_deref(),
                 user.as_deref(),
+                depth,
             )?;
             println!("Checked out revision {}.", done.rev);
         }
@@ -380,12 +411,16 @@ pub fn run(cli: Cli, ui: &TerminalUi) -> Result<ExitCode> {
         }
         Command::Update {
             accept,
+            set_depth,
             json: true,
             paths,
         } => {
             let mut total = zsync_client::update::UpdateSummary::default();
             let mut updates = Vec::new();
             for target in ctx.targets(&paths)? {
+                if let Some(depth) = set_depth {
+                    zsync_client::depth::set_depth(&ctx, &target, depth)?;
+                }
                 let s = zsync_client::update::update(&ctx, &target, accept)?;
                 updates.push(serde_json::json!({
                     "working_copy": ctx.display(&target.root),
@@ -412,9 +447,66 @@ pub fn run(cli: Cli, ui: &TerminalUi) -> Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             }
         }
-        Command::Update { accept, paths, .. } => {
+        // --- bundles (issue 12) ---
+        Command::Export { history, url, file } => {
+            let s = zsync_client::bundle::export(&ctx, &url, &file, history)?;
+            if s.omitted > 0 {
+                eprintln!(
+                    "warning: {} item(s) you may not read were left out of the bundle",
+                    s.omitted
+                );
+            }
+            println!(
+                "Exported {} object(s) and {} bod{} ({} bytes) at revision {} to {}{}.",
+                s.objects,
+                s.bodies,
+                if s.bodies == 1 { "y" } else { "ies" },
+                s.bytes,
+                s.head,
+                file.display(),
+                if history {
+                    format!(", with {} revision(s) of history", s.revisions)
+                } else {
+                    String::new()
+                }
+            );
+        }
+        Command::Import {
+            replace,
+            message,
+            file,
+            url,
+        } => {
+            let message = message.unwrap_or_else(|| format!("Import {}", file.display()));
+            let s = zsync_client::bundle::import(&ctx, &file, &url, replace, &message)?;
+            if s.added + s.replaced == 0 {
+                println!("Nothing to import: the server already holds the bundle's content.");
+            } else {
+                println!(
+                    "Imported {} new and {} replaced object(s) as revision {}.",
+                    s.added, s.replaced, s.rev
+                );
+            }
+            if s.history > 0 {
+                println!(
+                    "The bundle's history ({} revision(s)) was not replayed: \
+                     the import is one new revision with the latest state.",
+                    s.history
+                );
+            }
+        }
+        // --- end bundles ---
+        Command::Update {
+            accept,
+            set_depth,
+            paths,
+            ..
+        } => {
             let mut total = zsync_client::update::UpdateSummary::default();
             for target in ctx.targets(&paths)? {
+                if let Some(depth) = set_depth {
+                    zsync_client::depth::set_depth(&ctx, &target, depth)?;
+                }
                 let s = zsync_client::update::update(&ctx, &target, accept)?;
                 if s.unchanged {
                     println!("At revision {}.", s.rev);

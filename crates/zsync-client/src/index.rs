@@ -164,6 +164,11 @@ pub struct Entry {
     /// committed. Never set on added items.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub moved_from: Option<String>,
+    /// For a folder of a sparse checkout: how much of it is here
+    /// (`None`: all of it, unless its parent is `immediates`, which makes
+    /// it `empty`; see `crate::depth`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub depth: Option<crate::depth::Depth>,
 }
 
 impl Entry {
@@ -182,6 +187,7 @@ impl Entry {
             conflict: None,
             prop_conflicts: BTreeMap::new(),
             moved_from: None,
+            depth: None,
         }
     }
 
@@ -200,6 +206,7 @@ impl Entry {
             conflict: None,
             prop_conflicts: BTreeMap::new(),
             moved_from: None,
+            depth: None,
         }
     }
 

@@ -210,7 +210,8 @@ pub fn remote_changes(wc: &WorkingCopy, transport: &dyn Transport) -> Result<Rem
                 out.stale.insert(rel);
             }
             Some(_) => {}
-            None if exists => {
+            // Beyond a sparse copy's depth, nothing would arrive.
+            None if exists && crate::depth::would_arrive(&wc.index, &rel) => {
                 out.new.insert(rel);
             }
             None => {}
