@@ -132,6 +132,7 @@ fn fill(ctx: &Context, url: &ServerUrl, dest: &Path, stream: ByteStream) -> Resu
         }
         wc.index.entries.insert(m.path.to_string(), entry);
     }
+    crate::locks::fit_all(&mut wc)?;
     wc.save()?;
     Ok(CheckoutResult {
         root: dest.to_path_buf(),

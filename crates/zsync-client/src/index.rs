@@ -164,6 +164,10 @@ pub struct Entry {
     /// committed. Never set on added items.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub moved_from: Option<String>,
+    /// The token of the lock this working copy holds on the object
+    /// (`zsync lock`); status compares its hash with the server's lock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lock_token: Option<String>,
 }
 
 impl Entry {
@@ -182,6 +186,7 @@ impl Entry {
             conflict: None,
             prop_conflicts: BTreeMap::new(),
             moved_from: None,
+            lock_token: None,
         }
     }
 
@@ -200,6 +205,7 @@ impl Entry {
             conflict: None,
             prop_conflicts: BTreeMap::new(),
             moved_from: None,
+            lock_token: None,
         }
     }
 

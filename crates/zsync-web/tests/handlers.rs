@@ -263,6 +263,7 @@ async fn a_stale_edit_is_refused_with_who_and_the_diff() {
             &CommitRequest {
                 message: "bob's change".into(),
                 id: None,
+                keep_locks: false,
                 ops: vec![CommitOp::Modify {
                     path: p("docs/a.txt"),
                     oid: object.oid,
