@@ -43,17 +43,18 @@ fn a_lock_keeps_others_from_committing_until_released() {
     let out = a
         .run(&["lock", "-m", "reworking the notes", "a/demo/notes.txt"])
         .ok();
-    assert_eq!(
-        out.stdout,
-        "'a/demo/notes.txt' locked by user 'alice'.\n"
-    );
+    assert_eq!(out.stdout, "'a/demo/notes.txt' locked by user 'alice'.\n");
     assert_eq!(
         a.run(&["status", "a"]).ok().stdout,
         format!("{}\n", status_line(' ', 'K', "a/demo/notes.txt"))
     );
     // Locked already: a second lock is refused, naming the owner.
     let again = b.run(&["lock", "b/demo/notes.txt"]).fails(1);
-    assert!(again.stderr.contains("locked by alice since"), "{}", again.stderr);
+    assert!(
+        again.stderr.contains("locked by alice since"),
+        "{}",
+        again.stderr
+    );
 
     // bob's commit touching the locked file is refused whole, naming path,
     // owner, time and comment; his other change is not committed either.
@@ -61,23 +62,38 @@ fn a_lock_keeps_others_from_committing_until_released() {
     b.write("b/demo/README.md", "bob's readme\n");
     let refused = b.run(&["commit", "-m", "bob", "b"]).fails(1);
     assert!(
-        refused.stderr.contains("b/demo/notes.txt: locked by alice since 20"),
+        refused
+            .stderr
+            .contains("b/demo/notes.txt: locked by alice since 20"),
         "{}",
         refused.stderr
     );
-    assert!(refused.stderr.contains(": reworking the notes"), "{}", refused.stderr);
-    assert!(refused.stderr.contains("zsync unlock --force"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains(": reworking the notes"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("zsync unlock --force"),
+        "{}",
+        refused.stderr
+    );
     let st = b.run(&["status", "-u", "b"]).ok().stdout;
     assert!(has_status(&st, 'M', 'O', "b/demo/notes.txt"), "{st}");
     assert!(has_status(&st, 'M', ' ', "b/demo/README.md"), "{st}");
     let locks = b.run(&["locks", "b"]).ok().stdout;
     assert!(
-        locks.starts_with("b/demo/notes.txt  alice  20") && locks.ends_with("  reworking the notes\n"),
+        locks.starts_with("b/demo/notes.txt  alice  20")
+            && locks.ends_with("  reworking the notes\n"),
         "{locks}"
     );
     // bob holds no lock here, and as an Editor may not break alice's.
     let out = b.run(&["unlock", "b/demo/notes.txt"]).fails(1);
-    assert!(out.stderr.contains("not locked in this working copy"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("not locked in this working copy"),
+        "{}",
+        out.stderr
+    );
     let out = b.run(&["unlock", "--force", "b/demo/notes.txt"]).fails(1);
     assert!(out.stderr.contains("permission denied"), "{}", out.stderr);
 
@@ -257,7 +273,12 @@ fn locks_over_ssh() {
         ],
     )
     .ok();
-    let out = run_ssh(&s, home.path(), &["lock", "-m", "over ssh", "s/demo/notes.txt"]).ok();
+    let out = run_ssh(
+        &s,
+        home.path(),
+        &["lock", "-m", "over ssh", "s/demo/notes.txt"],
+    )
+    .ok();
     assert_eq!(out.stdout, "'s/demo/notes.txt' locked by user 'zsync'.\n");
 
     let a = Client::new();

@@ -101,9 +101,10 @@ pub fn lock(ctx: &Context, paths: &[PathBuf], comment: &str, steal: bool) -> Res
         let lock = by_path.get(server_path).ok_or_else(|| {
             ClientError::Protocol(format!("the server did not lock /{server_path}"))
         })?;
-        let token = lock.token.clone().ok_or_else(|| {
-            ClientError::Protocol(format!("no lock token for /{server_path}"))
-        })?;
+        let token = lock
+            .token
+            .clone()
+            .ok_or_else(|| ClientError::Protocol(format!("no lock token for /{server_path}")))?;
         if let Some(entry) = wc.index.entries.get_mut(key) {
             entry.lock_token = Some(token);
         }
@@ -232,7 +233,11 @@ pub(crate) fn fit_permissions(wc: &mut WorkingCopy, key: &str) -> Result<()> {
 fn set_read_only(perms: &mut std::fs::Permissions, read_only: bool) {
     use std::os::unix::fs::PermissionsExt;
     let mode = perms.mode();
-    let mode = if read_only { mode & !0o222 } else { mode | 0o200 };
+    let mode = if read_only {
+        mode & !0o222
+    } else {
+        mode | 0o200
+    };
     perms.set_mode(mode);
 }
 

@@ -414,7 +414,11 @@ impl Transport for HttpTransport {
     }
 
     fn unlock(&self, request: &UnlockRequest) -> Result<Vec<LockInfo>> {
-        let response = self.send(self.client.post(self.endpoint("unlock", None)).json(request))?;
+        let response = self.send(
+            self.client
+                .post(self.endpoint("unlock", None))
+                .json(request),
+        )?;
         self.json(response)
     }
 

@@ -18,8 +18,8 @@ use zsync_model::{BodyHash, CommitId, Kind, Oid, RepoPath, Rev, Role};
 
 use crate::feed::Feed;
 use crate::{
-    BodyStream, Grant, IntegrityReport, LockRecord, ObjectRecord, RecordedCommit, SshKeyRecord, Store,
-    StoreError, TokenRecord, UserRecord, WebSessionRecord,
+    BodyStream, Grant, IntegrityReport, LockRecord, ObjectRecord, RecordedCommit, SshKeyRecord,
+    Store, StoreError, TokenRecord, UserRecord, WebSessionRecord,
 };
 
 pub(crate) mod copy;

@@ -1218,10 +1218,16 @@ async fn locks_guard_commits_and_go_with_them<S: Store>(_dir: Fixture, store: S)
     assert!(lock(&["d/a"], "bob", false).await.is_err());
     let listed = store.locks(&p("d")).await.unwrap();
     assert_eq!(
-        listed.iter().map(|l| l.path.to_string()).collect::<Vec<_>>(),
+        listed
+            .iter()
+            .map(|l| l.path.to_string())
+            .collect::<Vec<_>>(),
         ["d/a", "d/b"]
     );
-    assert_eq!((listed[0].created, listed[0].comment.as_str()), (1000, "editing"));
+    assert_eq!(
+        (listed[0].created, listed[0].comment.as_str()),
+        (1000, "editing")
+    );
     assert!(store.locks(&p("d/c")).await.unwrap().is_empty());
 
     // alice may not commit what bob locked, nor delete the folder holding it.
@@ -1233,7 +1239,10 @@ async fn locks_guard_commits_and_go_with_them<S: Store>(_dir: Fixture, store: S)
             "alice",
             &request(
                 "edit",
-                vec![modify("d/a", &a, a_rev, Some(h2)), modify("d/c", &c, c_rev, Some(h2))],
+                vec![
+                    modify("d/a", &a, a_rev, Some(h2)),
+                    modify("d/c", &c, c_rev, Some(h2)),
+                ],
             ),
         )
         .await
@@ -1265,9 +1274,16 @@ async fn locks_guard_commits_and_go_with_them<S: Store>(_dir: Fixture, store: S)
     let mut keep = request("edit", vec![modify("d/a", &a, a_rev, Some(h2))]);
     keep.keep_locks = true;
     let done = store.commit("bob", &keep).await.unwrap();
-    assert_eq!(store.locks(&p("d")).await.unwrap().len(), 2, "--no-unlock keeps it");
+    assert_eq!(
+        store.locks(&p("d")).await.unwrap().len(),
+        2,
+        "--no-unlock keeps it"
+    );
     store
-        .commit("bob", &request("edit", vec![modify("d/a", &a, done.rev, Some(h))]))
+        .commit(
+            "bob",
+            &request("edit", vec![modify("d/a", &a, done.rev, Some(h))]),
+        )
         .await
         .unwrap();
     let left = store.locks(&p("d")).await.unwrap();
@@ -1282,7 +1298,10 @@ async fn locks_guard_commits_and_go_with_them<S: Store>(_dir: Fixture, store: S)
     );
     let stolen = lock(&["d/b"], "alice", true).await.unwrap();
     assert_eq!(stolen[0].user, "alice");
-    let released = store.unlock(&[p("d/b"), p("d/c")], Some("alice")).await.unwrap();
+    let released = store
+        .unlock(&[p("d/b"), p("d/c")], Some("alice"))
+        .await
+        .unwrap();
     assert_eq!(released.len(), 1);
     assert!(store.locks(&RepoPath::root()).await.unwrap().is_empty());
 

@@ -19,8 +19,7 @@ use crate::session::Session;
 use crate::text::{self, encode_query, parse_path, shown, when};
 use crate::view::{
     Column, DiffPage, FileDiff, FolderPage, HistoryPage, Links, LockView, LogRow, ObjectPage, Row,
-    crumbs,
-    icon,
+    crumbs, icon,
 };
 use crate::{PREFIX, WebState};
 

@@ -60,7 +60,11 @@ pub async fn lock<S: Store>(
     } else {
         Role::Editor
     };
-    let action = if request.steal { "steal the lock on" } else { "lock" };
+    let action = if request.steal {
+        "steal the lock on"
+    } else {
+        "lock"
+    };
     caller.require_all(request.paths.iter().map(|p| (p, p)), needed, action)?;
     // One token per object, so a working copy can tell each lock apart.
     let tokens: Vec<String> = request.paths.iter().map(|_| new_token()).collect();

@@ -17,7 +17,9 @@ type LockRow = (String, String, String, String, i64, String);
 
 const LOCK_COLUMNS: &str = "o.path, l.oid, l.username, l.token_hash, l.created, l.comment";
 
-fn record((path, oid, user, token_hash, created, comment): LockRow) -> Result<LockRecord, StoreError> {
+fn record(
+    (path, oid, user, token_hash, created, comment): LockRow,
+) -> Result<LockRecord, StoreError> {
     Ok(LockRecord {
         path: rows::path(path)?,
         oid: rows::oid(oid)?,
@@ -166,7 +168,10 @@ pub(crate) async fn locks(pool: &Pool, root: &RepoPath) -> Result<Vec<LockRecord
         .bind(upper)
         .fetch_all(pool)
         .await?;
-    let mut found = found.into_iter().map(record).collect::<Result<Vec<_>, _>>()?;
+    let mut found = found
+        .into_iter()
+        .map(record)
+        .collect::<Result<Vec<_>, _>>()?;
     // Bytewise, whatever the database's collation.
     found.sort_by(|a, b| a.path.as_str().cmp(b.path.as_str()));
     Ok(found)
