@@ -213,6 +213,10 @@ enum Command {
         /// Read the log message from a file.
         #[arg(short = 'F', long)]
         file: Option<PathBuf>,
+        /// Keep your locks on the committed files (by default a commit
+        /// releases them).
+        #[arg(long)]
+        no_unlock: bool,
         paths: Vec<PathBuf>,
     },
     /// Apply the changes made in another working copy to this one.
@@ -312,6 +316,28 @@ enum Command {
     },
     /// Release the lock and temp files left by an interrupted command.
     Cleanup { paths: Vec<PathBuf> },
+    // Locks (issue 12): lock, unlock, locks.
+    /// Lock files on the server, so only you can commit them until you
+    /// commit or unlock.
+    Lock {
+        /// Why you lock them (shown to others).
+        #[arg(short, long, default_value = "")]
+        message: String,
+        /// Steal the lock from whoever holds it (needs Manager).
+        #[arg(long)]
+        force: bool,
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Release your locks, or with --force break anyone's (needs Manager).
+    Unlock {
+        #[arg(long)]
+        force: bool,
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// List the locks on the server at and below a path.
+    Locks { path: Option<PathBuf> },
 }
 
 fn config_dir() -> PathBuf {
@@ -628,6 +654,7 @@ pub fn run(cli: Cli, ui: &dyn Ui) -> Result<ExitCode> {
         Command::Commit {
             message,
             file,
+            no_unlock,
             paths,
         } => {
             let message = match (message, file) {
@@ -637,7 +664,9 @@ pub fn run(cli: Cli, ui: &dyn Ui) -> Result<ExitCode> {
                 (None, None) => edit_message()?,
             };
             for target in ctx.targets(&paths)? {
-                if let Some(rev) = zsync_client::commit::commit(&ctx, &target, &message)? {
+                if let Some(rev) =
+                    zsync_client::commit::commit_with(&ctx, &target, &message, no_unlock)?
+                {
                     println!("Committed revision {rev}.");
                 }
             }
@@ -689,6 +718,20 @@ pub fn run(cli: Cli, ui: &dyn Ui) -> Result<ExitCode> {
             for target in ctx.targets(&paths)? {
                 zsync_client::WorkingCopy::cleanup(&target.root)?;
                 println!("Cleaned up {}.", ctx.display(&target.root));
+            }
+        }
+        Command::Lock {
+            message,
+            force,
+            paths,
+        } => zsync_client::locks::lock(&ctx, &paths, &message, force)?,
+        Command::Unlock { force, paths } => zsync_client::locks::unlock(&ctx, &paths, force)?,
+        Command::Locks { path } => {
+            let paths: Vec<PathBuf> = path.into_iter().collect();
+            for target in ctx.targets(&paths)? {
+                for (shown, lock) in zsync_client::locks::list(&ctx, &target)? {
+                    output::lock_line(&shown, &lock);
+                }
             }
         }
     }
