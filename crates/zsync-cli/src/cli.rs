@@ -223,6 +223,10 @@ enum Command {
         /// Print the result as JSON (docs/json.md).
         #[arg(long)]
         json: bool,
+        /// Keep your locks on the committed files (by default a commit
+        /// releases them).
+        #[arg(long)]
+        no_unlock: bool,
         paths: Vec<PathBuf>,
     },
     /// Apply the changes made in another working copy to this one.
@@ -334,6 +338,28 @@ enum Command {
     },
     /// Release the lock and temp files left by an interrupted command.
     Cleanup { paths: Vec<PathBuf> },
+    // Locks (issue 12): lock, unlock, locks.
+    /// Lock files on the server, so only you can commit them until you
+    /// commit or unlock.
+    Lock {
+        /// Why you lock them (shown to others).
+        #[arg(short, long, default_value = "")]
+        message: String,
+        /// Steal the lock from whoever holds it (needs Manager).
+        #[arg(long)]
+        force: bool,
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Release your locks, or with --force break anyone's (needs Manager).
+    Unlock {
+        #[arg(long)]
+        force: bool,
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// List the locks on the server at and below a path.
+    Locks { path: Option<PathBuf> },
     /// Print a shell completion script: `zsync completions bash >
     /// /etc/bash_completion.d/zsync` (or zsh, fish, elvish, powershell).
     Completions { shell: clap_complete::Shell },
@@ -757,6 +783,7 @@ pub fn run(cli: Cli, ui: &TerminalUi) -> Result<ExitCode> {
             message,
             file,
             json,
+            no_unlock,
             paths,
         } => {
             let message = match (message, file) {
@@ -767,7 +794,7 @@ pub fn run(cli: Cli, ui: &TerminalUi) -> Result<ExitCode> {
             };
             let mut commits = Vec::new();
             for target in ctx.targets(&paths)? {
-                let rev = zsync_client::commit::commit(&ctx, &target, &message)?;
+                let rev = zsync_client::commit::commit_with(&ctx, &target, &message, no_unlock)?;
                 if json {
                     let changes = output::json::notes(ui.take_recorded());
                     if let Some(rev) = rev {
@@ -844,6 +871,20 @@ pub fn run(cli: Cli, ui: &TerminalUi) -> Result<ExitCode> {
             for target in ctx.targets(&paths)? {
                 zsync_client::WorkingCopy::cleanup(&target.root)?;
                 println!("Cleaned up {}.", ctx.display(&target.root));
+            }
+        }
+        Command::Lock {
+            message,
+            force,
+            paths,
+        } => zsync_client::locks::lock(&ctx, &paths, &message, force)?,
+        Command::Unlock { force, paths } => zsync_client::locks::unlock(&ctx, &paths, force)?,
+        Command::Locks { path } => {
+            let paths: Vec<PathBuf> = path.into_iter().collect();
+            for target in ctx.targets(&paths)? {
+                for (shown, lock) in zsync_client::locks::list(&ctx, &target)? {
+                    output::lock_line(&shown, &lock);
+                }
             }
         }
     }

@@ -119,6 +119,7 @@ fn send(
             message: message.to_owned(),
             ops,
             id: None,
+            keep_locks: false,
         })
         .map_err(|e| match e {
             ClientError::Stale { .. } => ClientError::refused(

@@ -217,6 +217,7 @@ fn populate(
         }
         wc.index.entries.insert(m.path.to_string(), entry);
     }
+    crate::locks::fit_all(&mut wc)?;
     wc.save()?;
     Ok(CheckoutResult {
         root: dest.to_path_buf(),

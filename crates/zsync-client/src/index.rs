@@ -169,6 +169,10 @@ pub struct Entry {
     /// it `empty`; see `crate::depth`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub depth: Option<crate::depth::Depth>,
+    /// The token of the lock this working copy holds on the object
+    /// (`zsync lock`); status compares its hash with the server's lock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lock_token: Option<String>,
 }
 
 impl Entry {
@@ -188,6 +192,7 @@ impl Entry {
             prop_conflicts: BTreeMap::new(),
             moved_from: None,
             depth: None,
+            lock_token: None,
         }
     }
 
@@ -207,6 +212,7 @@ impl Entry {
             prop_conflicts: BTreeMap::new(),
             moved_from: None,
             depth: None,
+            lock_token: None,
         }
     }
 

@@ -163,6 +163,7 @@ pub fn update(ctx: &Context, target: &Target, accept: Option<Accept>) -> Result<
     } else if target.paths.iter().any(RepoPath::is_root) {
         u.wc.index.incomplete = false;
     }
+    crate::locks::fit_all(&mut u.wc)?;
     u.wc.save()?;
     Ok(u.summary)
 }
@@ -566,6 +567,7 @@ impl Updater<'_, '_> {
         new.schedule = e.schedule;
         new.moved_from = e.moved_from.clone();
         new.depth = e.depth;
+        new.lock_token = e.lock_token.clone();
         if e.is_folder() != m.kind.is_folder() {
             new.conflict = Some(Conflict::Tree {
                 reason: "incoming change between file and folder upon update".into(),
