@@ -406,6 +406,7 @@ pub fn import(
         message: message.to_owned(),
         ops,
         id: Some(CommitId::random()),
+        keep_locks: false,
     })?;
     Ok(ImportSummary {
         rev: response.rev,
