@@ -247,6 +247,7 @@ pub mod json {
             "item": item_word(item.text),
             "props": props_word(item.props),
             "tree_conflict": item.tree_conflict,
+            "lock": if item.lock == ' ' { Value::Null } else { json!(item.lock.to_string()) },
             "copied": item.copied,
             "out_of_date": item.out_of_date,
             "kind": kind,
@@ -311,6 +312,11 @@ pub mod json {
                 }
                 Notification::Schedule { action, path } => json!({"action": action, "path": path}),
                 Notification::Commit { action, path } => json!({"action": action, "path": path}),
+                Notification::Lock { path, user, locked } => json!({
+                    "action": if locked { "locked" } else { "unlocked" },
+                    "path": path,
+                    "user": user,
+                }),
                 Notification::Text(text) | Notification::Warning(text) => {
                     json!({"message": text.trim_end()})
                 }
