@@ -115,11 +115,18 @@ fn propedit_schedules_changes_and_refuses_bad_or_read_only_edits() {
         "{}",
         out.stderr
     );
+    let kept = out
+        .stderr
+        .split("your text is kept in ")
+        .nth(1)
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|| panic!("no kept file named: {}", out.stderr));
     assert!(
-        out.stderr.contains("your text is kept in "),
-        "{}",
-        out.stderr
+        std::fs::read_to_string(&kept)
+            .unwrap()
+            .contains("width = \"999\"")
     );
+    std::fs::remove_file(&kept).unwrap();
     assert_eq!(c.run(&["propget", "title", LOGO]).ok().stdout, "Logo\n");
     let out = c.run(&["propset", "height", "3", LOGO]).fails(1);
     assert!(
