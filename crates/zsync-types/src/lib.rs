@@ -56,6 +56,13 @@ pub trait ContentType: Send + Sync {
     fn read_only_props(&self) -> &'static [&'static str] {
         &[]
     }
+
+    /// Whether validating or deriving properties looks at the body. The
+    /// server reads a body into memory (up to a limit) only for types that
+    /// do, so opaque files of any size stream through a commit.
+    fn reads_body(&self) -> bool {
+        true
+    }
 }
 
 /// What the server knows around an object it validates.
@@ -193,6 +200,10 @@ impl ContentType for Folder {
     }
 
     fn recognises(&self, _name: &str, _head: &[u8]) -> bool {
+        false
+    }
+
+    fn reads_body(&self) -> bool {
         false
     }
 }
@@ -375,6 +386,10 @@ impl ContentType for File {
 
     fn recognises(&self, _name: &str, _head: &[u8]) -> bool {
         true
+    }
+
+    fn reads_body(&self) -> bool {
+        false
     }
 
     fn initial_props(&self, name: &str, _head: &[u8]) -> Props {
