@@ -406,6 +406,18 @@ impl ContentType for File {
 mod tests {
     use super::*;
 
+    /// The server skips reading bodies only for kinds that check nothing.
+    #[test]
+    fn only_kinds_that_check_bodies_read_them() {
+        let types = Registry::builtin();
+        let reads = |k: Kind| types.get(&k).unwrap().reads_body();
+        assert!(!reads(Kind::file()));
+        assert!(!reads(Kind::folder()));
+        assert!(reads(Kind::document()));
+        assert!(reads(Kind::image()));
+        assert!(reads(Kind::record()));
+    }
+
     #[test]
     fn guesses_builtin_kinds() {
         let r = Registry::builtin();
