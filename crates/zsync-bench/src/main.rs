@@ -4,10 +4,10 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::io::{BufRead, BufReader, Write as _};
+use std::io::Write as _;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
@@ -17,10 +17,25 @@ use zsync_bench::fsutil::{self, disk_usage, read_all, remove_tree, settle, stat_
 use zsync_bench::proc::{Measured, proc_status_kib, reset_hwm, run_measured};
 use zsync_bench::tree;
 
+mod bigfile;
+mod load;
+mod server;
+
+use server::Server;
+
 /// Times zsync against svn, git and tar on a deterministic content tree.
 #[derive(Parser)]
-#[command(name = "zsync-bench", max_term_width = 100)]
+///
+/// Without a subcommand: the side-by-side steps. `load`: many clients
+/// against one server. `bigfile`: memory with one big file.
+#[command(
+    name = "zsync-bench",
+    max_term_width = 100,
+    args_conflicts_with_subcommands = true
+)]
 struct Args {
+    #[command(subcommand)]
+    mode: Option<Mode>,
     /// How many files the generated tree has.
     #[arg(long, default_value_t = 20_000)]
     files: usize,
@@ -43,6 +58,17 @@ struct Args {
     /// Only write the tree (as `gen_tree.py DIR FILES` does) into DIR and exit.
     #[arg(long, value_name = "DIR")]
     generate: Option<PathBuf>,
+}
+
+#[derive(clap::Subcommand)]
+enum Mode {
+    /// Concurrent clients doing checkout/commit/update loops against one
+    /// zsyncd (or several nodes on one PostgreSQL database) for a while:
+    /// throughput and latency per operation, stale refusals, peak RSS.
+    Load(load::LoadArgs),
+    /// Peak memory of client and server with one big binary file through
+    /// checkin, checkout, commit and update.
+    Bigfile(bigfile::BigfileArgs),
 }
 
 /// The steps, in the order they run and are shown.
@@ -102,7 +128,12 @@ struct Bench {
 }
 
 fn main() -> Result<()> {
-    let args = Args::parse();
+    let mut args = Args::parse();
+    match args.mode.take() {
+        Some(Mode::Load(a)) => return load::run(&a),
+        Some(Mode::Bigfile(a)) => return bigfile::run(&a),
+        None => {}
+    }
     if args.runs == 0 || args.files == 0 {
         bail!("--runs and --files must be at least 1");
     }
@@ -378,7 +409,12 @@ impl Bench {
 
     fn zsync_run(&mut self, dir: &Path) -> Result<()> {
         let config = dir.join("zsync-config");
-        let server = Server::start(self, &dir.join("zsyncd-data"))?;
+        let server = Server::start(
+            &self.zsyncd,
+            &dir.join("zsyncd-data"),
+            None,
+            &self.logs.join("zsyncd.log"),
+        )?;
         // Log in once, untimed (as svn caches credentials): the timed steps
         // then use the stored token rather than an Argon2 password check each.
         let mut login = self.zsync_cmd(&config);
@@ -545,7 +581,7 @@ impl Bench {
             .stderr(log)
             .spawn()
             .context("cannot start svnserve")?;
-        let guard = KillOnDrop(child);
+        let guard = server::KillOnDrop(child);
         wait_for_port(port)?;
         let url = format!("svn://127.0.0.1:{port}/repo/tree");
         self.settle(Some(&self.tree))?;
@@ -973,7 +1009,7 @@ fn print_tables(r: &Report) {
 }
 
 /// zsync and zsyncd beside this executable: the same profile's build.
-fn sibling(name: &str) -> Result<PathBuf> {
+pub(crate) fn sibling(name: &str) -> Result<PathBuf> {
     let exe = std::env::current_exe().context("cannot locate this executable")?;
     let path = exe.with_file_name(name);
     if path.is_file() {
@@ -1050,86 +1086,4 @@ fn wait_for_port(port: u16) -> Result<()> {
         std::thread::sleep(Duration::from_millis(20));
     }
     bail!("svnserve did not listen on port {port} within 10 s")
-}
-
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A zsyncd serving a fresh store, stopped on drop.
-struct Server {
-    _child: KillOnDrop,
-    pid: u32,
-    base: String,
-    user: &'static str,
-    password: &'static str,
-}
-
-impl Server {
-    fn start(bench: &Bench, data: &Path) -> Result<Server> {
-        // `demo` makes the user zsync/zsync (Manager) and /demo, which the
-        // emulated import needs; a fresh data directory per run.
-        let (sub, user, password) = ("demo", "zsync", "zsync");
-        let log = File::create(bench.logs.join("zsyncd.log"))?;
-        let mut child = Command::new(&bench.zsyncd)
-            .arg(sub)
-            .arg("--data")
-            .arg(data)
-            .args(["--http", "127.0.0.1:0"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .context("cannot start zsyncd")?;
-        let pid = child.id();
-        let Some(stdout) = child.stdout.take() else {
-            bail!("zsyncd's stdout is not a pipe");
-        };
-        let child = KillOnDrop(child);
-        let mut lines = BufReader::new(stdout);
-        let mut line = String::new();
-        let base = loop {
-            line.clear();
-            if lines.read_line(&mut line)? == 0 {
-                let log = fs::read_to_string(bench.logs.join("zsyncd.log")).unwrap_or_default();
-                bail!("zsyncd exited before listening:\n{log}");
-            }
-            if let Some((_, url)) = line.trim().split_once("listening on ") {
-                break url.trim_end_matches('/').to_owned();
-            }
-        };
-        // Keep reading so zsyncd never blocks on a full stdout pipe.
-        std::thread::spawn(move || {
-            let mut sink = String::new();
-            while lines.read_line(&mut sink).is_ok_and(|n| n > 0) {
-                sink.clear();
-            }
-        });
-        Ok(Server {
-            _child: child,
-            pid,
-            base,
-            user,
-            password,
-        })
-    }
-
-    /// The URL of `path`, with the password (for `login`) or without.
-    fn url(&self, with_password: bool, path: &str) -> String {
-        let (scheme, host) = self
-            .base
-            .split_once("://")
-            .unwrap_or(("http", self.base.as_str()));
-        let who = if with_password {
-            format!("{}:{}", self.user, self.password)
-        } else {
-            self.user.to_owned()
-        };
-        format!("{scheme}://{who}@{host}{path}")
-    }
 }

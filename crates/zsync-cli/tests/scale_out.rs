@@ -443,24 +443,3 @@ fn migrated_store_serves_the_same_checkout_and_log() {
         "{locks}"
     );
 }
-
-/// The benchmark of docs/scale-out.md: commits per second through 1 and
-/// through 3 nodes, 32 workers each (run with `--ignored --nocapture`).
-#[test]
-#[ignore = "a benchmark; run it with --ignored --nocapture"]
-fn commit_rate_with_1_and_3_nodes() {
-    for nodes in [1, 3] {
-        let url = zsync_pgtest::fresh_database();
-        zsyncd(
-            &url,
-            &["user", "add", USER, "--password-stdin", "--role", "Manager"],
-            "zsync\n",
-        );
-        let mut servers: Vec<Option<Server>> = (0..nodes).map(|_| Some(node(&url))).collect();
-        seed(&servers[0].as_ref().unwrap().base);
-        let (tallies, rate) = load(&mut servers, 32, 15, false);
-        let stale: u64 = tallies.iter().map(|t| t.stale).sum();
-        println!("{nodes} node(s), 32 workers: {rate:.1} commits/s ({stale} refused as stale)");
-        assert!(rate > 0.0);
-    }
-}

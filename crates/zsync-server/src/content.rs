@@ -100,6 +100,10 @@ pub async fn check<S: Store>(
             );
             continue;
         };
+        if !content_type.reads_body() {
+            // Nothing to check or derive: no need to read the body at all.
+            continue;
+        }
         let Some((body, whole)) = read_body(store, &hash).await? else {
             continue; // The store reports a body that was not uploaded.
         };

@@ -56,6 +56,13 @@ pub trait ContentType: Send + Sync {
     fn read_only_props(&self) -> &'static [&'static str] {
         &[]
     }
+
+    /// Whether validating or deriving properties looks at the body. The
+    /// server reads a body into memory (up to a limit) only for types that
+    /// do, so opaque files of any size stream through a commit.
+    fn reads_body(&self) -> bool {
+        true
+    }
 }
 
 /// What the server knows around an object it validates.
@@ -193,6 +200,10 @@ impl ContentType for Folder {
     }
 
     fn recognises(&self, _name: &str, _head: &[u8]) -> bool {
+        false
+    }
+
+    fn reads_body(&self) -> bool {
         false
     }
 }
@@ -377,6 +388,10 @@ impl ContentType for File {
         true
     }
 
+    fn reads_body(&self) -> bool {
+        false
+    }
+
     fn initial_props(&self, name: &str, _head: &[u8]) -> Props {
         let mime = match extension(name).as_str() {
             "pdf" => "application/pdf",
@@ -390,6 +405,18 @@ impl ContentType for File {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The server skips reading bodies only for kinds that check nothing.
+    #[test]
+    fn only_kinds_that_check_bodies_read_them() {
+        let types = Registry::builtin();
+        let reads = |k: Kind| types.get(&k).unwrap().reads_body();
+        assert!(!reads(Kind::file()));
+        assert!(!reads(Kind::folder()));
+        assert!(reads(Kind::document()));
+        assert!(reads(Kind::image()));
+        assert!(reads(Kind::record()));
+    }
 
     #[test]
     fn guesses_builtin_kinds() {

@@ -109,6 +109,10 @@ impl Server {
         self.url_as("zsync:zsync", path)
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn url_as(&self, userinfo: &str, path: &str) -> String {
         let host = self.base.trim_start_matches("http://");
         format!("http://{userinfo}@{host}/{path}")
