@@ -139,15 +139,13 @@ fn sync_all_parallel(paths: &[PathBuf]) -> Result<()> {
             .chunks(chunk)
             .map(|part| scope.spawn(move || part.iter().try_for_each(sync)))
             .collect();
-        workers
-            .into_iter()
-            .try_for_each(|w| {
-                w.join().unwrap_or_else(|_| {
-                    Err(ClientError::io(&paths[0])(io::Error::other(
-                        "a thread flushing files to disk failed",
-                    )))
-                })
+        workers.into_iter().try_for_each(|w| {
+            w.join().unwrap_or_else(|_| {
+                Err(ClientError::io(&paths[0])(io::Error::other(
+                    "a thread flushing files to disk failed",
+                )))
             })
+        })
     })
 }
 

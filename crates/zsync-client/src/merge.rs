@@ -526,7 +526,8 @@ impl Merger<'_, '_> {
             .iter()
             .any(|b| zsync_merge::is_binary(b));
         let conflict = if binary {
-            self.wc.write_file(&path.with_file_name(&right_side), &their_bytes)?;
+            self.wc
+                .write_file(&path.with_file_name(&right_side), &their_bytes)?;
             Conflict::Binary {
                 new: right_side,
                 old_hash: base,
@@ -547,9 +548,12 @@ impl Merger<'_, '_> {
             }
             let left_side = format!("{name}.merge-left");
             let working_side = format!("{name}.working");
-            self.wc.write_file(&path.with_file_name(&working_side), &mine)?;
-            self.wc.write_file(&path.with_file_name(&left_side), &base_bytes)?;
-            self.wc.write_file(&path.with_file_name(&right_side), &their_bytes)?;
+            self.wc
+                .write_file(&path.with_file_name(&working_side), &mine)?;
+            self.wc
+                .write_file(&path.with_file_name(&left_side), &base_bytes)?;
+            self.wc
+                .write_file(&path.with_file_name(&right_side), &their_bytes)?;
             self.wc.write_file(&path, &outcome.merged)?;
             Conflict::Text {
                 mine: working_side,

@@ -654,7 +654,8 @@ impl Updater<'_, '_> {
             || zsync_merge::is_binary(&theirs)
             || zsync_merge::is_binary(&base)
         {
-            self.wc.write_file(&path.with_file_name(&new_side), &theirs)?;
+            self.wc
+                .write_file(&path.with_file_name(&new_side), &theirs)?;
             new.conflict = Some(Conflict::Binary {
                 new: new_side,
                 old_hash: e.hash,
@@ -675,9 +676,11 @@ impl Updater<'_, '_> {
             self.wc.write_file(&path, &outcome.merged)?;
             return Ok('G');
         }
-        self.wc.write_file(&path.with_file_name(&mine_side), &mine)?;
+        self.wc
+            .write_file(&path.with_file_name(&mine_side), &mine)?;
         self.wc.write_file(&path.with_file_name(&old_side), &base)?;
-        self.wc.write_file(&path.with_file_name(&new_side), &theirs)?;
+        self.wc
+            .write_file(&path.with_file_name(&new_side), &theirs)?;
         self.wc.write_file(&path, &outcome.merged)?;
         new.conflict = Some(Conflict::Text {
             mine: mine_side,
