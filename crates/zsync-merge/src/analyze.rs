@@ -258,45 +258,11 @@ fn settle_provisionals(d: &mut [u8]) {
 
                 // Near the run's ends, keep frequent lines until three plain
                 // discards in a row (or one at least 8 lines in) are seen.
-                let mut consec = 0usize;
-                for k in 0..length {
-                    let m = &mut d[i + k];
-                    if k >= 8 && *m == DISCARD {
-                        break;
-                    }
-                    match *m {
-                        PROVISIONAL => {
-                            consec = 0;
-                            *m = KEEP;
-                        }
-                        KEEP => consec = 0,
-                        _ => consec += 1,
-                    }
-                    if consec == 3 {
-                        break;
-                    }
-                }
+                keep_run_end(d.get_mut(i..i + length).into_iter().flatten());
 
                 i += length - 1;
 
-                let mut consec = 0usize;
-                for k in 0..length {
-                    let m = &mut d[i - k];
-                    if k >= 8 && *m == DISCARD {
-                        break;
-                    }
-                    match *m {
-                        PROVISIONAL => {
-                            consec = 0;
-                            *m = KEEP;
-                        }
-                        KEEP => consec = 0,
-                        _ => consec += 1,
-                    }
-                    if consec == 3 {
-                        break;
-                    }
-                }
+                keep_run_end(d.get_mut(i + 1 - length..=i).into_iter().flatten().rev());
             }
         }
         i += 1;
@@ -718,6 +684,28 @@ fn build_script(changed0: &Flags, changed1: &Flags, front: usize) -> Vec<Change>
         i1 += 1;
     }
     out
+}
+
+/// Near a run's end, keeps provisional lines until three plain discards in a
+/// row (or one at least 8 lines in) are seen; `marks` walks inward from it.
+fn keep_run_end<'a>(marks: impl Iterator<Item = &'a mut u8>) {
+    let mut consec = 0usize;
+    for (k, m) in marks.enumerate() {
+        if k >= 8 && *m == DISCARD {
+            break;
+        }
+        match *m {
+            PROVISIONAL => {
+                consec = 0;
+                *m = KEEP;
+            }
+            KEEP => consec = 0,
+            _ => consec += 1,
+        }
+        if consec == 3 {
+            break;
+        }
+    }
 }
 
 #[cfg(test)]

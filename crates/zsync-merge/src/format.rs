@@ -256,48 +256,45 @@ fn context_hunk(out: &mut String, hunk: &[Change], w: &Window, a: &[&[u8]], b: &
     out.push_str(&format!("*** {} ****\n", context_range(w.first0, w.last0)));
     // Each side's lines are shown only if that side has changed lines.
     if hunk.iter().any(|c| c.deleted > 0) {
-        let mut k = 0;
-        for i in w.first0..=w.last0 {
-            while hunk
-                .get(k)
-                .is_some_and(|c| (c.line0 + c.deleted) as isize <= i)
-            {
-                k += 1;
-            }
-            let marker = match hunk.get(k) {
-                Some(c) if c.line0 as isize <= i => {
-                    if c.inserted > 0 {
-                        "! "
-                    } else {
-                        "- "
-                    }
-                }
-                _ => "  ",
-            };
-            push_line(out, marker, line_at(a, i));
-        }
+        let side = |c: &Change| (c.line0, c.deleted, c.inserted);
+        context_side(out, hunk, side, w.first0..=w.last0, a, "- ");
     }
     out.push_str(&format!("--- {} ----\n", context_range(w.first1, w.last1)));
     if hunk.iter().any(|c| c.inserted > 0) {
-        let mut k = 0;
-        for j in w.first1..=w.last1 {
-            while hunk
-                .get(k)
-                .is_some_and(|c| (c.line1 + c.inserted) as isize <= j)
-            {
-                k += 1;
-            }
-            let marker = match hunk.get(k) {
-                Some(c) if c.line1 as isize <= j => {
-                    if c.deleted > 0 {
-                        "! "
-                    } else {
-                        "+ "
-                    }
-                }
-                _ => "  ",
-            };
-            push_line(out, marker, line_at(b, j));
+        let side = |c: &Change| (c.line1, c.inserted, c.deleted);
+        context_side(out, hunk, side, w.first1..=w.last1, b, "+ ");
+    }
+}
+
+/// One side of a context hunk. `side` gives a change's (start, lines on this
+/// side, lines on the other side): a changed line is `! ` when the other side
+/// also has lines there, else `only`.
+fn context_side(
+    out: &mut String,
+    hunk: &[Change],
+    side: impl Fn(&Change) -> (usize, usize, usize),
+    range: std::ops::RangeInclusive<isize>,
+    lines: &[&[u8]],
+    only: &str,
+) {
+    let mut k = 0;
+    for i in range {
+        while hunk.get(k).is_some_and(|c| {
+            let (start, here, _) = side(c);
+            (start + here) as isize <= i
+        }) {
+            k += 1;
         }
+        let marker = match hunk.get(k).map(&side) {
+            Some((start, _, other)) if start as isize <= i => {
+                if other > 0 {
+                    "! "
+                } else {
+                    only
+                }
+            }
+            _ => "  ",
+        };
+        push_line(out, marker, line_at(lines, i));
     }
 }
