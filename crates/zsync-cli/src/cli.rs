@@ -58,6 +58,9 @@ enum Command {
         /// The user to log in as (instead of the URL's).
         #[arg(short, long)]
         user: Option<String>,
+        /// How much to check out: empty, files, immediates or infinity.
+        #[arg(long, value_name = "DEPTH", default_value = "infinity")]
+        depth: zsync_client::depth::Depth,
     },
     /// Create a new server folder at URL from a local directory tree, in
     /// one commit; DIR then is a working copy of it.
@@ -70,6 +73,28 @@ enum Command {
         /// The tree to send (default: the current directory).
         dir: Option<PathBuf>,
     },
+    // --- bundles (issue 12) ---
+    /// Write the subtree at URL (bodies, properties, kinds) to FILE, one
+    /// compressed, versioned bundle.
+    Export {
+        /// Also keep the subtree's log (revisions, users, times, messages).
+        #[arg(long)]
+        history: bool,
+        url: String,
+        file: PathBuf,
+    },
+    /// Create the subtree in bundle FILE at URL, in one commit.
+    Import {
+        /// Overwrite objects that exist at URL and in the bundle.
+        #[arg(long)]
+        replace: bool,
+        /// The log message (default: "Import FILE").
+        #[arg(short, long)]
+        message: Option<String>,
+        file: PathBuf,
+        url: String,
+    },
+    // --- end bundles ---
     /// Bring in changes from the server, merging them with local edits.
     ///
     /// On a terminal, each new conflict asks what to do; `--accept` answers
@@ -79,6 +104,10 @@ enum Command {
     Update {
         #[arg(long, value_name = "ARG")]
         accept: Option<Accept>,
+        /// Make each folder PATH hold this much (empty, files, immediates,
+        /// infinity); narrowing refuses if it would drop local changes.
+        #[arg(long, value_name = "DEPTH")]
+        set_depth: Option<zsync_client::depth::Depth>,
         paths: Vec<PathBuf>,
     },
     /// Show what changed in the working copy (offline; with -u, also what
@@ -184,6 +213,10 @@ enum Command {
         /// Read the log message from a file.
         #[arg(short = 'F', long)]
         file: Option<PathBuf>,
+        /// Keep your locks on the committed files (by default a commit
+        /// releases them).
+        #[arg(long)]
+        no_unlock: bool,
         paths: Vec<PathBuf>,
     },
     /// Apply the changes made in another working copy to this one.
@@ -283,6 +316,28 @@ enum Command {
     },
     /// Release the lock and temp files left by an interrupted command.
     Cleanup { paths: Vec<PathBuf> },
+    // Locks (issue 12): lock, unlock, locks.
+    /// Lock files on the server, so only you can commit them until you
+    /// commit or unlock.
+    Lock {
+        /// Why you lock them (shown to others).
+        #[arg(short, long, default_value = "")]
+        message: String,
+        /// Steal the lock from whoever holds it (needs Manager).
+        #[arg(long)]
+        force: bool,
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Release your locks, or with --force break anyone's (needs Manager).
+    Unlock {
+        #[arg(long)]
+        force: bool,
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// List the locks on the server at and below a path.
+    Locks { path: Option<PathBuf> },
 }
 
 fn config_dir() -> PathBuf {
@@ -322,12 +377,14 @@ pub fn run(cli: Cli, ui: &dyn Ui) -> Result<ExitCode> {
             url,
             targetdir,
             user,
+            depth,
         } => {
-            let done = zsync_client::checkout::checkout(
+            let done = zsync_client::checkout::checkout_depth(
                 &ctx,
                 &url,
                 targetdir.as_deref(),
                 user.as_deref(),
+                depth,
             )?;
             println!("Checked out revision {}.", done.rev);
         }
@@ -335,9 +392,65 @@ pub fn run(cli: Cli, ui: &dyn Ui) -> Result<ExitCode> {
             let rev = zsync_client::checkin::checkin(&ctx, &url, dir.as_deref(), &message)?;
             println!("Committed revision {rev}.");
         }
-        Command::Update { accept, paths } => {
+        // --- bundles (issue 12) ---
+        Command::Export { history, url, file } => {
+            let s = zsync_client::bundle::export(&ctx, &url, &file, history)?;
+            if s.omitted > 0 {
+                eprintln!(
+                    "warning: {} item(s) you may not read were left out of the bundle",
+                    s.omitted
+                );
+            }
+            println!(
+                "Exported {} object(s) and {} bod{} ({} bytes) at revision {} to {}{}.",
+                s.objects,
+                s.bodies,
+                if s.bodies == 1 { "y" } else { "ies" },
+                s.bytes,
+                s.head,
+                file.display(),
+                if history {
+                    format!(", with {} revision(s) of history", s.revisions)
+                } else {
+                    String::new()
+                }
+            );
+        }
+        Command::Import {
+            replace,
+            message,
+            file,
+            url,
+        } => {
+            let message = message.unwrap_or_else(|| format!("Import {}", file.display()));
+            let s = zsync_client::bundle::import(&ctx, &file, &url, replace, &message)?;
+            if s.added + s.replaced == 0 {
+                println!("Nothing to import: the server already holds the bundle's content.");
+            } else {
+                println!(
+                    "Imported {} new and {} replaced object(s) as revision {}.",
+                    s.added, s.replaced, s.rev
+                );
+            }
+            if s.history > 0 {
+                println!(
+                    "The bundle's history ({} revision(s)) was not replayed: \
+                     the import is one new revision with the latest state.",
+                    s.history
+                );
+            }
+        }
+        // --- end bundles ---
+        Command::Update {
+            accept,
+            set_depth,
+            paths,
+        } => {
             let mut total = zsync_client::update::UpdateSummary::default();
             for target in ctx.targets(&paths)? {
+                if let Some(depth) = set_depth {
+                    zsync_client::depth::set_depth(&ctx, &target, depth)?;
+                }
                 let s = zsync_client::update::update(&ctx, &target, accept)?;
                 if s.unchanged {
                     println!("At revision {}.", s.rev);
@@ -541,6 +654,7 @@ pub fn run(cli: Cli, ui: &dyn Ui) -> Result<ExitCode> {
         Command::Commit {
             message,
             file,
+            no_unlock,
             paths,
         } => {
             let message = match (message, file) {
@@ -550,7 +664,9 @@ pub fn run(cli: Cli, ui: &dyn Ui) -> Result<ExitCode> {
                 (None, None) => edit_message()?,
             };
             for target in ctx.targets(&paths)? {
-                if let Some(rev) = zsync_client::commit::commit(&ctx, &target, &message)? {
+                if let Some(rev) =
+                    zsync_client::commit::commit_with(&ctx, &target, &message, no_unlock)?
+                {
                     println!("Committed revision {rev}.");
                 }
             }
@@ -602,6 +718,20 @@ pub fn run(cli: Cli, ui: &dyn Ui) -> Result<ExitCode> {
             for target in ctx.targets(&paths)? {
                 zsync_client::WorkingCopy::cleanup(&target.root)?;
                 println!("Cleaned up {}.", ctx.display(&target.root));
+            }
+        }
+        Command::Lock {
+            message,
+            force,
+            paths,
+        } => zsync_client::locks::lock(&ctx, &paths, &message, force)?,
+        Command::Unlock { force, paths } => zsync_client::locks::unlock(&ctx, &paths, force)?,
+        Command::Locks { path } => {
+            let paths: Vec<PathBuf> = path.into_iter().collect();
+            for target in ctx.targets(&paths)? {
+                for (shown, lock) in zsync_client::locks::list(&ctx, &target)? {
+                    output::lock_line(&shown, &lock);
+                }
             }
         }
     }

@@ -14,7 +14,9 @@ pub fn print_error(e: &anyhow::Error) {
                     text.push_str(&format!("\n  {p}"));
                 }
             }
-            ClientError::Invalid { problems } | ClientError::ForbiddenPaths { problems, .. } => {
+            ClientError::Invalid { problems }
+            | ClientError::ForbiddenPaths { problems, .. }
+            | ClientError::LockedPaths { problems, .. } => {
                 text.push(':');
                 for p in problems {
                     text.push_str(&format!("\n  {p}"));
@@ -39,10 +41,11 @@ pub fn print_error(e: &anyhow::Error) {
 /// working revision.
 pub fn status_line(item: &StatusItem, shown: &str, verbose: bool, updates: bool) -> String {
     let cols = format!(
-        "{}{} {}  {}",
+        "{}{} {} {}{}",
         item.text,
         item.props,
         if item.copied { '+' } else { ' ' },
+        item.lock,
         if item.tree_conflict { 'C' } else { ' ' }
     );
     let star = if item.out_of_date { '*' } else { ' ' };
@@ -64,6 +67,21 @@ pub fn status_line(item: &StatusItem, shown: &str, verbose: bool, updates: bool)
         (None, None) => String::new(),
     };
     format!("{cols} {star}   {wrev:>6}   {rev:>6} {author:<12} {shown}")
+}
+
+/// One lock: path, owner, since when (UTC), and the comment.
+pub fn lock_line(shown: &str, lock: &zsync_format::LockInfo) {
+    let when = time::OffsetDateTime::from_unix_timestamp(lock.created)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::macros::format_description!(
+                "[year]-[month]-[day] [hour]:[minute]:[second] +0000"
+            ))
+            .ok()
+        })
+        .unwrap_or_default();
+    let comment = lock.comment.lines().next().unwrap_or("");
+    println!("{shown}  {}  {when}  {comment}", lock.owner);
 }
 
 /// A `log` entry in svn's layout.

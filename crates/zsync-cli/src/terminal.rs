@@ -31,6 +31,12 @@ impl Ui for TerminalUi {
             },
             Notification::Commit { action, path } => writeln!(out, "{action:<15}{path}"),
             Notification::Text(text) => write!(out, "{text}"),
+            Notification::Lock {
+                path,
+                user,
+                locked: true,
+            } => writeln!(out, "'{path}' locked by user '{user}'."),
+            Notification::Lock { path, .. } => writeln!(out, "'{path}' unlocked."),
             Notification::Warning(text) => {
                 let _ = out.flush();
                 writeln!(std::io::stderr(), "zsync: warning: {text}")

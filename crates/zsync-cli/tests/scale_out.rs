@@ -402,6 +402,7 @@ fn migrated_store_serves_the_same_checkout_and_log() {
     client.run(&["commit", "-m", "third", "a"]).ok();
     client.run(&["rm", "a/demo/new.txt"]).ok();
     client.run(&["commit", "-m", "fourth", "a"]).ok();
+    client.run(&["lock", "-m", "kept", "a/demo/notes.txt"]).ok();
     // Copied while the SQLite server runs (WAL readers see one snapshot).
     let data = sqlite.data.path().to_owned();
     let log_before = client.run(&["log", "-v", "a/demo"]).ok().stdout;
@@ -435,6 +436,12 @@ fn migrated_store_serves_the_same_checkout_and_log() {
     assert_eq!(tree(&client.path("a")), tree(&client.path("b")));
     let log_after = client.run(&["log", "-v", "b/demo"]).ok().stdout;
     assert_eq!(log_before, log_after);
+    // Locks are copied too: the lock taken before still holds.
+    let locks = client.run(&["locks", "b"]).ok().stdout;
+    assert!(
+        locks.starts_with("b/demo/notes.txt  zsync  ") && locks.ends_with("  kept\n"),
+        "{locks}"
+    );
 }
 
 /// The benchmark of docs/scale-out.md: commits per second through 1 and

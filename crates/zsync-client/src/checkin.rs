@@ -143,6 +143,7 @@ fn send(
         message: message.to_owned(),
         ops,
         id: Some(id),
+        keep_locks: false,
     });
     let response = match sent {
         Ok(response) => response,

@@ -8,6 +8,7 @@ use zsync_format::archive::{ArchiveReader, Header};
 use zsync_format::{Manifest, ManifestEntry};
 use zsync_model::{BodyHash, RepoPath, Rev};
 
+use crate::depth::{Depth, Scope};
 use crate::error::{ClientError, Result};
 use crate::fsutil;
 use crate::index::{Entry, StatData};
@@ -27,6 +28,18 @@ pub fn checkout(
     url: &str,
     target_dir: Option<&Path>,
     user: Option<&str>,
+) -> Result<CheckoutResult> {
+    checkout_depth(ctx, url, target_dir, user, Depth::Infinity)
+}
+
+/// A checkout holding only `depth` of the tree (see [`crate::depth`]):
+/// a sparse one asks for the manifest, then for the bodies it keeps.
+pub fn checkout_depth(
+    ctx: &Context,
+    url: &str,
+    target_dir: Option<&Path>,
+    user: Option<&str>,
+    depth: Depth,
 ) -> Result<CheckoutResult> {
     let mut url = ServerUrl::parse(url)?;
     if let Some(user) = user {
@@ -66,12 +79,21 @@ pub fn checkout(
     }
 
     let transport = ctx.connect(&url)?;
-    let stream = transport.archive(&url.path)?;
+    let source = if depth == Depth::Infinity {
+        Source::Archive(transport.archive(&url.path)?)
+    } else {
+        Source::Sparse(transport.manifest(&url.path)?, depth)
+    };
 
     let created_target = !target.exists();
     let created_dest = !dest.exists();
     fsutil::create_dir_all(&dest)?;
-    let result = fill(ctx, &url, &dest, stream);
+    let result = match source {
+        Source::Archive(stream) => fill(ctx, &url, &dest, stream),
+        Source::Sparse(manifest, depth) => {
+            fill_sparse(ctx, &url, &dest, manifest, depth, transport.as_ref())
+        }
+    };
     if result.is_err() {
         // All or nothing: leave no partial checkout behind.
         if created_dest {
@@ -86,6 +108,11 @@ pub fn checkout(
     result
 }
 
+enum Source {
+    Archive(ByteStream),
+    Sparse(Manifest, Depth),
+}
+
 fn fill(ctx: &Context, url: &ServerUrl, dest: &Path, stream: ByteStream) -> Result<CheckoutResult> {
     let mut archive = ArchiveReader::new(stream)?;
     let manifest = match archive.next_header()? {
@@ -96,6 +123,59 @@ fn fill(ctx: &Context, url: &ServerUrl, dest: &Path, stream: ByteStream) -> Resu
             ));
         }
     };
+    populate(ctx, url, dest, manifest, None, |wc| {
+        receive_bodies(&mut archive, wc)
+    })
+}
+
+fn fill_sparse(
+    ctx: &Context,
+    url: &ServerUrl,
+    dest: &Path,
+    mut manifest: Manifest,
+    depth: Depth,
+    transport: &dyn Transport,
+) -> Result<CheckoutResult> {
+    // What the depth keeps, judged by an index holding only the root's depth.
+    let mut index = std::collections::BTreeMap::new();
+    if let Some(root) = manifest.entries.iter().find(|e| e.path.is_root()) {
+        let mut entry = Entry::from_manifest(root);
+        entry.depth = Some(depth);
+        index.insert(String::new(), entry);
+    }
+    manifest.entries = Scope::new(&index).filter(&RepoPath::root(), manifest.entries);
+    populate(ctx, url, dest, manifest, Some(depth), |wc| {
+        let needed: Vec<BodyHash> = wc_needed(wc);
+        if needed.is_empty() {
+            return Ok(());
+        }
+        let mut archive = ArchiveReader::new(transport.fetch_bodies(&needed)?)?;
+        receive_bodies(&mut archive, wc)
+    })
+}
+
+/// The bodies the index names that the pristine store lacks.
+fn wc_needed(wc: &WorkingCopy) -> Vec<BodyHash> {
+    let mut out: Vec<BodyHash> = wc
+        .index
+        .entries
+        .values()
+        .filter_map(|e| e.hash)
+        .filter(|h| !wc.pristine.contains(h))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn populate(
+    ctx: &Context,
+    url: &ServerUrl,
+    dest: &Path,
+    manifest: Manifest,
+    depth: Option<Depth>,
+    bodies: impl FnOnce(&WorkingCopy) -> Result<()>,
+) -> Result<CheckoutResult> {
     check_manifest(&manifest, url)?;
     if manifest.omitted > 0 {
         ctx.ui.notify(Notification::Warning(format!(
@@ -104,19 +184,24 @@ fn fill(ctx: &Context, url: &ServerUrl, dest: &Path, stream: ByteStream) -> Resu
         )));
     }
     let mut wc = WorkingCopy::create(dest, url, manifest.head)?;
-    receive_bodies(&mut archive, &wc)?;
+    for m in &manifest.entries {
+        let mut entry = Entry::from_manifest(m);
+        if m.path.is_root() {
+            entry.depth = depth;
+        }
+        wc.index.entries.insert(m.path.to_string(), entry);
+    }
+    crate::depth::settle(&mut wc.index);
+    bodies(&wc)?;
     // The index goes first: a checkout killed while writing files leaves a
     // working copy that `status` reports as interrupted, and after
     // `zsync cleanup` an update restores the files that are missing.
-    for m in &manifest.entries {
-        wc.index
-            .entries
-            .insert(m.path.to_string(), Entry::from_manifest(m));
-    }
     wc.save()?;
 
     for m in &manifest.entries {
-        let mut entry = Entry::from_manifest(m);
+        let Some(mut entry) = wc.index.entries.get(m.path.as_str()).cloned() else {
+            continue;
+        };
         let path = wc.abs(&m.path);
         if m.kind.is_folder() {
             fsutil::create_dir_all(&path)?;
@@ -132,6 +217,7 @@ fn fill(ctx: &Context, url: &ServerUrl, dest: &Path, stream: ByteStream) -> Resu
         }
         wc.index.entries.insert(m.path.to_string(), entry);
     }
+    crate::locks::fit_all(&mut wc)?;
     wc.save()?;
     Ok(CheckoutResult {
         root: dest.to_path_buf(),

@@ -22,6 +22,18 @@ type Planned = PendingItem;
 /// Commits the changes under the target. `None` if there was nothing to
 /// commit.
 pub fn commit(ctx: &Context, target: &Target, message: &str) -> Result<Option<Rev>> {
+    commit_with(ctx, target, message, false)
+}
+
+/// [`commit`], keeping this copy's locks on what it commits if
+/// `keep_locks` (svn's `--no-unlock`); by default the server releases
+/// them and the copy forgets their tokens.
+pub fn commit_with(
+    ctx: &Context,
+    target: &Target,
+    message: &str,
+    keep_locks: bool,
+) -> Result<Option<Rev>> {
     let mut wc = WorkingCopy::open(&target.root)?;
     wc.lock_to_settle()?;
     if wc.index.pending_commit.is_some() {
@@ -208,6 +220,7 @@ pub fn commit(ctx: &Context, target: &Target, message: &str) -> Result<Option<Re
         message: message.to_owned(),
         ops,
         id: Some(id),
+        keep_locks,
     });
     let response = match sent {
         Ok(response) => response,
@@ -227,7 +240,21 @@ pub fn commit(ctx: &Context, target: &Target, message: &str) -> Result<Option<Re
         }
     };
     crate::fault::point("client-commit-answered");
+    let committed: Vec<String> = wc
+        .index
+        .pending_commit
+        .iter()
+        .flat_map(|p| p.items.iter().map(|i| i.key.clone()))
+        .collect();
     record(&mut wc, transport.user_name(), &response)?;
+    if !keep_locks {
+        for key in &committed {
+            if let Some(entry) = wc.index.entries.get_mut(key) {
+                entry.lock_token = None;
+            }
+        }
+    }
+    crate::locks::fit_all(&mut wc)?;
     wc.save()?;
     Ok(Some(response.rev))
 }
@@ -425,6 +452,16 @@ fn show_server_paths(ctx: &Context, wc: &WorkingCopy, e: ClientError) -> ClientE
             paths: paths.iter().map(|p| show(p)).collect(),
         },
         ClientError::Invalid { problems } => ClientError::Invalid {
+            problems: problems
+                .into_iter()
+                .map(|mut p| {
+                    p.path = show(&p.path);
+                    p
+                })
+                .collect(),
+        },
+        ClientError::LockedPaths { message, problems } => ClientError::LockedPaths {
+            message,
             problems: problems
                 .into_iter()
                 .map(|mut p| {

@@ -24,6 +24,13 @@ pub enum ClientError {
         message: String,
         problems: Vec<PathProblem>,
     },
+    /// Refused because of other people's locks on these paths (owner and
+    /// time in each problem).
+    #[error("{message}")]
+    LockedPaths {
+        message: String,
+        problems: Vec<PathProblem>,
+    },
     #[error("the certificate of {host} is not trusted: {detail}")]
     Certificate { host: String, detail: String },
     /// A request the server refused as it stands (too large, too slow,
@@ -102,6 +109,10 @@ impl ClientError {
             ClientError::Corrupt { .. } => "run `zsync cleanup`, or check out again",
             ClientError::Interrupted { .. } => {
                 "run `zsync cleanup` to finish or undo it (local edits are kept)"
+            }
+            ClientError::LockedPaths { .. } => {
+                "ask the lock's owner to commit or unlock; a Manager can break a lock \
+                 with `zsync unlock --force PATH`"
             }
             ClientError::Certificate { .. } => {
                 "if the server uses a private CA, pass its certificate with --ca-cert FILE \

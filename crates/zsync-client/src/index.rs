@@ -164,6 +164,15 @@ pub struct Entry {
     /// committed. Never set on added items.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub moved_from: Option<String>,
+    /// For a folder of a sparse checkout: how much of it is here
+    /// (`None`: all of it, unless its parent is `immediates`, which makes
+    /// it `empty`; see `crate::depth`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub depth: Option<crate::depth::Depth>,
+    /// The token of the lock this working copy holds on the object
+    /// (`zsync lock`); status compares its hash with the server's lock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lock_token: Option<String>,
 }
 
 impl Entry {
@@ -182,6 +191,8 @@ impl Entry {
             conflict: None,
             prop_conflicts: BTreeMap::new(),
             moved_from: None,
+            depth: None,
+            lock_token: None,
         }
     }
 
@@ -200,6 +211,8 @@ impl Entry {
             conflict: None,
             prop_conflicts: BTreeMap::new(),
             moved_from: None,
+            depth: None,
+            lock_token: None,
         }
     }
 

@@ -6,12 +6,14 @@
 //! targets are checked before anything changes, files are written to temp
 //! names and renamed, and the index is saved atomically at the end.
 
+pub mod bundle;
 pub mod checkin;
 pub mod checkout;
 pub mod commit;
 pub mod conflict;
 pub mod copy;
 pub mod credentials;
+pub mod depth;
 pub mod diff;
 pub mod error;
 pub(crate) mod fault;
@@ -21,6 +23,7 @@ pub mod ignore_rules;
 pub mod index;
 pub mod info;
 pub mod known_hosts;
+pub mod locks;
 pub mod merge;
 pub mod moves;
 pub mod pristine;

@@ -176,7 +176,10 @@ pub fn add(ctx: &Context, paths: &[PathBuf], kind: Option<&Kind>, no_ignore: boo
             pending.insert(rel.clone());
         }
     }
-    for (rel, entry) in plan {
+    for (rel, mut entry) in plan {
+        if let Some(props) = entry.new_props.as_mut() {
+            crate::locks::add_needs_lock(&wc, &rel, &entry.kind, props);
+        }
         ctx.ui.notify(Notification::Schedule {
             action: "A".into(),
             path: ctx.display(&wc.abs(&rel)),
@@ -482,6 +485,7 @@ pub fn revert(ctx: &Context, paths: &[PathBuf]) -> Result<()> {
             report_reverted(ctx, &path);
         }
     }
+    crate::locks::fit_all(&mut wc)?;
     wc.save()
 }
 

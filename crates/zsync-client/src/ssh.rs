@@ -24,7 +24,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, oneshot};
 use zsync_format::{
     API_PREFIX, ApiError, ChangeFeed, CommitRequest, CommitResponse, DiffResponse, HashList,
-    LogEntry, LoginResponse, Manifest,
+    LockInfo, LockRequest, LogEntry, LoginResponse, Manifest, UnlockRequest,
 };
 use zsync_model::{BodyHash, CommitId, RepoPath, Rev};
 
@@ -291,6 +291,10 @@ impl SshTransport {
                 _ => ClientError::Forbidden(message),
             },
             404 => ClientError::NotFound { what: message },
+            423 => ClientError::LockedPaths {
+                message,
+                problems: api.map(|a| a.paths).unwrap_or_default(),
+            },
             409 if api.as_ref().is_some_and(|a| a.code == "stale") => ClientError::Stale {
                 paths: api
                     .map(|a| a.paths.into_iter().map(|p| p.path).collect())
@@ -456,6 +460,21 @@ impl Transport for SshTransport {
     fn changes(&self, path: &RepoPath, since: Rev, wait: u64) -> Result<ChangeFeed> {
         let query = Some(format!("since={since}&wait={wait}"));
         let response = self.get(self.uri("changes", Some(path), query))?;
+        self.json(response)
+    }
+
+    fn lock(&self, request: &LockRequest) -> Result<Vec<LockInfo>> {
+        let response = self.post_json(self.uri("locks", None, None), request)?;
+        self.json(response)
+    }
+
+    fn unlock(&self, request: &UnlockRequest) -> Result<Vec<LockInfo>> {
+        let response = self.post_json(self.uri("unlock", None, None), request)?;
+        self.json(response)
+    }
+
+    fn locks(&self, path: &RepoPath) -> Result<Vec<LockInfo>> {
+        let response = self.get(self.uri("locks", Some(path), None))?;
         self.json(response)
     }
 

@@ -84,6 +84,9 @@ pub struct StatusItem {
     pub text: char,
     /// Column 2: ` M C`.
     pub props: char,
+    /// Column 6: the lock (`K` held here; with `-u` also `O`, `B`, `T`,
+    /// see [`crate::locks::lock_column`]).
+    pub lock: char,
     /// Column 7: `C` for a tree conflict.
     pub tree_conflict: bool,
     /// The base revision, kind and last author of a versioned item.
@@ -111,6 +114,7 @@ impl StatusItem {
             || self.tree_conflict
             || self.moved_to.is_some()
             || self.out_of_date
+            || self.lock != ' '
     }
 }
 
@@ -141,7 +145,13 @@ pub fn status_with_updates(
     let mut wc = WorkingCopy::open(&target.root)?;
     wc.check_not_interrupted()?;
     let transport = ctx.connect(&wc.url()?)?;
-    let remote = remote_changes(&wc, &transport)?;
+    let mut remote = remote_changes(&wc, &transport)?;
+    let root = wc.server_path(&RepoPath::root())?;
+    remote.locks = transport
+        .locks(&root)?
+        .into_iter()
+        .filter_map(|l| root.relative(&l.path).map(|rel| (rel, l)))
+        .collect();
     let items = collect(ctx, &mut wc, target, opts, Some(&remote))?;
     Ok((items, remote.head))
 }
@@ -155,6 +165,8 @@ pub struct RemoteChanges {
     pub stale: BTreeSet<RepoPath>,
     /// Items on the server the working copy does not have.
     pub new: BTreeSet<RepoPath>,
+    /// The server's locks under the root, by working-copy path.
+    pub locks: HashMap<RepoPath, zsync_format::LockInfo>,
 }
 
 /// Asks the change feed what changed under the working copy's root since
@@ -210,7 +222,8 @@ pub fn remote_changes(wc: &WorkingCopy, transport: &dyn Transport) -> Result<Rem
                 out.stale.insert(rel);
             }
             Some(_) => {}
-            None if exists => {
+            // Beyond a sparse copy's depth, nothing would arrive.
+            None if exists && crate::depth::would_arrive(&wc.index, &rel) => {
                 out.new.insert(rel);
             }
             None => {}
@@ -274,6 +287,7 @@ fn collect(
             working_rev: entry.oid.as_ref().map(|_| wc.index.rev.max(entry.rev)),
             conflict: entry.conflict.clone(),
             copied: entry.moved_from.is_some(),
+            lock: crate::locks::lock_column(entry, remote.map(|r| r.locks.get(&rel))),
             out_of_date: stale(&rel),
             moved_from: None,
             moved_to: None,
@@ -286,6 +300,7 @@ fn collect(
                 path: from.clone(),
                 text: 'D',
                 props: ' ',
+                lock: ' ',
                 tree_conflict: false,
                 conflict: None,
                 copied: false,
@@ -333,6 +348,7 @@ fn collect(
                     working_rev: None,
                     conflict: None,
                     copied: false,
+                    lock: ' ',
                     moved_from: None,
                     moved_to: None,
                     out_of_date: new,
@@ -357,6 +373,7 @@ fn collect(
                 working_rev: None,
                 conflict: None,
                 copied: false,
+                lock: ' ',
                 moved_from: None,
                 moved_to: None,
                 out_of_date: true,

@@ -8,7 +8,7 @@ use std::time::Duration;
 use base64::Engine;
 use zsync_format::{
     API_PREFIX, ApiError, ChangeFeed, CommitRequest, CommitResponse, DiffResponse, HashList,
-    LogEntry, LoginResponse, Manifest,
+    LockInfo, LockRequest, LogEntry, LoginResponse, Manifest, UnlockRequest,
 };
 use zsync_model::{BodyHash, CommitId, RepoPath, Rev};
 
@@ -40,6 +40,12 @@ pub trait Transport {
     /// The revisions after `since` that changed something at or below
     /// `path`; the server waits up to `wait` seconds for one to come.
     fn changes(&self, path: &RepoPath, since: Rev, wait: u64) -> Result<ChangeFeed>;
+    /// Locks objects, all or none; the answer carries each new token.
+    fn lock(&self, request: &LockRequest) -> Result<Vec<LockInfo>>;
+    /// Releases (or with `force`, breaks) locks; answers those removed.
+    fn unlock(&self, request: &UnlockRequest) -> Result<Vec<LockInfo>>;
+    /// The locks at `path` and below.
+    fn locks(&self, path: &RepoPath) -> Result<Vec<LockInfo>>;
     /// Exchanges the current credentials for a token.
     fn login(&self) -> Result<LoginResponse>;
     /// Revokes the current token.
@@ -84,6 +90,15 @@ impl<T: Transport + ?Sized> Transport for Box<T> {
     }
     fn changes(&self, path: &RepoPath, since: Rev, wait: u64) -> Result<ChangeFeed> {
         (**self).changes(path, since, wait)
+    }
+    fn lock(&self, request: &LockRequest) -> Result<Vec<LockInfo>> {
+        (**self).lock(request)
+    }
+    fn unlock(&self, request: &UnlockRequest) -> Result<Vec<LockInfo>> {
+        (**self).unlock(request)
+    }
+    fn locks(&self, path: &RepoPath) -> Result<Vec<LockInfo>> {
+        (**self).locks(path)
     }
     fn login(&self) -> Result<LoginResponse> {
         (**self).login()
@@ -267,6 +282,10 @@ impl HttpTransport {
                 _ => ClientError::Forbidden(message),
             },
             404 => ClientError::NotFound { what: message },
+            423 => ClientError::LockedPaths {
+                message,
+                problems: api.map(|a| a.paths).unwrap_or_default(),
+            },
             409 if api.as_ref().is_some_and(|a| a.code == "stale") => ClientError::Stale {
                 paths: api.map(|a| a.paths.into_iter().map(|p| p.path).collect()).unwrap_or_default(),
             },
@@ -386,6 +405,25 @@ impl Transport for HttpTransport {
             .get(self.endpoint("changes", Some(path)))
             .query(&[("since", since), ("wait", wait)]);
         let response = self.send(request)?;
+        self.json(response)
+    }
+
+    fn lock(&self, request: &LockRequest) -> Result<Vec<LockInfo>> {
+        let response = self.send(self.client.post(self.endpoint("locks", None)).json(request))?;
+        self.json(response)
+    }
+
+    fn unlock(&self, request: &UnlockRequest) -> Result<Vec<LockInfo>> {
+        let response = self.send(
+            self.client
+                .post(self.endpoint("unlock", None))
+                .json(request),
+        )?;
+        self.json(response)
+    }
+
+    fn locks(&self, path: &RepoPath) -> Result<Vec<LockInfo>> {
+        let response = self.send(self.client.get(self.endpoint("locks", Some(path))))?;
         self.json(response)
     }
 

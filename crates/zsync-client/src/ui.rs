@@ -11,6 +11,12 @@ pub enum Notification {
     Schedule { action: String, path: String },
     /// Commit progress: `Adding`, `Sending`, `Deleting`.
     Commit { action: &'static str, path: String },
+    /// A lock taken (`locked`) or released on a path; `user` holds (held) it.
+    Lock {
+        path: String,
+        user: String,
+        locked: bool,
+    },
     /// Something the user should know that is not an error.
     Warning(String),
     /// Text to show as it is (a diff asked for during conflict handling).

@@ -115,12 +115,17 @@ pub fn update(ctx: &Context, target: &Target, accept: Option<Accept>) -> Result<
                 manifest.omitted
             )));
         }
+        // A sparse copy takes only what its folders' depths hold.
+        let mut manifest = manifest;
+        let entries = std::mem::take(&mut manifest.entries);
+        manifest.entries = crate::depth::Scope::new(&u.wc.index.entries).filter(path, entries);
         u.apply(&transport, path, &manifest)?;
         if path.is_root() {
             u.wc.index.rev = manifest.head;
         }
         u.summary.rev = u.summary.rev.max(manifest.head);
     }
+    crate::depth::settle(&mut u.wc.index);
     let mut fresh = Vec::new();
     for (key, e) in &u.wc.index.entries {
         if e.in_conflict() && !before.contains(key) {
@@ -158,6 +163,7 @@ pub fn update(ctx: &Context, target: &Target, accept: Option<Accept>) -> Result<
     } else if target.paths.iter().any(RepoPath::is_root) {
         u.wc.index.incomplete = false;
     }
+    crate::locks::fit_all(&mut u.wc)?;
     u.wc.save()?;
     Ok(u.summary)
 }
@@ -560,6 +566,8 @@ impl Updater<'_, '_> {
         new.stat = e.stat;
         new.schedule = e.schedule;
         new.moved_from = e.moved_from.clone();
+        new.depth = e.depth;
+        new.lock_token = e.lock_token.clone();
         if e.is_folder() != m.kind.is_folder() {
             new.conflict = Some(Conflict::Tree {
                 reason: "incoming change between file and folder upon update".into(),

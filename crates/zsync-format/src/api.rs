@@ -131,6 +131,14 @@ pub struct CommitRequest {
     /// whether a commit whose answer was lost landed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<CommitId>,
+    /// Keep the committer's locks on the committed objects (svn's
+    /// `--no-unlock`); by default a commit releases them.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub keep_locks: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// What the server did with one object of a commit.
@@ -349,4 +357,43 @@ pub struct PropChange {
     pub old: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new: Option<String>,
+}
+
+/// `POST /api/v1/locks`: lock objects (all or none).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockRequest {
+    pub paths: Vec<RepoPath>,
+    #[serde(default)]
+    pub comment: String,
+    /// Take the lock even from its holder (needs Manager).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub steal: bool,
+}
+
+/// `POST /api/v1/unlock`: release locks (all or none).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnlockRequest {
+    pub paths: Vec<RepoPath>,
+    /// Break someone else's lock (needs Manager).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub force: bool,
+}
+
+/// One lock, as `GET /api/v1/locks/{path}` lists it and `POST
+/// /api/v1/locks` and `POST /api/v1/unlock` answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockInfo {
+    pub path: RepoPath,
+    pub oid: Oid,
+    pub owner: String,
+    /// Seconds since the Unix epoch.
+    pub created: i64,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub comment: String,
+    /// The BLAKE3 hash (hex) of the lock's token: a working copy holding
+    /// a token compares its hash to tell its own lock from a newer one.
+    pub token_hash: String,
+    /// The token itself, only in the answer to the lock that made it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
 }

@@ -153,6 +153,11 @@ impl<R: Read> ArchiveReader<R> {
         BodyRead { archive: self }
     }
 
+    /// The underlying reader, positioned after what was read so far.
+    pub fn into_inner(self) -> R {
+        self.inner
+    }
+
     fn read_u64(&mut self) -> Result<u64, ArchiveError> {
         let mut b = [0u8; 8];
         self.fill(&mut b)?;

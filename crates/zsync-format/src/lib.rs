@@ -6,5 +6,6 @@
 
 pub mod api;
 pub mod archive;
+pub mod bundle;
 
 pub use api::*;

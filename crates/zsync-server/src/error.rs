@@ -6,7 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use zsync_format::{ApiError, PathProblem};
 use zsync_model::RepoPath;
-use zsync_store::StoreError;
+use zsync_store::{LockRecord, StoreError};
 
 /// Why a request failed. Each variant maps to one HTTP status and one
 /// [`ApiError::code`].
@@ -39,6 +39,10 @@ pub enum Error {
     Stale(Vec<RepoPath>),
     #[error("{0}")]
     Conflict(String),
+    /// Refused because of other people's locks; one problem per path,
+    /// naming the owner and since when.
+    #[error("{} object(s) are locked by someone else", .0.len())]
+    Locked(Vec<PathProblem>),
     #[error("{0}")]
     TooLarge(String),
     #[error("{} problem(s) in the request", .0.len())]
@@ -70,6 +74,7 @@ impl Error {
             Error::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "bad_request"),
             Error::Stale(_) => (StatusCode::CONFLICT, "stale"),
             Error::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Error::Locked(_) => (StatusCode::LOCKED, "locked"),
             Error::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             Error::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
             Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
@@ -91,6 +96,14 @@ impl Error {
                     .iter()
                     .map(|p| PathProblem::new(p.to_string(), "changed on the server"))
                     .collect(),
+            },
+            Error::Locked(paths) => ApiError {
+                code: code.into(),
+                message: format!(
+                    "{} object(s) are locked by someone else; nothing was changed",
+                    paths.len()
+                ),
+                paths: paths.clone(),
             },
             Error::ForbiddenPaths { message, paths } => ApiError {
                 code: code.into(),
@@ -131,6 +144,7 @@ impl From<StoreError> for Error {
             },
             StoreError::Stale(paths) => Error::Stale(paths),
             StoreError::Invalid(problems) => Error::Invalid(problems),
+            StoreError::Locked(locks) => Error::Locked(locks.iter().map(lock_problem).collect()),
             StoreError::AlreadyExists(what) => Error::Conflict(format!("{what} already exists")),
             StoreError::TooLarge { limit } => {
                 Error::TooLarge(format!("body is larger than the limit of {limit} bytes"))
@@ -139,6 +153,25 @@ impl From<StoreError> for Error {
             other => Error::Internal(other.to_string()),
         }
     }
+}
+
+/// `locked by bob since 2026-11-25 23:40:00 UTC: comment`.
+fn lock_problem(lock: &LockRecord) -> PathProblem {
+    let since = time::OffsetDateTime::from_unix_timestamp(lock.created)
+        .ok()
+        .and_then(|t| {
+            t.format(time::macros::format_description!(
+                "[year]-[month]-[day] [hour]:[minute]:[second] UTC"
+            ))
+            .ok()
+        })
+        .unwrap_or_else(|| lock.created.to_string());
+    let mut message = format!("locked by {} since {since}", lock.user);
+    if !lock.comment.is_empty() {
+        message.push_str(": ");
+        message.push_str(&lock.comment);
+    }
+    PathProblem::new(lock.path.to_string(), message)
 }
 
 impl IntoResponse for Error {

@@ -200,6 +200,23 @@ const TABLE: &[(&str, &str, [u16; 9])] = &[
         "/commits/{id}",
         [401, 401, 401, 401, 404, 200, 200, 404, 401],
     ),
+    // The editor locks /demo/a.txt, the manager steals it; the editor
+    // then may not unlock the manager's lock, the manager breaks it.
+    (
+        "POST",
+        "/locks",
+        [401, 401, 401, 401, 403, 200, 200, 403, 401],
+    ),
+    (
+        "POST",
+        "/unlock",
+        [401, 401, 401, 401, 403, 423, 200, 403, 401],
+    ),
+    (
+        "GET",
+        "/locks/{*path}",
+        [401, 401, 401, 401, 200, 200, 200, 403, 200],
+    ),
     (
         "POST",
         "/login",
@@ -290,6 +307,15 @@ fn request(
             "message": "table",
             "ops": [{"op": "add", "path": format!("{folder}/new-{n}"), "kind": "folder"}],
             "id": commit_id(who),
+        })),
+        ("POST", "/locks") => http.post(url("/locks")).json(&json!({
+            "paths": [format!("{folder}/a.txt")],
+            "comment": "table",
+            "steal": who == Who::Manager,
+        })),
+        ("POST", "/unlock") => http.post(url("/unlock")).json(&json!({
+            "paths": [format!("{folder}/a.txt")],
+            "force": who == Who::Manager,
         })),
         ("GET", "/commits/{id}") => http.get(url(&format!("/commits/{}", commit_id(who)))),
         ("POST", "/login") => http.post(url("/login")),

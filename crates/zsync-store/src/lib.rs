@@ -48,6 +48,11 @@ pub enum StoreError {
     Invalid(Vec<PathProblem>),
     #[error("{0} already exists")]
     AlreadyExists(String),
+    /// Refused because of these locks: a commit touching objects someone
+    /// else locked, a lock on what is locked already, or an unlock of
+    /// someone else's lock without force.
+    #[error("{} object(s) are locked", .0.len())]
+    Locked(Vec<LockRecord>),
     #[error("body is larger than the limit of {limit} bytes")]
     TooLarge { limit: u64 },
     #[error("uploaded body hashes to {actual}, not {expected}")]
@@ -109,6 +114,22 @@ pub struct RecordedCommit {
     pub user: String,
     /// The answer the commit was given.
     pub response: CommitResponse,
+}
+
+/// A lock on an object (svn lock semantics): while it is held, only its
+/// owner may commit changes to the object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LockRecord {
+    /// Where the object is now (a lock follows its object when it moves).
+    pub path: RepoPath,
+    pub oid: Oid,
+    pub user: String,
+    /// The hash of the lock's token; the token itself is given to the
+    /// working copy that took the lock, once.
+    pub token_hash: String,
+    /// Seconds since the Unix epoch.
+    pub created: i64,
+    pub comment: String,
 }
 
 /// An API login token, known by its hash (the token itself is never
@@ -396,6 +417,34 @@ pub trait Store: Clone + Send + Sync + 'static {
         user: &str,
         fingerprint: &str,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Locks each of `paths` for `user` with its token's hash, as one
+    /// transaction: all or none. [`StoreError::Invalid`] if a path names
+    /// no object or a folder; [`StoreError::Locked`] (listing them) if any
+    /// is locked already, unless `steal`, which replaces those locks.
+    fn lock(
+        &self,
+        user: &str,
+        paths: &[(RepoPath, String)],
+        comment: &str,
+        created: i64,
+        steal: bool,
+    ) -> impl Future<Output = Result<Vec<LockRecord>, StoreError>> + Send;
+
+    /// Removes the locks on `paths` and returns the ones there were (paths
+    /// without a lock are skipped). With `owner`, all must be theirs, or
+    /// nothing is removed ([`StoreError::Locked`] lists the others').
+    fn unlock(
+        &self,
+        paths: &[RepoPath],
+        owner: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<LockRecord>, StoreError>> + Send;
+
+    /// The locks at `root` and below, sorted by path.
+    fn locks(
+        &self,
+        root: &RepoPath,
+    ) -> impl Future<Output = Result<Vec<LockRecord>, StoreError>> + Send;
 
     /// The revisions after `since`, oldest first and at most `limit` of
     /// them, each with the paths it touched (the change feed).

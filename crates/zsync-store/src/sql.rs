@@ -18,8 +18,8 @@ use zsync_model::{BodyHash, CommitId, Kind, Oid, RepoPath, Rev, Role};
 
 use crate::feed::Feed;
 use crate::{
-    BodyStream, Grant, IntegrityReport, ObjectRecord, RecordedCommit, SshKeyRecord, Store,
-    StoreError, TokenRecord, UserRecord, WebSessionRecord,
+    BodyStream, Grant, IntegrityReport, LockRecord, ObjectRecord, RecordedCommit, SshKeyRecord,
+    Store, StoreError, TokenRecord, UserRecord, WebSessionRecord,
 };
 
 pub(crate) mod copy;
@@ -238,6 +238,29 @@ macro_rules! delegate_store {
 
         async fn remove_ssh_key(&self, user: &str, fingerprint: &str) -> Result<bool, StoreError> {
             $engine::keys::remove_key(&self.pool, user, fingerprint).await
+        }
+
+        async fn lock(
+            &self,
+            user: &str,
+            paths: &[(RepoPath, String)],
+            comment: &str,
+            created: i64,
+            steal: bool,
+        ) -> Result<Vec<LockRecord>, StoreError> {
+            $engine::locks::lock(&self.pool, user, paths, comment, created, steal).await
+        }
+
+        async fn unlock(
+            &self,
+            paths: &[RepoPath],
+            owner: Option<&str>,
+        ) -> Result<Vec<LockRecord>, StoreError> {
+            $engine::locks::unlock(&self.pool, paths, owner).await
+        }
+
+        async fn locks(&self, root: &RepoPath) -> Result<Vec<LockRecord>, StoreError> {
+            $engine::locks::locks(&self.pool, root).await
         }
 
         async fn changes(&self, since: Rev, limit: u32) -> Result<Vec<LogEntry>, StoreError> {

@@ -28,6 +28,7 @@ async fn commit(store: &SqlStore, ops: Vec<CommitOp>) -> u64 {
         message: "test".into(),
         ops,
         id: None,
+        keep_locks: false,
     };
     store.commit("alice", &request).await.unwrap().rev
 }

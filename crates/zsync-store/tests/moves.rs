@@ -48,6 +48,7 @@ async fn try_commit(store: &impl Store, ops: Vec<CommitOp>) -> Result<CommitResp
         message: "test".into(),
         ops,
         id: None,
+        keep_locks: false,
     };
     store.commit("alice", &request).await
 }

@@ -65,6 +65,7 @@ fn request(message: &str, ops: Vec<CommitOp>) -> CommitRequest {
         message: message.into(),
         ops,
         id: None,
+        keep_locks: false,
     }
 }
 
@@ -1174,7 +1175,171 @@ async fn change_feed_wakes_waiters<S: Store>(_dir: Fixture, store: S) {
     assert!(waited < Duration::from_secs(2), "{waited:?}");
 }
 
+fn locked_paths(e: StoreError) -> Vec<(String, String)> {
+    match e {
+        StoreError::Locked(locks) => locks
+            .into_iter()
+            .map(|l| (l.path.to_string(), l.user))
+            .collect(),
+        other => panic!("expected Locked, got {other:?}"),
+    }
+}
+
+async fn locks_guard_commits_and_go_with_them<S: Store>(_dir: Fixture, store: S) {
+    let h = upload(&store, b"one").await;
+    commit(
+        &store,
+        vec![folder("d"), doc("d/a", h), doc("d/b", h), doc("d/c", h)],
+    )
+    .await;
+    let lock = |paths: &[&str], user: &'static str, steal: bool| {
+        let paths: Vec<(RepoPath, String)> = paths
+            .iter()
+            .map(|x| (p(x), format!("hash-of-{user}-{x}")))
+            .collect();
+        let store = store.clone();
+        async move { store.lock(user, &paths, "editing", 1000, steal).await }
+    };
+    // All or nothing: a folder or a missing path refuses the whole request.
+    let refused = problems(lock(&["d/a", "d"], "bob", false).await.unwrap_err());
+    assert!(refused["d"].contains("folder"), "{refused:?}");
+    let refused = problems(lock(&["d/a", "d/nothing"], "bob", false).await.unwrap_err());
+    assert!(refused.contains_key("d/nothing"), "{refused:?}");
+    assert!(store.locks(&RepoPath::root()).await.unwrap().is_empty());
+
+    let taken = lock(&["d/a", "d/b"], "bob", false).await.unwrap();
+    assert_eq!(taken.len(), 2);
+    assert_eq!(taken[0].token_hash, "hash-of-bob-d/a");
+    // Locked already, for anyone (even bob's other working copy), unless stolen.
+    assert_eq!(
+        locked_paths(lock(&["d/c", "d/a"], "alice", false).await.unwrap_err()),
+        [("d/a".to_owned(), "bob".to_owned())]
+    );
+    assert!(lock(&["d/a"], "bob", false).await.is_err());
+    let listed = store.locks(&p("d")).await.unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|l| l.path.to_string())
+            .collect::<Vec<_>>(),
+        ["d/a", "d/b"]
+    );
+    assert_eq!(
+        (listed[0].created, listed[0].comment.as_str()),
+        (1000, "editing")
+    );
+    assert!(store.locks(&p("d/c")).await.unwrap().is_empty());
+
+    // alice may not commit what bob locked, nor delete the folder holding it.
+    let (a, a_rev) = at(&store, "d/a").await;
+    let (c, c_rev) = at(&store, "d/c").await;
+    let h2 = upload(&store, b"two").await;
+    let e = store
+        .commit(
+            "alice",
+            &request(
+                "edit",
+                vec![
+                    modify("d/a", &a, a_rev, Some(h2)),
+                    modify("d/c", &c, c_rev, Some(h2)),
+                ],
+            ),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(locked_paths(e), [("d/a".to_owned(), "bob".to_owned())]);
+    let (d, d_rev) = at(&store, "d").await;
+    let known = |x: &str| {
+        let store = store.clone();
+        let x = x.to_owned();
+        async move {
+            let (oid, rev) = at(&store, &x).await;
+            KnownObject { oid, rev }
+        }
+    };
+    let delete = CommitOp::Delete {
+        path: p("d"),
+        oid: d.clone(),
+        base_rev: d_rev,
+        known: vec![known("d/a").await, known("d/b").await, known("d/c").await],
+    };
+    let e = store
+        .commit("alice", &request("rm", vec![delete.clone()]))
+        .await
+        .unwrap_err();
+    assert_eq!(locked_paths(e).len(), 2);
+    assert_eq!(store.head().await.unwrap(), 1);
+
+    // bob's commit releases his lock on what it committed, not the rest...
+    let mut keep = request("edit", vec![modify("d/a", &a, a_rev, Some(h2))]);
+    keep.keep_locks = true;
+    let done = store.commit("bob", &keep).await.unwrap();
+    assert_eq!(
+        store.locks(&p("d")).await.unwrap().len(),
+        2,
+        "--no-unlock keeps it"
+    );
+    store
+        .commit(
+            "bob",
+            &request("edit", vec![modify("d/a", &a, done.rev, Some(h))]),
+        )
+        .await
+        .unwrap();
+    let left = store.locks(&p("d")).await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].path, p("d/b"));
+
+    // Unlocking someone else's lock needs force (owner None); a path
+    // without a lock is skipped.
+    assert_eq!(
+        locked_paths(store.unlock(&[p("d/b")], Some("alice")).await.unwrap_err()),
+        [("d/b".to_owned(), "bob".to_owned())]
+    );
+    let stolen = lock(&["d/b"], "alice", true).await.unwrap();
+    assert_eq!(stolen[0].user, "alice");
+    let released = store
+        .unlock(&[p("d/b"), p("d/c")], Some("alice"))
+        .await
+        .unwrap();
+    assert_eq!(released.len(), 1);
+    assert!(store.locks(&RepoPath::root()).await.unwrap().is_empty());
+
+    // A lock follows its object when moved, and goes when it is deleted.
+    lock(&["d/c"], "bob", false).await.unwrap();
+    let (c, c_rev) = at(&store, "d/c").await;
+    let moved = CommitOp::Move {
+        from: p("d/c"),
+        to: p("d/moved"),
+        oid: c.clone(),
+        base_rev: c_rev,
+        props: None,
+        hash: None,
+    };
+    let mut keep = request("mv", vec![moved]);
+    keep.keep_locks = true;
+    store.commit("bob", &keep).await.unwrap();
+    let listed = store.locks(&RepoPath::root()).await.unwrap();
+    assert_eq!(listed[0].path, p("d/moved"));
+    let (m, m_rev) = at(&store, "d/moved").await;
+    let mut rm = request(
+        "rm",
+        vec![CommitOp::Delete {
+            path: p("d/moved"),
+            oid: m,
+            base_rev: m_rev,
+            known: vec![],
+        }],
+    );
+    rm.keep_locks = true;
+    store.commit("bob", &rm).await.unwrap();
+    assert!(store.locks(&RepoPath::root()).await.unwrap().is_empty());
+    let report = store.check().await.unwrap();
+    assert!(report.is_sound(), "{:?}", report.problems);
+}
+
 engine_tests!(
+    locks_guard_commits_and_go_with_them,
     a_commit_sent_twice_with_one_id_is_applied_once,
     names_some_filesystem_cannot_hold_are_refused_on_commit,
     web_sessions_expire_list_and_end_with_the_account,

@@ -43,6 +43,7 @@ async fn commit<S: Store>(
             message,
             ops,
             id: None,
+            keep_locks: false,
         },
     )
     .await?;
@@ -894,4 +895,31 @@ mod tests {
         assert_eq!(line_ends("a\r\nb\r\n", None), b"a\nb\n");
         assert_eq!(line_ends("a\r\nb\r\n", Some(b"x\r\n")), b"a\r\nb\r\n");
     }
+}
+
+/// A form with nothing but the CSRF token (checked by [`Action`]).
+#[derive(Deserialize)]
+pub struct EmptyForm {}
+
+/// Breaks the lock on an object (Manager), as `zsync unlock --force` does.
+pub async fn break_lock<S: Store>(
+    State(state): State<WebState<S>>,
+    raw: Option<Path<String>>,
+    Action { session, .. }: Action<EmptyForm>,
+) -> Result<Response, WebError> {
+    let path = path_of(raw)?;
+    session.require(&path, Role::Manager, "break the lock on")?;
+    let broken = state
+        .server
+        .store
+        .unlock(std::slice::from_ref(&path), None)
+        .await?;
+    if broken.is_empty() {
+        return Err(WebError::NotFound(format!(
+            "{} is not locked (any more).",
+            shown(&path)
+        )));
+    }
+    tracing::info!(user = %session.caller.name, path = %path, "lock broken in the web UI");
+    Ok(Redirect::to(&text::url("browse", &path)).into_response())
 }

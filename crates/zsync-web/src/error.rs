@@ -54,6 +54,7 @@ impl WebError {
                 E::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
                 E::NotFound { .. } => StatusCode::NOT_FOUND,
                 E::Stale(_) | E::Conflict(_) => StatusCode::CONFLICT,
+                E::Locked(_) => StatusCode::LOCKED,
                 E::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
                 E::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
                 E::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -64,6 +65,7 @@ impl WebError {
                     StatusCode::CONFLICT
                 }
                 zsync_store::StoreError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                zsync_store::StoreError::Locked(_) => StatusCode::LOCKED,
                 zsync_store::StoreError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
                 zsync_store::StoreError::HashMismatch { .. } => StatusCode::BAD_REQUEST,
                 _ => StatusCode::INTERNAL_SERVER_ERROR,
@@ -84,6 +86,10 @@ impl WebError {
             WebError::Server(E::Invalid(problems)) => (
                 "The change was refused; nothing was saved.".into(),
                 problems.iter().map(problem).collect(),
+            ),
+            WebError::Server(E::Locked(paths)) => (
+                "Someone else holds a lock on this; nothing was saved.".into(),
+                paths.iter().map(problem).collect(),
             ),
             WebError::Server(E::ForbiddenPaths { message, paths }) => {
                 (message.clone(), paths.iter().map(problem).collect())

@@ -109,6 +109,7 @@ fn table<S: Store>() -> Vec<(Method, &'static str, MethodRouter<WebState<S>>)> {
         (Method::GET, "/delete/{*path}", get(edit::delete_form::<S>)),
         (Method::POST, "/delete/{*path}", post(edit::delete::<S>)),
         (Method::POST, "/restore/{*path}", post(edit::restore::<S>)),
+        (Method::POST, "/unlock/{*path}", post(edit::break_lock::<S>)),
         (Method::GET, "/admin", get(admin::page::<S>)),
         (Method::POST, "/admin/users", post(admin::add_user::<S>)),
         (Method::POST, "/admin/password", post(admin::password::<S>)),

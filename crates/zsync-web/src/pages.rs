@@ -18,8 +18,8 @@ use crate::error::WebError;
 use crate::session::Session;
 use crate::text::{self, encode_query, parse_path, shown, when};
 use crate::view::{
-    Column, DiffPage, FileDiff, FolderPage, HistoryPage, Links, LogRow, ObjectPage, Row, crumbs,
-    icon,
+    Column, DiffPage, FileDiff, FolderPage, HistoryPage, Links, LockView, LogRow, ObjectPage, Row,
+    crumbs, icon,
 };
 use crate::{PREFIX, WebState};
 
@@ -243,7 +243,23 @@ pub async fn browse<S: Store>(
     if let Some(r) = q.rev {
         raw_url.push_str(&format!("?rev={r}"));
     }
+    let lock = if q.rev.is_none() {
+        store
+            .locks(&path)
+            .await?
+            .into_iter()
+            .find(|l| l.path == path)
+            .map(|l| LockView {
+                owner: l.user,
+                since: when(l.created),
+                comment: l.comment,
+            })
+    } else {
+        None
+    };
     let html = ObjectPage {
+        can_break: lock.is_some() && session.may(&path, Role::Manager),
+        lock,
         page,
         crumbs: crumbs(&path),
         shown: shown(&path),

@@ -76,6 +76,7 @@ pub struct Links {
     pub delete: String,
     pub restore: String,
     pub diff: String,
+    pub unlock: String,
 }
 
 impl Links {
@@ -94,6 +95,7 @@ impl Links {
             delete: url("delete", path),
             restore: url("restore", path),
             diff: url("diff", path),
+            unlock: url("unlock", path),
         }
     }
 }
@@ -178,6 +180,17 @@ pub struct ObjectPage {
     pub image: bool,
     pub raw_url: String,
     pub can_edit: bool,
+    /// The object's lock, if it is locked.
+    pub lock: Option<LockView>,
+    /// The user may break the lock (Manager here).
+    pub can_break: bool,
+}
+
+/// A lock as the object page shows it.
+pub struct LockView {
+    pub owner: String,
+    pub since: String,
+    pub comment: String,
 }
 
 #[derive(Template)]

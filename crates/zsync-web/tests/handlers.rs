@@ -263,6 +263,7 @@ async fn a_stale_edit_is_refused_with_who_and_the_diff() {
             &CommitRequest {
                 message: "bob's change".into(),
                 id: None,
+                keep_locks: false,
                 ops: vec![CommitOp::Modify {
                     path: p("docs/a.txt"),
                     oid: object.oid,
@@ -403,4 +404,110 @@ async fn malformed_requests_get_a_page_not_a_raw_error() {
         let page = response.text().await.unwrap();
         assert!(page.contains("role=\"alert\""), "{page}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn locks_show_on_the_object_page_and_managers_break_them() {
+    let server = TestServer::start().await;
+    server
+        .store
+        .lock(
+            "bob",
+            &[(p("docs/a.txt"), "hash-of-bobs-token".into())],
+            "reworking",
+            1_700_000_000,
+            false,
+        )
+        .await
+        .unwrap();
+
+    // eddie (Editor) sees the lock but no button, may not break it, and
+    // his edit is refused naming the lock's owner.
+    let (eddie, eddie_csrf) = server.login("eddie").await;
+    let page = eddie
+        .get(server.url("/manage/browse/docs/a.txt"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Locked by <strong>bob</strong> since") && page.contains(": reworking."),
+        "{page}"
+    );
+    assert!(!page.contains("Break the lock"), "{page}");
+    let refused = eddie
+        .post(server.url("/manage/unlock/docs/a.txt"))
+        .form(&[("csrf", eddie_csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let form = eddie
+        .get(server.url("/manage/edit/docs/a.txt"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let base_rev = field(&form, "base_rev").unwrap();
+    let response = eddie
+        .post(server.url("/manage/edit/docs/a.txt"))
+        .form(&[
+            ("csrf", eddie_csrf.as_str()),
+            ("base_rev", &base_rev),
+            ("text", "eddie's\r\n"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::LOCKED);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("locked by bob since"), "{page}");
+    assert_eq!(server.text_of("docs/a.txt").await.unwrap(), "one\ntwo\n");
+
+    // mia (Manager) gets the form; without the CSRF token nothing happens.
+    let (mia, mia_csrf) = server.login("mia").await;
+    let page = mia
+        .get(server.url("/manage/browse/docs/a.txt"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("action=\"/manage/unlock/docs/a.txt\"") && page.contains("Break the lock"),
+        "{page}"
+    );
+    let forged = mia
+        .post(server.url("/manage/unlock/docs/a.txt"))
+        .form(&[("csrf", "forged")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert_eq!(server.store.locks(&p("docs")).await.unwrap().len(), 1);
+    let done = mia
+        .post(server.url("/manage/unlock/docs/a.txt"))
+        .form(&[("csrf", mia_csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        done.headers().get(LOCATION).unwrap(),
+        "/manage/browse/docs/a.txt"
+    );
+    assert!(server.store.locks(&p("docs")).await.unwrap().is_empty());
+    // Gone: a second break says so.
+    let again = mia
+        .post(server.url("/manage/unlock/docs/a.txt"))
+        .form(&[("csrf", mia_csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_FOUND);
 }

@@ -139,6 +139,13 @@ fn table() -> Vec<Row> {
         ),
         row(
             post.clone(),
+            "/unlock/{*path}",
+            "/manage/unlock/docs/a.txt",
+            Form(&[]),
+            ADMIN,
+        ),
+        row(
+            post.clone(),
             "/restore/{*path}",
             "/manage/restore/docs/a.txt",
             Form(&[("rev", "1")]),

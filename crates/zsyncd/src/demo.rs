@@ -204,6 +204,7 @@ async fn create_folder<S: Store>(store: &S) -> Result<u64> {
         message: "Demo content".into(),
         ops,
         id: None,
+        keep_locks: false,
     };
     let response = store
         .commit(USER, &request)

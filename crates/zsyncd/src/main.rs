@@ -12,6 +12,7 @@ use zsync_model::Role;
 
 mod check;
 mod demo;
+mod git_export;
 mod hint;
 mod keys;
 mod migrate;
@@ -83,6 +84,17 @@ enum Command {
     /// Check the store's integrity (revisions, objects, history, bodies);
     /// exits non-zero and lists every problem found.
     Check,
+    /// Write the history of PATH into a git repository in DIR (created if
+    /// new; later runs add only the newer revisions): one commit per
+    /// revision, properties in .zsync/props/PATH.toml.
+    GitExport {
+        /// The server path to export, such as /demo.
+        #[arg(long, value_name = "PATH")]
+        path: String,
+        /// The git repository: new, empty, or written by git-export before.
+        #[arg(long, value_name = "DIR")]
+        to: PathBuf,
+    },
 }
 
 /// The SSH address `zsyncd demo` uses unless told otherwise.
@@ -307,6 +319,9 @@ async fn run(cli: Cli) -> Result<()> {
         }),
         Command::Check => with_store!(at.open(false).await?, |store| {
             check::run(&store, &at.to_string()).await
+        }),
+        Command::GitExport { path, to } => with_store!(at.open(false).await?, |store| {
+            git_export::run(&store, &path, &to).await
         }),
         Command::User(UserCommand::Add {
             name,

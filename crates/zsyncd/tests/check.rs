@@ -28,6 +28,7 @@ fn check_passes_a_sound_store_and_lists_the_problems_of_a_damaged_one() {
         let request = CommitRequest {
             message: "first".into(),
             id: None,
+            keep_locks: false,
             ops: vec![CommitOp::Add {
                 path: RepoPath::parse("hello.txt").unwrap(),
                 kind: Kind::document(),

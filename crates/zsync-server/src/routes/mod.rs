@@ -22,6 +22,7 @@ mod bodies;
 mod changes;
 pub(crate) mod commit;
 mod diff;
+mod locks;
 mod log;
 mod session;
 mod tree;
@@ -44,6 +45,9 @@ fn table<S: Store>() -> Vec<(Method, &'static str, MethodRouter<ServerState<S>>)
         (Method::PUT, "/bodies/{hash}", put(bodies::put::<S>)),
         (Method::POST, "/commit", post(commit::commit::<S>)),
         (Method::GET, "/commits/{id}", get(commit::lookup::<S>)),
+        (Method::POST, "/locks", post(locks::lock::<S>)),
+        (Method::POST, "/unlock", post(locks::unlock::<S>)),
+        (Method::GET, "/locks/{*path}", get(locks::list::<S>)),
         (Method::POST, "/login", post(session::login::<S>)),
         (Method::POST, "/logout", post(session::logout::<S>)),
     ]

@@ -52,7 +52,23 @@ pub(crate) async fn commit(
             return Err(e);
         }
     };
+    let touched = touched_oids(&steps);
+    let locks = super::locks::all_in(&mut tx).await?;
+    let (mine, others): (Vec<_>, Vec<_>) = locks
+        .into_iter()
+        .filter(|l| touched.contains(&l.oid))
+        .partition(|l| l.user == user);
+    if !others.is_empty() {
+        let _ = tx.rollback().await;
+        return Err(StoreError::Locked(others));
+    }
     let response = apply(&mut tx, user, request, steps).await?;
+    if !request.keep_locks {
+        // svn-like: committing a locked object ends the committer's lock
+        // (deleted objects lose theirs with the row).
+        let oids: Vec<&Oid> = mine.iter().map(|l| &l.oid).collect();
+        super::locks::release_in(&mut tx, &oids).await?;
+    }
     crate::fault::point("commit-applied").await;
     if let Some(id) = &request.id {
         let json = serde_json::to_string(&response)
@@ -99,6 +115,30 @@ pub(crate) async fn by_id(
     id: &CommitId,
 ) -> Result<Option<RecordedCommit>, StoreError> {
     by_id_in(pool, id).await
+}
+
+/// The existing objects a commit changes, moves or deletes (with every
+/// descendant of a deleted or moved folder): what locks guard.
+fn touched_oids(steps: &[Step]) -> HashSet<Oid> {
+    let mut oids = HashSet::new();
+    for step in steps {
+        match step {
+            Step::Add { .. } => {}
+            Step::Modify { current, .. } => {
+                oids.insert(current.oid.clone());
+            }
+            Step::Delete { subtree } => oids.extend(subtree.iter().map(|o| o.oid.clone())),
+            Step::Move {
+                current,
+                descendants,
+                ..
+            } => {
+                oids.insert(current.oid.clone());
+                oids.extend(descendants.iter().map(|o| o.oid.clone()));
+            }
+        }
+    }
+    oids
 }
 
 /// What applying one checked operation needs beyond the operation itself.

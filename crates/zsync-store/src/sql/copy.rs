@@ -49,6 +49,11 @@ const TABLES: &[(&str, &str, &str)] = &[
         "token_hash",
     ),
     ("commit_ids", "id, username, rev, response", "id"),
+    (
+        "locks",
+        "oid, username, token_hash, created, comment",
+        "oid",
+    ),
 ];
 
 /// Runs `$body` for each row of `$table` read through `$executor`, with
@@ -104,6 +109,12 @@ macro_rules! for_each_row {
             "commit_ids" => rows!($executor, select, (String, String, i64, String), |$row| {
                 $body
             }),
+            "locks" => rows!(
+                $executor,
+                select,
+                (String, String, String, i64, String),
+                |$row| { $body }
+            ),
             other => Err(StoreError::Corrupt(format!(
                 "no copy rule for table {other}"
             ))),
@@ -154,6 +165,7 @@ macro_rules! bind_row {
 bind_row!(A, B);
 bind_row!(A, B, C);
 bind_row!(A, B, C, D);
+bind_row!(A, B, C, D, E);
 bind_row!(A, B, C, D, E, F, G, H);
 bind_row!(A, B, C, D, E, F, G, H, I);
 

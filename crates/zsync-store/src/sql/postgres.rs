@@ -43,6 +43,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "commit ids",
         include_str!("../../migrations/postgres/0003_commit_ids.sql"),
     ),
+    (
+        4,
+        "locks",
+        include_str!("../../migrations/postgres/0004_locks.sql"),
+    ),
 ];
 
 /// Creates the root folder unless it exists.
@@ -124,6 +129,8 @@ pub(crate) mod check;
 pub(crate) mod commit;
 #[path = "keys.rs"]
 pub(crate) mod keys;
+#[path = "locks.rs"]
+pub(crate) mod locks;
 #[path = "objects.rs"]
 pub(crate) mod objects;
 #[path = "users.rs"]

@@ -58,6 +58,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "commit ids",
         include_str!("../../migrations/sqlite/0006_commit_ids.sql"),
     ),
+    (
+        7,
+        "locks",
+        include_str!("../../migrations/sqlite/0007_locks.sql"),
+    ),
 ];
 
 /// Creates the root folder unless it exists.
@@ -148,6 +153,8 @@ pub(crate) mod check;
 pub(crate) mod commit;
 #[path = "keys.rs"]
 pub(crate) mod keys;
+#[path = "locks.rs"]
+pub(crate) mod locks;
 #[path = "objects.rs"]
 pub(crate) mod objects;
 #[path = "users.rs"]

@@ -70,6 +70,7 @@ impl TestServer {
                 &CommitRequest {
                     message: "setup".into(),
                     id: None,
+                    keep_locks: false,
                     ops: vec![
                         CommitOp::Add {
                             path: p("docs"),

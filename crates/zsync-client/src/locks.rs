@@ -1,0 +1,311 @@
+//! Locks (svn lock semantics): `zsync lock`, `zsync unlock`, `zsync locks`,
+//! and the `needs-lock` property, which keeps a file read-only in the
+//! working copy until this copy holds its lock.
+//!
+//! The server keeps each lock with its owner; this copy keeps the lock's
+//! token in the index, so `status -u` can tell its lock (`K`) from one
+//! broken (`B`) or stolen (`T`) meanwhile, or someone else's (`O`).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use zsync_format::{LockInfo, LockRequest, UnlockRequest};
+use zsync_model::{BodyHash, Kind, Props, RepoPath};
+
+use crate::error::{ClientError, Result};
+use crate::index::{Entry, Schedule, StatData};
+use crate::schedule::open_for;
+use crate::session::{Context, Target};
+use crate::status::parse_key;
+use crate::ui::Notification;
+use crate::wc::WorkingCopy;
+
+/// A file with this property is read-only in the working copy unless the
+/// copy holds its lock.
+pub const NEEDS_LOCK: &str = "needs-lock";
+
+/// A folder property listing kinds (comma-separated, e.g. `image,file`)
+/// whose new objects below the folder get [`NEEDS_LOCK`] when added.
+pub const NEEDS_LOCK_KINDS: &str = "zsync:needs-lock-kinds";
+
+/// The hash the server keeps of a lock token (BLAKE3, hex).
+pub fn token_hash(token: &str) -> String {
+    BodyHash::of(token.as_bytes()).to_hex()
+}
+
+/// What a lock means for one item of this copy, as status column 6 shows
+/// it: `K` this copy holds it; with the server's locks known, `O` someone
+/// else (or another copy) holds it, `B` this copy's lock was broken, `T`
+/// it was stolen.
+pub fn lock_column(entry: &Entry, server: Option<Option<&LockInfo>>) -> char {
+    match (&entry.lock_token, server) {
+        (Some(_), None) => 'K',
+        (Some(token), Some(Some(lock))) if lock.token_hash == token_hash(token) => 'K',
+        (Some(_), Some(Some(_))) => 'T',
+        (Some(_), Some(None)) => 'B',
+        (None, Some(Some(_))) => 'O',
+        (None, _) => ' ',
+    }
+}
+
+/// The items to lock or unlock: versioned files already on the server, by
+/// index key and server path (where the server has them now).
+fn lockable(
+    ctx: &Context,
+    wc: &WorkingCopy,
+    targets: &[(PathBuf, RepoPath)],
+) -> Result<Vec<(String, RepoPath)>> {
+    let mut out = Vec::new();
+    for (abs, rel) in targets {
+        let shown = ctx.display(abs);
+        let key = rel.as_str();
+        let entry = wc
+            .index
+            .entries
+            .get(key)
+            .ok_or_else(|| ClientError::refused(&shown, "is not under version control"))?;
+        if entry.is_folder() {
+            return Err(ClientError::refused(
+                &shown,
+                "is a folder; only files can be locked",
+            ));
+        }
+        if entry.schedule == Schedule::Add || entry.oid.is_none() {
+            return Err(ClientError::refused(
+                &shown,
+                "is not on the server yet; commit it first",
+            ));
+        }
+        let base = parse_key(wc, entry.base_key(key))?;
+        out.push((key.to_owned(), wc.server_path(&base)?));
+    }
+    Ok(out)
+}
+
+/// `zsync lock [-m MSG] [--force] PATH...`: locks every path or none, keeps
+/// the tokens and makes `needs-lock` files writable.
+pub fn lock(ctx: &Context, paths: &[PathBuf], comment: &str, steal: bool) -> Result<()> {
+    let (mut wc, targets) = open_for(ctx, paths)?;
+    let items = lockable(ctx, &wc, &targets)?;
+    let transport = ctx.connect(&wc.url()?)?;
+    let request = LockRequest {
+        paths: items.iter().map(|(_, p)| p.clone()).collect(),
+        comment: comment.to_owned(),
+        steal,
+    };
+    let taken = transport
+        .lock(&request)
+        .map_err(|e| show_server_paths(ctx, &wc, e))?;
+    let by_path: HashMap<&RepoPath, &LockInfo> = taken.iter().map(|l| (&l.path, l)).collect();
+    for (key, server_path) in &items {
+        let lock = by_path.get(server_path).ok_or_else(|| {
+            ClientError::Protocol(format!("the server did not lock /{server_path}"))
+        })?;
+        let token = lock
+            .token
+            .clone()
+            .ok_or_else(|| ClientError::Protocol(format!("no lock token for /{server_path}")))?;
+        if let Some(entry) = wc.index.entries.get_mut(key) {
+            entry.lock_token = Some(token);
+        }
+        fit_permissions(&mut wc, key)?;
+        let rel = parse_key(&wc, key)?;
+        ctx.ui.notify(Notification::Lock {
+            path: ctx.display_rel(&wc, &rel),
+            user: lock.owner.clone(),
+            locked: true,
+        });
+    }
+    wc.save()
+}
+
+/// `zsync unlock [--force] PATH...`: releases this user's locks (or with
+/// `force`, anyone's), all or none, and forgets the tokens. A lock that is
+/// gone already (broken) just has its token forgotten.
+pub fn unlock(ctx: &Context, paths: &[PathBuf], force: bool) -> Result<()> {
+    let (mut wc, targets) = open_for(ctx, paths)?;
+    let items = lockable(ctx, &wc, &targets)?;
+    if !force
+        && let Some((key, _)) = items
+            .iter()
+            .find(|(k, _)| wc.index.entries[k.as_str()].lock_token.is_none())
+    {
+        let rel = parse_key(&wc, key)?;
+        return Err(ClientError::refused(
+            ctx.display_rel(&wc, &rel),
+            "is not locked in this working copy; use --force to break someone else's lock",
+        ));
+    }
+    let transport = ctx.connect(&wc.url()?)?;
+    let request = UnlockRequest {
+        paths: items.iter().map(|(_, p)| p.clone()).collect(),
+        force,
+    };
+    let released = transport
+        .unlock(&request)
+        .map_err(|e| show_server_paths(ctx, &wc, e))?;
+    for (key, server_path) in &items {
+        if let Some(entry) = wc.index.entries.get_mut(key) {
+            entry.lock_token = None;
+        }
+        fit_permissions(&mut wc, key)?;
+        let rel = parse_key(&wc, key)?;
+        let shown = ctx.display_rel(&wc, &rel);
+        match released.iter().find(|l| &l.path == server_path) {
+            Some(lock) => ctx.ui.notify(Notification::Lock {
+                path: shown,
+                user: lock.owner.clone(),
+                locked: false,
+            }),
+            None => ctx.ui.notify(Notification::Warning(format!(
+                "{shown} was not locked on the server (its lock was broken); \
+                 the token is forgotten"
+            ))),
+        }
+    }
+    wc.save()
+}
+
+/// `zsync locks [PATH]`: the server's locks at and below the target, each
+/// with the path it has in this working copy.
+pub fn list(ctx: &Context, target: &Target) -> Result<Vec<(String, LockInfo)>> {
+    let wc = WorkingCopy::open(&target.root)?;
+    let rel = target.paths.first().cloned().unwrap_or_default();
+    let transport = ctx.connect(&wc.url()?)?;
+    let root = wc.server_path(&RepoPath::root())?;
+    let locks = transport.locks(&wc.server_path(&rel)?)?;
+    Ok(locks
+        .into_iter()
+        .map(|lock| {
+            let shown = root
+                .relative(&lock.path)
+                .map(|r| ctx.display_rel(&wc, &r))
+                .unwrap_or_else(|| format!("/{}", lock.path));
+            (shown, lock)
+        })
+        .collect())
+}
+
+/// Whether an item's file is to be read-only: it needs a lock (by its base
+/// properties, as the server has them) and this copy holds none.
+fn wants_read_only(entry: &Entry) -> Option<bool> {
+    if entry.is_folder() || !entry.props.contains_key(NEEDS_LOCK) {
+        return None;
+    }
+    Some(entry.lock_token.is_none())
+}
+
+/// Makes the file of the item at `key` read-only or writable as
+/// [`NEEDS_LOCK`] and this copy's lock say. The stat data, if the file
+/// matched it, is refreshed, so a permission change is not an edit.
+pub(crate) fn fit_permissions(wc: &mut WorkingCopy, key: &str) -> Result<()> {
+    let Some(entry) = wc.index.entries.get(key) else {
+        return Ok(());
+    };
+    let Some(read_only) = wants_read_only(entry) else {
+        return Ok(());
+    };
+    let rel = parse_key(wc, key)?;
+    let path = wc.abs(&rel);
+    let Ok(meta) = std::fs::symlink_metadata(&path) else {
+        return Ok(());
+    };
+    if !meta.is_file() {
+        return Ok(());
+    }
+    let mut perms = meta.permissions();
+    if perms.readonly() == read_only {
+        return Ok(());
+    }
+    let matched = entry.stat == Some(StatData::of(&meta));
+    set_read_only(&mut perms, read_only);
+    std::fs::set_permissions(&path, perms).map_err(ClientError::io(&path))?;
+    if matched {
+        let meta = std::fs::metadata(&path).map_err(ClientError::io(&path))?;
+        if let Some(entry) = wc.index.entries.get_mut(key) {
+            entry.stat = Some(StatData::of(&meta));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn set_read_only(perms: &mut std::fs::Permissions, read_only: bool) {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = perms.mode();
+    let mode = if read_only {
+        mode & !0o222
+    } else {
+        mode | 0o200
+    };
+    perms.set_mode(mode);
+}
+
+#[cfg(not(unix))]
+fn set_read_only(perms: &mut std::fs::Permissions, read_only: bool) {
+    perms.set_readonly(read_only);
+}
+
+/// [`fit_permissions`] for every item that needs a lock; run after
+/// checkout, update and commit wrote files or changed locks.
+pub(crate) fn fit_all(wc: &mut WorkingCopy) -> Result<()> {
+    let keys: Vec<String> = wc
+        .index
+        .entries
+        .iter()
+        .filter(|(_, e)| wants_read_only(e).is_some())
+        .map(|(k, _)| k.clone())
+        .collect();
+    for key in keys {
+        fit_permissions(wc, &key)?;
+    }
+    Ok(())
+}
+
+/// The properties of a new item of `kind` at `rel`, given the nearest
+/// folder above it that says which kinds need a lock.
+pub(crate) fn add_needs_lock(wc: &WorkingCopy, rel: &RepoPath, kind: &Kind, props: &mut Props) {
+    if kind.is_folder() || props.contains_key(NEEDS_LOCK) {
+        return;
+    }
+    let mut parent = rel.parent();
+    while let Some(folder) = parent {
+        if let Some(kinds) = wc
+            .index
+            .entries
+            .get(folder.as_str())
+            .and_then(|e| e.working_props().get(NEEDS_LOCK_KINDS))
+        {
+            if kinds.split(',').any(|k| k.trim() == kind.as_str()) {
+                props.insert(NEEDS_LOCK.to_owned(), "*".to_owned());
+            }
+            return;
+        }
+        parent = folder.parent();
+    }
+}
+
+/// Server paths in a refusal, shown as the user sees them.
+fn show_server_paths(ctx: &Context, wc: &WorkingCopy, e: ClientError) -> ClientError {
+    let root = RepoPath::parse(&wc.index.server_root).unwrap_or_default();
+    let show = |p: &str| {
+        RepoPath::parse(p)
+            .ok()
+            .and_then(|p| root.relative(&p))
+            .map(|rel| ctx.display(&wc.abs(&rel)))
+            .unwrap_or_else(|| p.to_owned())
+    };
+    match e {
+        ClientError::LockedPaths { message, problems } => ClientError::LockedPaths {
+            message,
+            problems: problems
+                .into_iter()
+                .map(|mut p| {
+                    p.path = show(&p.path);
+                    p
+                })
+                .collect(),
+        },
+        other => other,
+    }
+}
