@@ -1,6 +1,6 @@
 //! The three-way merge: never panics on any bytes; merging a side with
-//! itself gives that side without conflict; taking one side of every
-//! conflict never leaves markers.
+//! itself gives that side without conflict, and so does a change made on
+//! one side only (either side).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -21,7 +21,11 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(same.conflicts, 0);
     assert_eq!(same.merged, ours);
     let unchanged = merge3(base, ours, base, &labels);
+    assert_eq!(unchanged.conflicts, 0);
     assert_eq!(unchanged.merged, ours);
+    let taken = merge3(base, base, theirs, &labels);
+    assert_eq!(taken.conflicts, 0);
+    assert_eq!(taken.merged, theirs);
     let _ = merge3(base, ours, theirs, &labels);
     let _ = merge3_choosing(base, ours, theirs, Side::Mine);
     let _ = merge3_choosing(base, ours, theirs, Side::Theirs);

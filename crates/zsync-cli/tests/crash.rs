@@ -297,6 +297,63 @@ fn client_killed_around_a_commit() {
     zsyncd_check(data.path());
 }
 
+/// Kills `zsync checkin` before it sends its commit and after the answer
+/// came: the directory stays a working copy with the commit pending (not a
+/// plain directory whose second checkin would fail or add it twice), and
+/// the next `commit` there records the checkin or sends it, exactly once.
+#[test]
+fn client_killed_around_a_checkin() {
+    if !fault_points_built_in() {
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let server = Zsyncd::start(data.path(), "127.0.0.1:0", None);
+    let client = Client::new();
+
+    for (n, point, lands) in [
+        (0, "client-checkin-sent", false),
+        (1, "client-checkin-answered", true),
+    ] {
+        let tree = format!("tree{n}");
+        let message = format!("checkin crash {point}");
+        client.write(&format!("{tree}/a.txt"), &format!("a {n}\n"));
+        client.write(&format!("{tree}/sub/b.txt"), &format!("b {n}\n"));
+        let url = server.url(&format!("demo/new{n}"));
+        let mut checkin = spawn_zsync(
+            &client,
+            &["checkin", "-m", &message, &url, &tree],
+            Some(point),
+        );
+        let faults = watch(checkin.stderr.take().unwrap(), "zsync-fault: ");
+        wait_for(&faults, point);
+        checkin.kill().unwrap();
+        checkin.wait().unwrap();
+
+        let status = client.run(&["status", &tree]).fails(1);
+        assert!(status.stderr.contains("zsync cleanup"), "{}", status.stderr);
+        client.run(&["cleanup", &tree]).ok();
+        // Until the pending commit is settled, changing commands refuse.
+        let add = client.run(&["revert", &format!("{tree}/a.txt")]).fails(1);
+        assert!(add.stderr.contains("zsync update"), "{}", add.stderr);
+
+        let commit = client.run(&["commit", "-m", &message, &tree]).ok();
+        let said = if lands { "had landed" } else { "did not reach" };
+        assert!(commit.stderr.contains(said), "{}", commit.stderr);
+        assert_eq!(client.run(&["status", &tree]).ok().stdout, "");
+        assert_eq!(commits_with(&client, &tree, &message), 1);
+
+        // The server has the tree once, as it was.
+        client.run(&["checkout", &url, &format!("co{n}")]).ok();
+        assert_eq!(
+            client.read(&format!("co{n}/new{n}/sub/b.txt")),
+            format!("b {n}\n")
+        );
+        assert_eq!(client.read(&format!("{tree}/a.txt")), format!("a {n}\n"));
+    }
+    drop(server);
+    zsyncd_check(data.path());
+}
+
 /// Kills the client while a checkout writes files and while an update
 /// applies changes: `status` says to run cleanup, every file holds its old
 /// or its new content, the local edit survives, and cleanup plus an update

@@ -5,12 +5,12 @@
 use std::path::Path;
 
 use zsync_format::{CommitOp, CommitRequest};
-use zsync_model::{BodyHash, Kind, RepoPath, Rev};
+use zsync_model::{BodyHash, CommitId, Kind, RepoPath, Rev};
 
 use crate::commit::upload_missing;
 use crate::error::{ClientError, Result};
 use crate::ignore_rules::IgnoreRules;
-use crate::index::{Entry, StatData};
+use crate::index::{Entry, PendingCommit, PendingItem, StatData};
 use crate::schedule::walk_new_tree;
 use crate::session::Context;
 use crate::transport::Transport;
@@ -65,8 +65,10 @@ pub fn checkin(ctx: &Context, url: &str, dir: Option<&Path>, message: &str) -> R
 
     let mut wc = WorkingCopy::create(&dir, &url, 0)?;
     let result = send(ctx, &transport, &mut wc, &url, items, message);
-    if result.is_err() {
-        // All or nothing: DIR goes back to being a plain directory.
+    // All or nothing: DIR goes back to being a plain directory, unless the
+    // commit may have landed (its answer was lost): then DIR stays a
+    // working copy whose next `commit` or `update` finds out.
+    if result.is_err() && wc.index.pending_commit.is_none() {
         drop(wc);
         let _ = std::fs::remove_dir_all(WorkingCopy::admin_dir_of(&dir));
     }
@@ -114,36 +116,59 @@ fn send(
             });
         }
     }
-    let response = transport
-        .commit(&CommitRequest {
-            message: message.to_owned(),
-            ops,
-            id: None,
-            keep_locks: false,
-        })
-        .map_err(|e| match e {
-            ClientError::Stale { .. } => ClientError::refused(
-                url.redacted(),
-                "already exists on the server; check it out instead, or choose another name",
-            ),
-            other => other,
-        })?;
-    let author = transport.user_name().to_owned();
-    for (item, obj) in items.into_iter().zip(&response.objects) {
-        let mut entry = Entry::added(item.kind, Default::default());
-        entry.oid = Some(obj.oid.clone());
-        entry.rev = response.rev;
-        entry.author = author.clone();
-        entry.props = obj.props.clone().unwrap_or(item.props);
-        entry.new_props = None;
-        entry.schedule = crate::index::Schedule::Normal;
-        if let Some((hash, size, stat)) = item.body {
-            entry.hash = Some(hash);
-            entry.size = size;
-            entry.stat = Some(stat);
-        }
+    // The tree goes into the index as scheduled adds with the commit
+    // pending, before the commit goes out: if its answer is lost, the next
+    // `commit` or `update` asks the server by the id and records it (or
+    // sends the adds again), so a checkin is never done twice.
+    let id = CommitId::random();
+    let mut pending = Vec::with_capacity(items.len());
+    for item in items {
+        // The body's hash and stat data go in when the commit is recorded.
+        let entry = Entry::added(item.kind, item.props);
         wc.index.entries.insert(item.rel.to_string(), entry);
+        pending.push(PendingItem {
+            key: item.rel.to_string(),
+            rel: item.rel,
+            body: item.body,
+            moved: false,
+        });
     }
+    wc.index.pending_commit = Some(PendingCommit {
+        id: id.clone(),
+        items: pending,
+    });
+    wc.save()?;
+    crate::fault::point("client-checkin-sent");
+    let sent = transport.commit(&CommitRequest {
+        message: message.to_owned(),
+        ops,
+        id: Some(id),
+        keep_locks: false,
+    });
+    let response = match sent {
+        Ok(response) => response,
+        Err(e) if e.answer_lost() => {
+            ctx.ui.notify(Notification::Warning(format!(
+                "the checkin may or may not have reached the server; `zsync commit` in {} \
+                 will find out, and record it or send it again",
+                ctx.display(&wc.root)
+            )));
+            return Err(e);
+        }
+        Err(e) => {
+            // A refusal: nothing was committed.
+            wc.index.pending_commit = None;
+            return Err(match e {
+                ClientError::Stale { .. } => ClientError::refused(
+                    url.redacted(),
+                    "already exists on the server; check it out instead, or choose another name",
+                ),
+                other => other,
+            });
+        }
+    };
+    crate::fault::point("client-checkin-answered");
+    crate::commit::record(wc, transport.user_name(), &response)?;
     wc.index.rev = response.rev;
     wc.save()?;
     Ok(response.rev)

@@ -360,6 +360,7 @@ pub(crate) fn write_from_pristine(
 ) -> Result<StatData> {
     let mut source = wc.pristine.open(hash)?;
     fsutil::write_atomic_from(path, &mut source, None)?;
+    wc.written(path);
     let meta = std::fs::metadata(path).map_err(ClientError::io(path))?;
     Ok(StatData::of(&meta))
 }

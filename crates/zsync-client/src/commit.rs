@@ -290,7 +290,7 @@ pub(crate) fn settle_pending(
 }
 
 /// Records the pending commit as `response` says it landed, and clears it.
-fn record(wc: &mut WorkingCopy, author: &str, response: &CommitResponse) -> Result<()> {
+pub(crate) fn record(wc: &mut WorkingCopy, author: &str, response: &CommitResponse) -> Result<()> {
     let Some(pending) = wc.index.pending_commit.take() else {
         return Ok(());
     };

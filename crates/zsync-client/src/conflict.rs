@@ -187,7 +187,7 @@ pub(crate) fn resolve_entry(
                 Accept::Working | Accept::Postpone => None,
             };
             if let Some(data) = chosen {
-                fsutil::write_atomic(&path, &data, None)?;
+                wc.write_file(&path, &data)?;
                 entry.stat = None;
             }
         }

@@ -111,6 +111,7 @@ pub fn copy(ctx: &Context, source: &Path, target: Option<&Path>, recursive: bool
             std::fs::create_dir(&to).map_err(ClientError::io(&to))?;
         } else {
             copy_file(&wc.abs(&rel), &to)?;
+            wc.written(&to);
         }
         wc.index.entries.insert(new_rel.to_string(), entry);
         ctx.ui.notify(Notification::Schedule {

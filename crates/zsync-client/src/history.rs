@@ -9,7 +9,6 @@ use zsync_format::{ChangeAction, LogEntry};
 use zsync_model::{Oid, RepoPath, Rev};
 
 use crate::error::{ClientError, Result};
-use crate::fsutil;
 use crate::index::{Entry, Schedule};
 use crate::schedule::open_for;
 use crate::session::{Context, Target};
@@ -244,7 +243,7 @@ pub fn restore(ctx: &Context, paths: &[PathBuf], rev: Rev) -> Result<()> {
     for (abs, rel, old) in plan {
         if let Some(hash) = old.hash {
             let data = wc.pristine.read(&hash)?;
-            fsutil::write_atomic(&abs, &data, None)?;
+            wc.write_file(&abs, &data)?;
         }
         let entry = wc
             .index

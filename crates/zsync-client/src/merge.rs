@@ -526,7 +526,8 @@ impl Merger<'_, '_> {
             .iter()
             .any(|b| zsync_merge::is_binary(b));
         let conflict = if binary {
-            fsutil::write_atomic(&path.with_file_name(&right_side), &their_bytes, None)?;
+            self.wc
+                .write_file(&path.with_file_name(&right_side), &their_bytes)?;
             Conflict::Binary {
                 new: right_side,
                 old_hash: base,
@@ -541,16 +542,19 @@ impl Merger<'_, '_> {
             };
             let outcome = merge3(&base_bytes, &mine, &their_bytes, &labels);
             if outcome.conflicts == 0 {
-                fsutil::write_atomic(&path, &outcome.merged, None)?;
+                self.wc.write_file(&path, &outcome.merged)?;
                 self.note("G   ", rel);
                 return Ok(());
             }
             let left_side = format!("{name}.merge-left");
             let working_side = format!("{name}.working");
-            fsutil::write_atomic(&path.with_file_name(&working_side), &mine, None)?;
-            fsutil::write_atomic(&path.with_file_name(&left_side), &base_bytes, None)?;
-            fsutil::write_atomic(&path.with_file_name(&right_side), &their_bytes, None)?;
-            fsutil::write_atomic(&path, &outcome.merged, None)?;
+            self.wc
+                .write_file(&path.with_file_name(&working_side), &mine)?;
+            self.wc
+                .write_file(&path.with_file_name(&left_side), &base_bytes)?;
+            self.wc
+                .write_file(&path.with_file_name(&right_side), &their_bytes)?;
+            self.wc.write_file(&path, &outcome.merged)?;
             Conflict::Text {
                 mine: working_side,
                 old: left_side,

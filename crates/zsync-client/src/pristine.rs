@@ -5,19 +5,22 @@
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use zsync_model::BodyHash;
 
 use crate::error::{ClientError, Result};
-use crate::fsutil;
+use crate::fsutil::{self, Unsynced};
 
 pub struct Pristine {
     dir: PathBuf,
+    /// Bodies stored here are flushed to disk before the index names them.
+    unsynced: Arc<Unsynced>,
 }
 
 impl Pristine {
-    pub fn new(dir: PathBuf) -> Self {
-        Self { dir }
+    pub fn new(dir: PathBuf, unsynced: Arc<Unsynced>) -> Self {
+        Self { dir, unsynced }
     }
 
     pub fn path(&self, hash: &BodyHash) -> PathBuf {
@@ -67,7 +70,9 @@ impl Pristine {
                 hash.to_hex()
             )));
         }
-        std::fs::rename(&staging, &target).map_err(ClientError::io(&target))
+        std::fs::rename(&staging, &target).map_err(ClientError::io(&target))?;
+        self.unsynced.note(&target);
+        Ok(())
     }
 
     /// Stores a body held in memory; returns its hash.
@@ -93,6 +98,7 @@ impl Pristine {
                 fsutil::create_dir_all(dir)?;
             }
             std::fs::rename(&staging, &target).map_err(ClientError::io(&target))?;
+            self.unsynced.note(&target);
         }
         Ok((hash, size))
     }

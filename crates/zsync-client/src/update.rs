@@ -662,7 +662,8 @@ impl Updater<'_, '_> {
             || zsync_merge::is_binary(&theirs)
             || zsync_merge::is_binary(&base)
         {
-            fsutil::write_atomic(&path.with_file_name(&new_side), &theirs, None)?;
+            self.wc
+                .write_file(&path.with_file_name(&new_side), &theirs)?;
             new.conflict = Some(Conflict::Binary {
                 new: new_side,
                 old_hash: e.hash,
@@ -680,13 +681,15 @@ impl Updater<'_, '_> {
         };
         let outcome = merge3(&base, &mine, &theirs, &labels);
         if outcome.conflicts == 0 {
-            fsutil::write_atomic(&path, &outcome.merged, None)?;
+            self.wc.write_file(&path, &outcome.merged)?;
             return Ok('G');
         }
-        fsutil::write_atomic(&path.with_file_name(&mine_side), &mine, None)?;
-        fsutil::write_atomic(&path.with_file_name(&old_side), &base, None)?;
-        fsutil::write_atomic(&path.with_file_name(&new_side), &theirs, None)?;
-        fsutil::write_atomic(&path, &outcome.merged, None)?;
+        self.wc
+            .write_file(&path.with_file_name(&mine_side), &mine)?;
+        self.wc.write_file(&path.with_file_name(&old_side), &base)?;
+        self.wc
+            .write_file(&path.with_file_name(&new_side), &theirs)?;
+        self.wc.write_file(&path, &outcome.merged)?;
         new.conflict = Some(Conflict::Text {
             mine: mine_side,
             old: old_side,

@@ -3,13 +3,13 @@
 
 use std::fs;
 use std::path::{Component, Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use zsync_model::{ADMIN_DIR, RepoPath};
 
 use crate::error::{ClientError, Result};
-use crate::fsutil;
+use crate::fsutil::{self, Unsynced};
 use crate::index::{FORMAT_VERSION, Index};
 use crate::pristine::Pristine;
 use crate::url::ServerUrl;
@@ -23,6 +23,8 @@ pub struct WorkingCopy {
     pub index: Index,
     pub pristine: Pristine,
     lock: Option<PathBuf>,
+    /// Files written since the last save, flushed to disk by the next.
+    unsynced: Arc<Unsynced>,
     /// See [`Index::racy_window_ns`]; measured once per command.
     racy_window: OnceLock<i128>,
 }
@@ -52,11 +54,13 @@ impl WorkingCopy {
             pending_commit: None,
             incomplete: false,
         };
+        let unsynced = Arc::new(Unsynced::new(root.to_path_buf()));
         let mut wc = Self {
             root: root.to_path_buf(),
             index,
-            pristine: Pristine::new(admin.join("pristine")),
+            pristine: Pristine::new(admin.join("pristine"), unsynced.clone()),
             lock: None,
+            unsynced,
             racy_window: OnceLock::new(),
         };
         wc.lock()?;
@@ -81,11 +85,13 @@ impl WorkingCopy {
                 ),
             });
         }
+        let unsynced = Arc::new(Unsynced::new(root.to_path_buf()));
         Ok(Self {
             root: root.to_path_buf(),
             index,
-            pristine: Pristine::new(admin.join("pristine")),
+            pristine: Pristine::new(admin.join("pristine"), unsynced.clone()),
             lock: None,
+            unsynced,
             racy_window: OnceLock::new(),
         })
     }
@@ -190,8 +196,22 @@ impl WorkingCopy {
         Self::admin_dir_of(&self.root).join("tmp")
     }
 
-    /// Writes the index atomically and durably.
+    /// Notes a working file just written (to a temp name and renamed), so
+    /// the next [`WorkingCopy::save`] flushes it to disk first.
+    pub fn written(&self, path: &Path) {
+        self.unsynced.note(path);
+    }
+
+    /// Writes a working file atomically; durable by the next save.
+    pub fn write_file(&self, path: &Path, data: &[u8]) -> Result<()> {
+        fsutil::write_atomic(path, data, None)?;
+        self.written(path);
+        Ok(())
+    }
+
+    /// Writes the index atomically and durably, after the files it names.
     pub fn save(&mut self) -> Result<()> {
+        self.unsynced.sync()?;
         self.index.stamp_ns = now_ns();
         let json = serde_json::to_vec(&self.index).map_err(|e| ClientError::Corrupt {
             root: self.root.clone(),

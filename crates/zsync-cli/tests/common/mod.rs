@@ -14,8 +14,14 @@ pub fn zsync_bin() -> PathBuf {
 /// `zsyncd` lives in another package of the workspace, so cargo does not
 /// hand us its path, nor rebuild it for `cargo test -p zsync-cli`: build it
 /// once per test process (a no-op when it is up to date), then use the one
-/// beside `zsync`.
+/// beside `zsync`. `ZSYNCD_BIN` names one built already (CI sets it: `cargo
+/// test --workspace` builds zsyncd before any test runs, and a `cargo build
+/// -p zsyncd` here would resolve features differently and rebuild it, and
+/// its dependencies, inside the first test).
 pub fn zsyncd_bin() -> PathBuf {
+    if let Some(bin) = std::env::var_os("ZSYNCD_BIN") {
+        return PathBuf::from(bin);
+    }
     static BUILD: std::sync::Once = std::sync::Once::new();
     BUILD.call_once(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
