@@ -120,20 +120,8 @@ pub fn run(args: &BigfileArgs) -> Result<()> {
     if args.mib == 0 {
         bail!("--mib must be at least 1");
     }
-    let temp;
-    let work = match &args.work {
-        Some(w) => {
-            fs::create_dir_all(w).with_context(|| format!("cannot create {}", w.display()))?;
-            fs::canonicalize(w)?
-        }
-        None => {
-            temp = tempfile::Builder::new()
-                .prefix("zsync-bigfile.")
-                .tempdir()
-                .context("cannot create a temporary work directory")?;
-            temp.path().to_path_buf()
-        }
-    };
+    // `_temp` removes a temporary work directory when the run ends.
+    let (work, _temp) = crate::work_dir(args.work.as_deref(), "zsync-bigfile.")?;
     let zsync = crate::sibling("zsync")?;
     let zsyncd = crate::sibling("zsyncd")?;
     let logs = work.join("logs");

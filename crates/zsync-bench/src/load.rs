@@ -307,20 +307,8 @@ pub fn run(args: &LoadArgs) -> Result<()> {
     if args.nodes > 1 && args.database.is_none() {
         bail!("--nodes needs --database: nodes share one PostgreSQL database");
     }
-    let temp;
-    let work = match &args.work {
-        Some(w) => {
-            fs::create_dir_all(w).with_context(|| format!("cannot create {}", w.display()))?;
-            fs::canonicalize(w)?
-        }
-        None => {
-            temp = tempfile::Builder::new()
-                .prefix("zsync-load.")
-                .tempdir()
-                .context("cannot create a temporary work directory")?;
-            temp.path().to_path_buf()
-        }
-    };
+    // `_temp` removes a temporary work directory when the run ends.
+    let (work, _temp) = crate::work_dir(args.work.as_deref(), "zsync-load.")?;
     let zsync = crate::sibling("zsync")?;
     let zsyncd = crate::sibling("zsyncd")?;
     let logs = work.join("logs");

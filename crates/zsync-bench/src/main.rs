@@ -148,20 +148,8 @@ fn main() -> Result<()> {
         );
         return Ok(());
     }
-    let temp;
-    let work = match &args.work {
-        Some(w) => {
-            fs::create_dir_all(w).with_context(|| format!("cannot create {}", w.display()))?;
-            fs::canonicalize(w)?
-        }
-        None => {
-            temp = tempfile::Builder::new()
-                .prefix("zsync-bench.")
-                .tempdir()
-                .context("cannot create a temporary work directory")?;
-            temp.path().to_path_buf()
-        }
-    };
+    // `_temp` removes a temporary work directory when the run ends.
+    let (work, _temp) = work_dir(args.work.as_deref(), "zsync-bench.")?;
     let zsync = sibling("zsync")?;
     let zsyncd = sibling("zsyncd")?;
     let drop_caches = !args.no_drop_caches && fsutil::can_drop_caches();
@@ -1086,4 +1074,18 @@ fn wait_for_port(port: u16) -> Result<()> {
         std::thread::sleep(Duration::from_millis(20));
     }
     bail!("svnserve did not listen on port {port} within 10 s")
+}
+
+/// The run's work directory: `given` (created if missing), or a new
+/// temporary one, returned too so that it lives as long as the run.
+fn work_dir(given: Option<&Path>, prefix: &str) -> Result<(PathBuf, Option<tempfile::TempDir>)> {
+    if let Some(w) = given {
+        fs::create_dir_all(w).with_context(|| format!("cannot create {}", w.display()))?;
+        return Ok((fs::canonicalize(w)?, None));
+    }
+    let temp = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir()
+        .context("cannot create a temporary work directory")?;
+    Ok((temp.path().to_path_buf(), Some(temp)))
 }
