@@ -438,7 +438,7 @@ fn snapshot(wc: &WorkingCopy, rel: &RepoPath, shown: &str) -> Result<(BodyHash, 
 }
 
 /// Server paths in a refusal, shown as the user sees them.
-fn show_server_paths(ctx: &Context, wc: &WorkingCopy, e: ClientError) -> ClientError {
+pub(crate) fn show_server_paths(ctx: &Context, wc: &WorkingCopy, e: ClientError) -> ClientError {
     let root = RepoPath::parse(&wc.index.server_root).unwrap_or_default();
     let show = |p: &str| {
         RepoPath::parse(p)

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use zsync_format::{LockInfo, LockRequest, UnlockRequest};
 use zsync_model::{BodyHash, Kind, Props, RepoPath};
 
+use crate::commit::show_server_paths;
 use crate::error::{ClientError, Result};
 use crate::index::{Entry, Schedule, StatData};
 use crate::schedule::open_for;
@@ -282,30 +283,5 @@ pub(crate) fn add_needs_lock(wc: &WorkingCopy, rel: &RepoPath, kind: &Kind, prop
             return;
         }
         parent = folder.parent();
-    }
-}
-
-/// Server paths in a refusal, shown as the user sees them.
-fn show_server_paths(ctx: &Context, wc: &WorkingCopy, e: ClientError) -> ClientError {
-    let root = RepoPath::parse(&wc.index.server_root).unwrap_or_default();
-    let show = |p: &str| {
-        RepoPath::parse(p)
-            .ok()
-            .and_then(|p| root.relative(&p))
-            .map(|rel| ctx.display(&wc.abs(&rel)))
-            .unwrap_or_else(|| p.to_owned())
-    };
-    match e {
-        ClientError::LockedPaths { message, problems } => ClientError::LockedPaths {
-            message,
-            problems: problems
-                .into_iter()
-                .map(|mut p| {
-                    p.path = show(&p.path);
-                    p
-                })
-                .collect(),
-        },
-        other => other,
     }
 }
