@@ -71,15 +71,7 @@ pub fn status_line(item: &StatusItem, shown: &str, verbose: bool, updates: bool)
 
 /// One lock: path, owner, since when (UTC), and the comment.
 pub fn lock_line(shown: &str, lock: &zsync_format::LockInfo) {
-    let when = time::OffsetDateTime::from_unix_timestamp(lock.created)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::macros::format_description!(
-                "[year]-[month]-[day] [hour]:[minute]:[second] +0000"
-            ))
-            .ok()
-        })
-        .unwrap_or_default();
+    let when = utc_time(lock.created);
     let comment = lock.comment.lines().next().unwrap_or("");
     println!("{shown}  {}  {when}  {comment}", lock.owner);
 }
@@ -87,15 +79,7 @@ pub fn lock_line(shown: &str, lock: &zsync_format::LockInfo) {
 /// A `log` entry in svn's layout.
 pub fn log_entry(entry: &zsync_format::LogEntry, verbose: bool) {
     let rule = "-".repeat(72);
-    let when = time::OffsetDateTime::from_unix_timestamp(entry.time)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::macros::format_description!(
-                "[year]-[month]-[day] [hour]:[minute]:[second] +0000"
-            ))
-            .ok()
-        })
-        .unwrap_or_default();
+    let when = utc_time(entry.time);
     let lines = entry.message.lines().count();
     println!("{rule}");
     println!(
@@ -329,4 +313,17 @@ pub mod json {
         println!("{}", serde_json::to_string_pretty(value)?);
         Ok(())
     }
+}
+
+/// Seconds since the epoch as `YYYY-MM-DD HH:MM:SS +0000` (empty if out of range).
+fn utc_time(secs: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::macros::format_description!(
+                "[year]-[month]-[day] [hour]:[minute]:[second] +0000"
+            ))
+            .ok()
+        })
+        .unwrap_or_default()
 }
