@@ -359,7 +359,12 @@ enum Command {
         paths: Vec<PathBuf>,
     },
     /// List the locks on the server at and below a path.
-    Locks { path: Option<PathBuf> },
+    Locks {
+        /// Print JSON for scripts (docs/json.md).
+        #[arg(long)]
+        json: bool,
+        path: Option<PathBuf>,
+    },
     /// Print a shell completion script: `zsync completions bash >
     /// /etc/bash_completion.d/zsync` (or zsh, fish, elvish, powershell).
     Completions { shell: clap_complete::Shell },
@@ -377,7 +382,8 @@ impl Cli {
             | Command::Commit { json, .. }
             | Command::Info { json, .. }
             | Command::Proplist { json, .. }
-            | Command::Log { json, .. } => *json,
+            | Command::Log { json, .. }
+            | Command::Locks { json, .. } => *json,
             _ => false,
         }
     }
@@ -879,12 +885,20 @@ pub fn run(cli: Cli, ui: &TerminalUi) -> Result<ExitCode> {
             paths,
         } => zsync_client::locks::lock(&ctx, &paths, &message, force)?,
         Command::Unlock { force, paths } => zsync_client::locks::unlock(&ctx, &paths, force)?,
-        Command::Locks { path } => {
+        Command::Locks { json, path } => {
             let paths: Vec<PathBuf> = path.into_iter().collect();
+            let mut all = Vec::new();
             for target in ctx.targets(&paths)? {
-                for (shown, lock) in zsync_client::locks::list(&ctx, &target)? {
-                    output::lock_line(&shown, &lock);
+                for listed in zsync_client::locks::list(&ctx, &target)? {
+                    if json {
+                        all.push(output::json::lock(&listed));
+                    } else {
+                        output::lock_line(&listed.shown, &listed.lock);
+                    }
                 }
+            }
+            if json {
+                output::json::print(&serde_json::Value::Array(all))?;
             }
         }
     }

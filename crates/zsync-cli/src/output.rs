@@ -285,6 +285,19 @@ pub mod json {
         })
     }
 
+    pub fn lock(listed: &zsync_client::locks::ListedLock) -> Value {
+        let l = &listed.lock;
+        json!({
+            "path": listed.shown,
+            "server_path": l.path.as_str(),
+            "oid": l.oid.to_string(),
+            "owner": l.owner,
+            "created": l.created,
+            "comment": l.comment,
+            "here": listed.here,
+        })
+    }
+
     /// What a command reported while it ran (update's `U path`, commit's
     /// `Sending path`, ...).
     pub fn notes(notes: Vec<Notification>) -> Vec<Value> {

@@ -303,3 +303,46 @@ fn locks_over_ssh() {
     ));
     assert_eq!(a.run(&["locks", "a"]).ok().stdout, "");
 }
+
+#[test]
+fn locks_json_lists_owner_comment_and_whose() {
+    let server = Server::demo();
+    server.add_user("alice", "pw-alice", "editor");
+    server.add_user("bob", "pw-bob", "editor");
+    let a = Client::new();
+    a.run(&["checkout", &server.url_as("alice:pw-alice", "demo"), "a"])
+        .ok();
+    let b = Client::new();
+    b.run(&["checkout", &server.url_as("bob:pw-bob", "demo"), "b"])
+        .ok();
+    let parse = |stdout: &str| -> serde_json::Value {
+        serde_json::from_str(stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+    };
+    assert_eq!(
+        parse(&a.run(&["locks", "--json", "a"]).ok().stdout),
+        serde_json::json!([])
+    );
+    a.run(&["lock", "-m", "mine", "a/demo/notes.txt"]).ok();
+    b.run(&["lock", "b/demo/README.md"]).ok();
+
+    let doc = parse(&a.run(&["locks", "--json", "a"]).ok().stdout);
+    let locks = doc.as_array().unwrap();
+    assert_eq!(locks.len(), 2, "{doc:#}");
+    let find = |p: &str| locks.iter().find(|l| l["path"] == p).cloned().unwrap();
+    let notes = find("a/demo/notes.txt");
+    assert_eq!(notes["server_path"], "demo/notes.txt");
+    assert_eq!(notes["owner"], "alice");
+    assert_eq!(notes["comment"], "mine");
+    assert_eq!(notes["here"], true);
+    assert!(notes["created"].as_i64().unwrap() > 1_700_000_000, "{notes}");
+    assert_eq!(notes["oid"].as_str().unwrap().len(), 32, "{notes}");
+    let readme = find("a/demo/README.md");
+    assert_eq!(readme["owner"], "bob");
+    assert_eq!(readme["comment"], "");
+    assert_eq!(readme["here"], false);
+    // The same locks seen from bob's copy: only README.md is his.
+    let doc = parse(&b.run(&["locks", "--json", "b/demo/README.md"]).ok().stdout);
+    assert_eq!(doc.as_array().unwrap().len(), 1, "{doc:#}");
+    assert_eq!(doc[0]["path"], "b/demo/README.md");
+    assert_eq!(doc[0]["here"], true);
+}

@@ -167,14 +167,32 @@ pub fn unlock(ctx: &Context, paths: &[PathBuf], force: bool) -> Result<()> {
     wc.save()
 }
 
+/// One lock `zsync locks` lists.
+#[derive(Clone, Debug)]
+pub struct ListedLock {
+    /// Its path as shown in this working copy (or `/SERVER/PATH` if the
+    /// copy does not reach it).
+    pub shown: String,
+    /// Whether this working copy holds its token (status column 6 `K`).
+    pub here: bool,
+    pub lock: LockInfo,
+}
+
 /// `zsync locks [PATH]`: the server's locks at and below the target, each
 /// with the path it has in this working copy.
-pub fn list(ctx: &Context, target: &Target) -> Result<Vec<(String, LockInfo)>> {
+pub fn list(ctx: &Context, target: &Target) -> Result<Vec<ListedLock>> {
     let wc = WorkingCopy::open(&target.root)?;
     let rel = target.paths.first().cloned().unwrap_or_default();
     let transport = ctx.connect(&wc.url()?)?;
     let root = wc.server_path(&RepoPath::root())?;
     let locks = transport.locks(&wc.server_path(&rel)?)?;
+    // The token hashes this copy holds, to tell its locks from others'.
+    let held: std::collections::HashSet<String> = wc
+        .index
+        .entries
+        .values()
+        .filter_map(|e| e.lock_token.as_deref().map(token_hash))
+        .collect();
     Ok(locks
         .into_iter()
         .map(|lock| {
@@ -182,7 +200,11 @@ pub fn list(ctx: &Context, target: &Target) -> Result<Vec<(String, LockInfo)>> {
                 .relative(&lock.path)
                 .map(|r| ctx.display_rel(&wc, &r))
                 .unwrap_or_else(|| format!("/{}", lock.path));
-            (shown, lock)
+            ListedLock {
+                shown,
+                here: held.contains(&lock.token_hash),
+                lock,
+            }
         })
         .collect())
 }
