@@ -2,52 +2,133 @@
 //! warnings on stderr, prompts only when stdin is a terminal.
 
 use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Arc;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use zsync_client::{Notification, Ui};
+use indicatif::{BinaryBytes, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
+use zsync_client::{Notification, Phase, Ui};
 
 pub struct TerminalUi {
     interactive: bool,
     /// With `--json`: notifications are kept for the one JSON document
     /// instead of printed, and nothing is asked.
     recorded: Option<Mutex<Vec<Notification>>>,
+    /// Only when stderr is a terminal (and not with `--json`).
+    progress: Option<Bar>,
+    /// Lines for stdout take the bar off the screen only when both share
+    /// the terminal.
+    stdout_shared: bool,
+}
+
+/// One bar, reused for every step of a command. Advancing it is a few
+/// atomic adds (indicatif redraws at most 20 times a second), so the hot
+/// loops that report every file pay no lock.
+struct Bar {
+    bar: ProgressBar,
+    /// The bar's position counts bytes when the step has a byte total,
+    /// else objects; the other count is kept here.
+    by_bytes: AtomicBool,
+    objects: Arc<AtomicU64>,
+    total_objects: Arc<AtomicU64>,
+    bytes: Arc<AtomicU64>,
+    active: AtomicBool,
+}
+
+impl Bar {
+    fn new() -> Self {
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        bar.finish_and_clear();
+        Self {
+            bar,
+            by_bytes: AtomicBool::new(false),
+            objects: Arc::new(AtomicU64::new(0)),
+            total_objects: Arc::new(AtomicU64::new(0)),
+            bytes: Arc::new(AtomicU64::new(0)),
+            active: AtomicBool::new(false),
+        }
+    }
+
+    fn start(&self, phase: Phase, total_objects: u64, total_bytes: u64) {
+        self.objects.store(0, Ordering::Relaxed);
+        self.bytes.store(0, Ordering::Relaxed);
+        self.total_objects.store(total_objects, Ordering::Relaxed);
+        let by_bytes = total_bytes > 0;
+        self.by_bytes.store(by_bytes, Ordering::Relaxed);
+        let objects = (self.objects.clone(), self.total_objects.clone());
+        let bytes = self.bytes.clone();
+        let template = if by_bytes {
+            "{prefix:>9} [{bar:25}] {objs} objects, {binary_bytes}/{binary_total_bytes} \
+             ({binary_bytes_per_sec}, ETA {eta})"
+        } else if total_objects > 0 {
+            "{prefix:>9} [{bar:25}] {pos}/{len} objects{done_bytes} ({per_sec}, ETA {eta})"
+        } else {
+            "{prefix:>9} {spinner} {pos} objects{done_bytes} ({per_sec})"
+        };
+        let style = ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ")
+            .with_key(
+                "objs",
+                move |_: &ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(
+                        w,
+                        "{}/{}",
+                        objects.0.load(Ordering::Relaxed),
+                        objects.1.load(Ordering::Relaxed)
+                    );
+                },
+            )
+            .with_key(
+                "done_bytes",
+                move |_: &ProgressState, w: &mut dyn std::fmt::Write| {
+                    let n = bytes.load(Ordering::Relaxed);
+                    if n > 0 {
+                        let _ = write!(w, ", {}", BinaryBytes(n));
+                    }
+                },
+            );
+        self.bar.set_style(style);
+        self.bar.set_prefix(phase.label());
+        self.bar
+            .set_length(if by_bytes { total_bytes } else { total_objects });
+        self.bar.reset();
+        self.active.store(true, Ordering::Release);
+        self.bar.tick();
+    }
+
+    fn advance(&self, objects: u64, bytes: u64) {
+        self.objects.fetch_add(objects, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+        let step = if self.by_bytes.load(Ordering::Relaxed) {
+            bytes
+        } else {
+            objects
+        };
+        if step > 0 {
+            self.bar.inc(step);
+        }
+    }
+
+    fn finish(&self) {
+        if self.active.swap(false, Ordering::AcqRel) {
+            self.bar.finish_and_clear();
+        }
+    }
+
+    /// Runs `f` (which prints) with the bar off the screen.
+    fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        if self.active.load(Ordering::Acquire) {
+            self.bar.suspend(f)
+        } else {
+            f()
+        }
+    }
 }
 
 impl TerminalUi {
-    pub fn new() -> Self {
-        Self {
-            interactive: std::io::stdin().is_terminal(),
-            recorded: None,
-        }
-    }
-
-    /// For `--json`: stdout carries only the JSON document.
-    pub fn recording() -> Self {
-        Self {
-            interactive: false,
-            recorded: Some(Mutex::new(Vec::new())),
-        }
-    }
-
-    /// The notifications recorded so far (empty unless recording).
-    pub fn take_recorded(&self) -> Vec<Notification> {
-        self.recorded
-            .as_ref()
-            .and_then(|r| r.lock().ok().map(|mut v| std::mem::take(&mut *v)))
-            .unwrap_or_default()
-    }
-}
-
-impl Ui for TerminalUi {
-    fn notify(&self, note: Notification) {
-        if let Some(recorded) = &self.recorded {
-            if let Notification::Warning(text) = &note {
-                eprintln!("zsync: warning: {text}");
-            } else if let Ok(mut notes) = recorded.lock() {
-                notes.push(note);
-            }
-            return;
-        }
+    /// Prints one notification in svn's layout.
+    fn print(note: Notification) {
         let mut out = std::io::stdout().lock();
         let _ = match note {
             Notification::Update { columns, path } => writeln!(out, "{columns} {path}"),
@@ -71,6 +152,74 @@ impl Ui for TerminalUi {
                 writeln!(std::io::stderr(), "zsync: warning: {text}")
             }
         };
+    }
+
+    pub fn new() -> Self {
+        Self {
+            interactive: std::io::stdin().is_terminal(),
+            recorded: None,
+            progress: std::io::stderr().is_terminal().then(Bar::new),
+            stdout_shared: std::io::stdout().is_terminal(),
+        }
+    }
+
+    /// For `--json`: stdout carries only the JSON document.
+    pub fn recording() -> Self {
+        Self {
+            interactive: false,
+            recorded: Some(Mutex::new(Vec::new())),
+            progress: None,
+            stdout_shared: false,
+        }
+    }
+
+    /// Runs `f` (which prints) with any progress bar off the screen.
+    fn printing<R>(&self, to_stderr: bool, f: impl FnOnce() -> R) -> R {
+        match &self.progress {
+            Some(bar) if to_stderr || self.stdout_shared => bar.suspend(f),
+            _ => f(),
+        }
+    }
+
+    /// The notifications recorded so far (empty unless recording).
+    pub fn take_recorded(&self) -> Vec<Notification> {
+        self.recorded
+            .as_ref()
+            .and_then(|r| r.lock().ok().map(|mut v| std::mem::take(&mut *v)))
+            .unwrap_or_default()
+    }
+}
+
+impl Ui for TerminalUi {
+    fn progress_start(&self, phase: Phase, total_objects: u64, total_bytes: u64) {
+        if let Some(bar) = &self.progress {
+            bar.start(phase, total_objects, total_bytes);
+        }
+    }
+
+    fn progress_advance(&self, objects: u64, bytes: u64) {
+        if let Some(bar) = &self.progress {
+            bar.advance(objects, bytes);
+        }
+    }
+
+    fn progress_finish(&self) {
+        if let Some(bar) = &self.progress {
+            bar.finish();
+        }
+    }
+
+    fn notify(&self, note: Notification) {
+        if let Some(recorded) = &self.recorded {
+            if let Notification::Warning(text) = &note {
+                eprintln!("zsync: warning: {text}");
+            } else if let Ok(mut notes) = recorded.lock() {
+                notes.push(note);
+            }
+            return;
+        }
+        let to_stderr = matches!(note, Notification::Warning(_));
+        self.printing(to_stderr, || Self::print(note));
     }
 
     fn password(&self, prompt: &str) -> Option<String> {

@@ -334,7 +334,10 @@ fn locks_json_lists_owner_comment_and_whose() {
     assert_eq!(notes["owner"], "alice");
     assert_eq!(notes["comment"], "mine");
     assert_eq!(notes["here"], true);
-    assert!(notes["created"].as_i64().unwrap() > 1_700_000_000, "{notes}");
+    assert!(
+        notes["created"].as_i64().unwrap() > 1_700_000_000,
+        "{notes}"
+    );
     assert_eq!(notes["oid"].as_str().unwrap().len(), 32, "{notes}");
     let readme = find("a/demo/README.md");
     assert_eq!(readme["owner"], "bob");

@@ -23,6 +23,7 @@ use zsync_model::{BodyHash, BodyHasher, CommitId, RepoPath, Rev};
 use crate::error::{ClientError, Result};
 use crate::session::Context;
 use crate::transport::Transport;
+use crate::ui::{CountingReader, Phase, Progress, Ui};
 use crate::url::ServerUrl;
 
 /// What `export` wrote.
@@ -67,7 +68,7 @@ pub fn export(ctx: &Context, url: &str, file: &Path, history: bool) -> Result<Ex
     };
     log.reverse();
     let temp = temp_name(&file);
-    let result = write_bundle(&*transport, &url.path, &temp, log);
+    let result = write_bundle(ctx.ui, &*transport, &url.path, &temp, log);
     match result {
         Ok(summary) => {
             std::fs::rename(&temp, &file).map_err(ClientError::io(&file))?;
@@ -89,6 +90,7 @@ fn temp_name(file: &Path) -> PathBuf {
 }
 
 fn write_bundle(
+    ui: &dyn Ui,
     transport: &dyn Transport,
     root: &RepoPath,
     temp: &Path,
@@ -110,6 +112,7 @@ fn write_bundle(
     };
     let mut info = Some(history);
     let mut expected = BTreeSet::new();
+    let mut progress = None;
     loop {
         match reader.next_header()? {
             Header::Manifest(manifest) => {
@@ -122,6 +125,10 @@ fn write_bundle(
                 summary.head = manifest.head;
                 summary.omitted = manifest.omitted;
                 expected = manifest.entries.iter().filter_map(|e| e.hash).collect();
+                let needed: Vec<BodyHash> = expected.iter().copied().collect();
+                let (objects, bytes) =
+                    crate::checkout::body_totals(&needed, manifest.entries.iter());
+                progress = Some(Progress::start(ui, Phase::Receiving, objects, bytes));
                 let info = BundleInfo {
                     root: root.clone(),
                     head: manifest.head,
@@ -147,8 +154,13 @@ fn write_bundle(
                     inner: &mut gz,
                     hasher: BodyHasher::new(),
                 };
-                io::copy(&mut reader.body(), &mut hasher)
+                let mut body = CountingReader {
+                    inner: reader.body(),
+                    ui,
+                };
+                io::copy(&mut body, &mut hasher)
                     .map_err(|e| ClientError::Protocol(format!("reading the archive: {e}")))?;
+                ui.progress_advance(1, 0);
                 if hasher.hasher.finish() != hash {
                     return Err(ClientError::Protocol(format!(
                         "the body {hash} the server sent does not match its hash"
@@ -160,6 +172,7 @@ fn write_bundle(
             Header::End => break,
         }
     }
+    drop(progress);
     if info.is_some() || !expected.is_empty() {
         return Err(ClientError::Protocol(
             "the archive ended before every body of its manifest".into(),
@@ -249,10 +262,14 @@ fn check(ctx: &Context, file: &Path) -> Result<(BundleInfo, Manifest)> {
     let Opened { info, mut archive } = open(ctx, file)?;
     let mut manifest = None;
     let mut expected = BTreeSet::new();
+    let mut progress = None;
     loop {
         match archive.next_header().map_err(|e| damaged(&e))? {
             Header::Manifest(m) if manifest.is_none() => {
                 expected = m.entries.iter().filter_map(|e| e.hash).collect();
+                let needed: Vec<BodyHash> = expected.iter().copied().collect();
+                let (objects, bytes) = crate::checkout::body_totals(&needed, m.entries.iter());
+                progress = Some(Progress::start(ctx.ui, Phase::Checking, objects, bytes));
                 manifest = Some(m);
             }
             Header::Manifest(_) => return Err(damaged(&"two manifests")),
@@ -266,7 +283,9 @@ fn check(ctx: &Context, file: &Path) -> Result<(BundleInfo, Manifest)> {
                         break;
                     }
                     hasher.update(&buf[..n]);
+                    ctx.ui.progress_advance(0, n as u64);
                 }
+                ctx.ui.progress_advance(1, 0);
                 if hasher.finish() != hash {
                     return Err(damaged(&format!("body {hash} does not match its hash")));
                 }
@@ -275,6 +294,7 @@ fn check(ctx: &Context, file: &Path) -> Result<(BundleInfo, Manifest)> {
             Header::End => break,
         }
     }
+    drop(progress);
     let Some(manifest) = manifest else {
         return Err(damaged(&"no manifest"));
     };
@@ -401,7 +421,13 @@ pub fn import(
     } else {
         transport.missing_bodies(&wanted)?.into_iter().collect()
     };
+    let (objects, bytes) = crate::checkout::body_totals(
+        &missing.iter().copied().collect::<Vec<_>>(),
+        manifest.entries.iter(),
+    );
+    let progress = (objects > 0).then(|| Progress::start(ctx.ui, Phase::Sending, objects, bytes));
     upload(ctx, &*transport, &file, &missing)?;
+    drop(progress);
     let response = transport.commit(&CommitRequest {
         message: message.to_owned(),
         ops,
@@ -445,6 +471,7 @@ fn upload(
                 io::copy(&mut archive.body(), &mut spool).map_err(|e| damaged(&e))?;
                 io::Seek::rewind(&mut spool).map_err(ClientError::io(file))?;
                 transport.upload_body(&hash, spool, size)?;
+                ctx.ui.progress_advance(1, size);
             }
             Header::End => return Ok(()),
             _ => {}

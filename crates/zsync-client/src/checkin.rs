@@ -14,7 +14,7 @@ use crate::index::{Entry, PendingCommit, PendingItem, StatData};
 use crate::schedule::walk_new_tree;
 use crate::session::Context;
 use crate::transport::Transport;
-use crate::ui::Notification;
+use crate::ui::{Notification, Phase, Progress};
 use crate::url::ServerUrl;
 use crate::wc::{self, WorkingCopy};
 
@@ -84,14 +84,19 @@ fn send(
     message: &str,
 ) -> Result<Rev> {
     let mut ops = Vec::with_capacity(items.len());
+    // Every file is hashed into the pristine store before anything is sent.
+    let scanning = Progress::start(ctx.ui, Phase::Scanning, items.len() as u64, 0);
     for item in &mut items {
         let abs = wc.abs(&item.rel);
+        let mut bytes = 0;
         if !item.kind.is_folder() {
             let meta = std::fs::metadata(&abs).map_err(ClientError::io(&abs))?;
             let stat = StatData::of(&meta);
             let (hash, size) = wc.pristine.insert_file(&abs)?;
             item.body = Some((hash, size, stat));
+            bytes = size;
         }
+        scanning.advance(1, bytes);
         let path = url
             .path
             .join_path(&item.rel)
@@ -103,7 +108,9 @@ fn send(
             hash: item.body.map(|b| b.0),
         });
     }
+    drop(scanning);
     upload_missing(
+        ctx.ui,
         transport,
         wc,
         items.iter().filter_map(|i| i.body.map(|b| b.0)),

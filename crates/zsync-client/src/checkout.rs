@@ -14,7 +14,7 @@ use crate::fsutil;
 use crate::index::{Entry, StatData};
 use crate::session::Context;
 use crate::transport::{ByteStream, Transport};
-use crate::ui::Notification;
+use crate::ui::{CountingReader, Notification, Phase, Progress, Ui};
 use crate::url::ServerUrl;
 use crate::wc::{self, WorkingCopy};
 
@@ -123,8 +123,11 @@ fn fill(ctx: &Context, url: &ServerUrl, dest: &Path, stream: ByteStream) -> Resu
             ));
         }
     };
+    let needed: Vec<BodyHash> = manifest.entries.iter().filter_map(|e| e.hash).collect();
+    let (objects, bytes) = body_totals(&needed, manifest.entries.iter());
     populate(ctx, url, dest, manifest, None, |wc| {
-        receive_bodies(&mut archive, wc)
+        let _progress = Progress::start(ctx.ui, Phase::Receiving, objects, bytes);
+        receive(&mut archive, wc, ctx.ui)
     })
 }
 
@@ -144,13 +147,14 @@ fn fill_sparse(
         index.insert(String::new(), entry);
     }
     manifest.entries = Scope::new(&index).filter(&RepoPath::root(), manifest.entries);
+    let entries = manifest.entries.clone();
     populate(ctx, url, dest, manifest, Some(depth), |wc| {
         let needed: Vec<BodyHash> = wc_needed(wc);
         if needed.is_empty() {
             return Ok(());
         }
         let mut archive = ArchiveReader::new(transport.fetch_bodies(&needed)?)?;
-        receive_bodies(&mut archive, wc)
+        receive_bodies_shown(&mut archive, wc, ctx.ui, &needed, entries.iter())
     })
 }
 
@@ -198,6 +202,12 @@ fn populate(
     // `zsync cleanup` an update restores the files that are missing.
     wc.save()?;
 
+    let (objects, bytes) = manifest
+        .entries
+        .iter()
+        .filter(|m| wc.index.entries.contains_key(m.path.as_str()))
+        .fold((0, 0), |(n, b), m| (n + 1, b + m.size));
+    let progress = Progress::start(ctx.ui, Phase::Writing, objects, bytes);
     for m in &manifest.entries {
         let Some(mut entry) = wc.index.entries.get(m.path.as_str()).cloned() else {
             continue;
@@ -209,6 +219,7 @@ fn populate(
             entry.stat = Some(materialize(&wc, m, &path)?);
             crate::fault::point("client-checkout-file");
         }
+        progress.advance(1, m.size);
         if !m.path.is_root() {
             ctx.ui.notify(Notification::Update {
                 columns: "A   ".into(),
@@ -217,6 +228,7 @@ fn populate(
         }
         wc.index.entries.insert(m.path.to_string(), entry);
     }
+    drop(progress);
     crate::locks::fit_all(&mut wc)?;
     wc.save()?;
     Ok(CheckoutResult {
@@ -317,15 +329,64 @@ pub(crate) fn receive_bodies(
     archive: &mut ArchiveReader<ByteStream>,
     wc: &WorkingCopy,
 ) -> Result<()> {
+    receive(archive, wc, &NoProgress)
+}
+
+/// [`receive_bodies`], reporting [`Phase::Receiving`] progress against
+/// the totals of `entries`' bodies that `needed` names.
+pub(crate) fn receive_bodies_shown<'m>(
+    archive: &mut ArchiveReader<ByteStream>,
+    wc: &WorkingCopy,
+    ui: &dyn Ui,
+    needed: &[BodyHash],
+    entries: impl Iterator<Item = &'m ManifestEntry>,
+) -> Result<()> {
+    let (objects, bytes) = body_totals(needed, entries);
+    let _progress = Progress::start(ui, Phase::Receiving, objects, bytes);
+    receive(archive, wc, ui)
+}
+
+/// How many of the `needed` bodies there are and their bytes, by the
+/// sizes the manifest gives.
+pub(crate) fn body_totals<'m>(
+    needed: &[BodyHash],
+    entries: impl Iterator<Item = &'m ManifestEntry>,
+) -> (u64, u64) {
+    let needed: std::collections::HashSet<&BodyHash> = needed.iter().collect();
+    let mut sizes: HashMap<&BodyHash, u64> = HashMap::new();
+    for m in entries {
+        if let Some(h) = m.hash.as_ref().filter(|h| needed.contains(h)) {
+            sizes.insert(h, m.size);
+        }
+    }
+    (sizes.len() as u64, sizes.values().sum())
+}
+
+/// A `Ui` that shows nothing, for body transfers nobody watches.
+struct NoProgress;
+
+impl Ui for NoProgress {
+    fn notify(&self, _note: Notification) {}
+    fn password(&self, _prompt: &str) -> Option<String> {
+        None
+    }
+}
+
+fn receive(archive: &mut ArchiveReader<ByteStream>, wc: &WorkingCopy, ui: &dyn Ui) -> Result<()> {
     loop {
         match archive.next_header()? {
             Header::End => return Ok(()),
             Header::Body { hash, .. } => {
                 let mut body = ReadFailure {
-                    inner: archive.body(),
+                    inner: CountingReader {
+                        inner: archive.body(),
+                        ui,
+                    },
                     failed: None,
                 };
-                if let Err(e) = wc.pristine.insert_verified(&hash, &mut body) {
+                let inserted = wc.pristine.insert_verified(&hash, &mut body);
+                ui.progress_advance(1, 0);
+                if let Err(e) = inserted {
                     // A failed read is the server's answer breaking off, not
                     // a problem with the file it was being written to.
                     return Err(match body.failed {

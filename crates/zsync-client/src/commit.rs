@@ -13,7 +13,7 @@ use crate::schedule::subtree_keys;
 use crate::session::{Context, Target};
 use crate::status::{LocalState, local_state, parse_key};
 use crate::transport::Transport;
-use crate::ui::Notification;
+use crate::ui::{Notification, Phase, Progress, Ui};
 use crate::wc::WorkingCopy;
 
 /// What to do locally once the server accepted an op.
@@ -49,7 +49,11 @@ pub fn commit_with(
     // Moves go after every add, so they can go into new folders.
     let mut moves = Vec::new();
 
+    // Finding what changed stats every file and hashes those whose stat
+    // data moved; the bytes are not known before.
+    let scanning = Progress::start(ctx.ui, Phase::Scanning, selected.len() as u64, 0);
     for (key, rel) in &selected {
+        scanning.advance(1, 0);
         let entry = &wc.index.entries[key];
         let shown = ctx.display(&wc.abs(rel));
         if entry.in_conflict() {
@@ -174,6 +178,7 @@ pub fn commit_with(
             }
         }
     }
+    drop(scanning);
     if !conflicts.is_empty() {
         return Err(ClientError::refused(
             conflicts.join(", "),
@@ -190,6 +195,7 @@ pub fn commit_with(
 
     let transport = ctx.connect(&wc.url()?)?;
     upload_missing(
+        ctx.ui,
         transport.as_ref(),
         &wc,
         planned.iter().filter_map(|p| p.body.map(|b| b.0)),
@@ -369,7 +375,9 @@ fn moved_along(
 
 /// Uploads those of the bodies (all in the pristine store) that the server
 /// lacks, streaming each from its file.
+/// Progress is counted per body, after each upload.
 pub(crate) fn upload_missing(
+    ui: &dyn Ui,
     transport: &dyn Transport,
     wc: &WorkingCopy,
     hashes: impl Iterator<Item = BodyHash>,
@@ -378,13 +386,23 @@ pub(crate) fn upload_missing(
     if hashes.is_empty() {
         return Ok(());
     }
+    let mut files = Vec::new();
+    let mut bytes = 0;
     for hash in transport.missing_bodies(&hashes)? {
-        let file = wc.pristine.open(&hash)?;
-        let size = file
+        let size = wc
+            .pristine
+            .open(&hash)?
             .metadata()
             .map_err(ClientError::io(wc.pristine.path(&hash)))?
             .len();
+        bytes += size;
+        files.push((hash, size));
+    }
+    let progress = Progress::start(ui, Phase::Sending, files.len() as u64, bytes);
+    for (hash, size) in files {
+        let file = wc.pristine.open(&hash)?;
         transport.upload_body(&hash, file, size)?;
+        progress.advance(1, size);
     }
     Ok(())
 }

@@ -40,6 +40,6 @@ pub mod wc;
 
 pub use error::{ClientError, Result};
 pub use session::{Context, Target};
-pub use ui::{Notification, Ui};
+pub use ui::{Notification, Phase, ProgressEvent, Ui};
 pub use url::ServerUrl;
 pub use wc::WorkingCopy;

@@ -23,8 +23,52 @@ pub enum Notification {
     Text(String),
 }
 
+/// What a long-running step is doing, for progress reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Looking at working files (stat, hashing candidates) to find changes.
+    Scanning,
+    /// Bodies coming from the server into the pristine store.
+    Receiving,
+    /// Working files and index entries being written.
+    Writing,
+    /// Bodies going to the server.
+    Sending,
+    /// A bundle read through once to check it.
+    Checking,
+}
+
+impl Phase {
+    pub fn label(self) -> &'static str {
+        match self {
+            Phase::Scanning => "scanning",
+            Phase::Receiving => "receiving",
+            Phase::Writing => "writing",
+            Phase::Sending => "sending",
+            Phase::Checking => "checking",
+        }
+    }
+}
+
 pub trait Ui {
     fn notify(&self, note: Notification);
+
+    /// A step of `total_objects` objects and `total_bytes` bytes begins (a
+    /// total is 0 when unknown or not counted). Until [`Ui::progress_finish`],
+    /// [`Ui::progress_advance`] reports what was done since the last call.
+    /// Called from the command's threads, possibly often: keep it cheap.
+    fn progress_start(&self, phase: Phase, total_objects: u64, total_bytes: u64) {
+        let _ = (phase, total_objects, total_bytes);
+    }
+
+    /// `objects` and `bytes` more are done (deltas, not totals).
+    fn progress_advance(&self, objects: u64, bytes: u64) {
+        let _ = (objects, bytes);
+    }
+
+    /// The step begun by the last [`Ui::progress_start`] is over (done or
+    /// failed).
+    fn progress_finish(&self) {}
 
     /// Asks for a secret without echo. `None` when no one can be asked
     /// (not a terminal): the library then fails with a clear error.
@@ -57,11 +101,74 @@ pub trait Ui {
     }
 }
 
-/// A `Ui` that records notifications and never prompts; for tests and
-/// embedding.
+/// One progress event, as [`RecordingUi`] keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProgressEvent {
+    Start {
+        phase: Phase,
+        objects: u64,
+        bytes: u64,
+    },
+    Advance {
+        objects: u64,
+        bytes: u64,
+    },
+    Finish,
+}
+
+/// A progress step that ends when dropped, also when the command fails
+/// half-way (so a bar never stays on the screen).
+pub(crate) struct Progress<'a> {
+    ui: &'a dyn Ui,
+}
+
+impl<'a> Progress<'a> {
+    pub(crate) fn start(ui: &'a dyn Ui, phase: Phase, objects: u64, bytes: u64) -> Self {
+        ui.progress_start(phase, objects, bytes);
+        Self { ui }
+    }
+
+    pub(crate) fn advance(&self, objects: u64, bytes: u64) {
+        self.ui.progress_advance(objects, bytes);
+    }
+}
+
+impl Drop for Progress<'_> {
+    fn drop(&mut self) {
+        self.ui.progress_finish();
+    }
+}
+
+/// A reader that reports the bytes read through it as progress.
+pub(crate) struct CountingReader<'a, R> {
+    pub(crate) inner: R,
+    pub(crate) ui: &'a dyn Ui,
+}
+
+impl<R: std::io::Read> std::io::Read for CountingReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n > 0 {
+            self.ui.progress_advance(0, n as u64);
+        }
+        Ok(n)
+    }
+}
+
+/// A `Ui` that records notifications and progress events and never
+/// prompts; for tests and embedding.
 #[derive(Default)]
 pub struct RecordingUi {
     pub notes: std::sync::Mutex<Vec<Notification>>,
+    pub progress: std::sync::Mutex<Vec<ProgressEvent>>,
+}
+
+impl RecordingUi {
+    fn record(&self, event: ProgressEvent) {
+        if let Ok(mut events) = self.progress.lock() {
+            events.push(event);
+        }
+    }
 }
 
 impl Ui for RecordingUi {
@@ -69,6 +176,22 @@ impl Ui for RecordingUi {
         if let Ok(mut notes) = self.notes.lock() {
             notes.push(note);
         }
+    }
+
+    fn progress_start(&self, phase: Phase, objects: u64, bytes: u64) {
+        self.record(ProgressEvent::Start {
+            phase,
+            objects,
+            bytes,
+        });
+    }
+
+    fn progress_advance(&self, objects: u64, bytes: u64) {
+        self.record(ProgressEvent::Advance { objects, bytes });
+    }
+
+    fn progress_finish(&self) {
+        self.record(ProgressEvent::Finish);
     }
 
     fn password(&self, _prompt: &str) -> Option<String> {

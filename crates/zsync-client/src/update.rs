@@ -10,7 +10,7 @@ use zsync_format::{Manifest, ManifestEntry};
 use zsync_merge::{MergeLabels, merge3};
 use zsync_model::{BodyHash, Oid, Props, RepoPath, Rev};
 
-use crate::checkout::{receive_bodies, write_from_pristine};
+use crate::checkout::{receive_bodies_shown, write_from_pristine};
 use crate::conflict::{Accept, resolve_entry};
 use crate::error::{ClientError, Result};
 use crate::fsutil;
@@ -19,7 +19,7 @@ use crate::schedule::subtree_keys;
 use crate::session::{Context, Target};
 use crate::status::{LocalState, local_state, parse_key, unversioned};
 use crate::transport::Transport;
-use crate::ui::Notification;
+use crate::ui::{Notification, Phase, Progress};
 use crate::wc::WorkingCopy;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -217,7 +217,13 @@ impl Updater<'_, '_> {
             .collect();
         if !needed.is_empty() {
             let mut archive = ArchiveReader::new(transport.fetch_bodies(&needed)?)?;
-            receive_bodies(&mut archive, &self.wc)?;
+            receive_bodies_shown(
+                &mut archive,
+                &self.wc,
+                self.ctx.ui,
+                &needed,
+                theirs.values().copied(),
+            )?;
         }
 
         // Deletions first, topmost only.
@@ -307,7 +313,12 @@ impl Updater<'_, '_> {
             }
         }
 
+        // Every incoming item is compared with its working file (stat, or
+        // a hash if that differs), so count items, not bytes.
+        let ui = self.ctx.ui;
+        let progress = Progress::start(ui, Phase::Writing, theirs.len() as u64, 0);
         for (rel, m) in &theirs {
+            progress.advance(1, 0);
             let rel = &remap(&stays, rel);
             if skipped.iter().any(|s| s.contains(rel)) {
                 continue;
@@ -320,6 +331,7 @@ impl Updater<'_, '_> {
                 skipped.push(rel.clone());
             }
         }
+        drop(progress);
 
         for (from, to) in obstructed {
             let reason = format!(
