@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
 use clap::{Parser, Subcommand};
+use zsync_client::config::Config;
 use zsync_client::conflict::Accept;
 use zsync_client::status::StatusOptions;
 use zsync_client::{Context, ServerUrl};
@@ -43,6 +44,10 @@ pub struct Cli {
     /// fingerprint is exactly this (for scripts; it is remembered).
     #[arg(long, global = true, value_name = "FINGERPRINT")]
     accept_host_key: Option<String>,
+    /// The editor for log messages, `propedit` and conflicts (before
+    /// ZSYNC_EDITOR, the config file's `editor`, VISUAL and EDITOR).
+    #[arg(long, global = true, value_name = "CMD")]
+    editor_cmd: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -373,6 +378,11 @@ enum Command {
 }
 
 impl Cli {
+    /// `--editor-cmd`, if given.
+    pub fn editor_cmd(&self) -> Option<&str> {
+        self.editor_cmd.as_deref()
+    }
+
     /// Whether the command prints one JSON document (so notifications are
     /// collected into it rather than printed).
     pub fn wants_json(&self) -> bool {
@@ -389,6 +399,16 @@ impl Cli {
     }
 }
 
+/// The client's config file: `ZSYNC_CONFIG`, else `config.toml` in the
+/// config directory (a missing file means the defaults).
+pub fn load_config() -> std::result::Result<Config, zsync_client::config::ConfigError> {
+    let path = std::env::var_os("ZSYNC_CONFIG")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| config_dir().join(zsync_client::config::FILE_NAME));
+    Config::load(&path)
+}
+
 fn config_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("ZSYNC_CONFIG_DIR") {
         return PathBuf::from(dir);
@@ -400,9 +420,10 @@ fn config_dir() -> PathBuf {
     PathBuf::from(home).join(".config").join("zsync")
 }
 
-pub fn run(cli: Cli, ui: &TerminalUi) -> Result<ExitCode> {
+pub fn run(cli: Cli, ui: &TerminalUi, config: Config) -> Result<ExitCode> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let mut ctx = Context::new(ui, cwd, config_dir());
+    ctx.config = config;
     ctx.tls.ca_certs = cli
         .ca_cert
         .or_else(|| {
@@ -645,10 +666,18 @@ pub fn run(cli: Cli, ui: &TerminalUi) -> Result<ExitCode> {
         }
         Command::Diff(args) => {
             let settings = args.settings();
+            if args.diff_cmd.is_some() {
+                ctx.config.diff_cmd = args.diff_cmd.clone();
+            }
+            let external = ctx.config.diff_cmd.is_some();
             let mut out = std::io::stdout().lock();
             for target in ctx.targets(&args.paths)? {
                 let text = zsync_client::diff::diff_with(&ctx, &target, &settings)?;
-                out.write_all(text.as_bytes())?;
+                if ui.color && !external {
+                    out.write_all(output::colored_diff(&text).as_bytes())?;
+                } else {
+                    out.write_all(text.as_bytes())?;
+                }
             }
         }
         Command::Add {
@@ -796,7 +825,7 @@ pub fn run(cli: Cli, ui: &TerminalUi) -> Result<ExitCode> {
                 (Some(m), _) => m,
                 (None, Some(f)) => std::fs::read_to_string(&f)
                     .with_context(|| format!("cannot read the log message from {}", f.display()))?,
-                (None, None) => edit_message()?,
+                (None, None) => edit_message(ui.editor.as_deref())?,
             };
             let mut commits = Vec::new();
             for target in ctx.targets(&paths)? {
@@ -965,12 +994,10 @@ fn with_user(url: &str, user: Option<String>) -> Result<ServerUrl> {
     Ok(url)
 }
 
-/// Without -m or -F: ask $VISUAL/$EDITOR on a terminal, as svn does;
-/// elsewhere commit with an empty message.
-fn edit_message() -> Result<String> {
-    let editor = std::env::var("VISUAL")
-        .or_else(|_| std::env::var("EDITOR"))
-        .ok();
+/// Without -m or -F: ask the editor (`--editor-cmd`, `ZSYNC_EDITOR`, the
+/// config file, `VISUAL`, `EDITOR`) on a terminal, as svn does; elsewhere
+/// commit with an empty message.
+fn edit_message(editor: Option<&str>) -> Result<String> {
     let (Some(editor), true) = (editor, std::io::stdin().is_terminal()) else {
         return Ok(String::new());
     };

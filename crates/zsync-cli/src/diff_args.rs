@@ -82,6 +82,10 @@ pub struct DiffArgs {
         conflicts_with_all = ["base_to_working", "server_to_working", "base_to_server"]
     )]
     pub revisions: Option<String>,
+    /// Show text changes with this command instead (run as `CMD -u -L OLD
+    /// -L NEW OLDFILE NEWFILE`; overrides the config file's `diff-cmd`).
+    #[arg(long, value_name = "CMD")]
+    pub diff_cmd: Option<String>,
     pub paths: Vec<PathBuf>,
 }
 

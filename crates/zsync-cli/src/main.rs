@@ -13,12 +13,23 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
-    let ui = if args.wants_json() {
+    let config = match cli::load_config() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("zsync: bad config file: {e}");
+            eprintln!("zsync: {}", e.hint());
+            return ExitCode::from(1);
+        }
+    };
+    let mut ui = if args.wants_json() {
         terminal::TerminalUi::recording()
     } else {
         terminal::TerminalUi::new()
     };
-    match cli::run(args, &ui) {
+    let env = |name: &str| std::env::var(name).ok();
+    ui.editor = config.editor_command(args.editor_cmd(), env);
+    ui.color = config.use_color(std::io::IsTerminal::is_terminal(&std::io::stdout()), env);
+    match cli::run(args, &ui, config) {
         Ok(code) => code,
         Err(e) => {
             output::print_error(&e);

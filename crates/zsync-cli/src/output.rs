@@ -69,6 +69,38 @@ pub fn status_line(item: &StatusItem, shown: &str, verbose: bool, updates: bool)
     format!("{cols} {star}   {wrev:>6}   {rev:>6} {author:<12} {shown}")
 }
 
+/// A diff with colour: removed lines red, added green, hunk headers cyan,
+/// `Index:` lines bold (only when the config and `NO_COLOR` allow).
+pub fn colored_diff(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    for line in text.split_inclusive('\n') {
+        let (body, end) = match line.strip_suffix('\n') {
+            Some(b) => (b, "\n"),
+            None => (line, ""),
+        };
+        let code = if body.starts_with("+++") || body.starts_with("---") || body.starts_with("***")
+        {
+            "1"
+        } else if body.starts_with('+') {
+            "32"
+        } else if body.starts_with('-') {
+            "31"
+        } else if body.starts_with("@@") || body.starts_with("##") {
+            "36"
+        } else if body.starts_with("Index: ") {
+            "1"
+        } else {
+            ""
+        };
+        if code.is_empty() {
+            out.push_str(line);
+        } else {
+            out.push_str(&format!("\x1b[{code}m{body}\x1b[0m{end}"));
+        }
+    }
+    out
+}
+
 /// One lock: path, owner, since when (UTC), and the comment.
 pub fn lock_line(shown: &str, lock: &zsync_format::LockInfo) {
     let when = utc_time(lock.created);

@@ -19,6 +19,11 @@ pub struct TerminalUi {
     /// Lines for stdout take the bar off the screen only when both share
     /// the terminal.
     stdout_shared: bool,
+    /// The editor command (`--editor-cmd`, `ZSYNC_EDITOR`, the config
+    /// file, `VISUAL`, `EDITOR`), if any.
+    pub editor: Option<String>,
+    /// Whether stdout gets colour (config `color`, `NO_COLOR`).
+    pub color: bool,
 }
 
 /// One bar, reused for every step of a command. Advancing it is a few
@@ -160,6 +165,8 @@ impl TerminalUi {
             recorded: None,
             progress: std::io::stderr().is_terminal().then(Bar::new),
             stdout_shared: std::io::stdout().is_terminal(),
+            editor: None,
+            color: false,
         }
     }
 
@@ -170,6 +177,8 @@ impl TerminalUi {
             recorded: Some(Mutex::new(Vec::new())),
             progress: None,
             stdout_shared: false,
+            editor: None,
+            color: false,
         }
     }
 
@@ -263,10 +272,7 @@ impl Ui for TerminalUi {
     }
 
     fn edit(&self, path: &std::path::Path) -> bool {
-        let Some(editor) = std::env::var("VISUAL")
-            .or_else(|_| std::env::var("EDITOR"))
-            .ok()
-        else {
+        let Some(editor) = &self.editor else {
             return false;
         };
         std::process::Command::new("sh")

@@ -50,7 +50,7 @@ pub fn checkin(ctx: &Context, url: &str, dir: Option<&Path>, message: &str) -> R
         ));
     }
     let mut found = Vec::new();
-    let rules = IgnoreRules::new(&dir, true);
+    let rules = IgnoreRules::with_globals(&dir, true, &ctx.config.global_ignores);
     walk_new_tree(ctx, &rules, &dir, &RepoPath::root(), &mut found)?;
     let items = found
         .into_iter()

@@ -134,7 +134,8 @@ pub fn diff_with(ctx: &Context, target: &Target, settings: &DiffSettings) -> Res
         };
         let old = old.unwrap_or_else(Version::nonexistent);
         let shown = ctx.display(&wc.abs(&rel));
-        render_item(&mut out, &wc, &shown, &old, &new, settings)?;
+        let external = ctx.config.diff_cmd.as_deref().filter(|_| !settings.brief);
+        render_item(&mut out, &wc, &shown, &old, &new, settings, external)?;
     }
     Ok(out)
 }
@@ -285,6 +286,7 @@ fn render_item(
     old: &Version,
     new: &Version,
     settings: &DiffSettings,
+    external: Option<&str>,
 ) -> Result<()> {
     let old_name = format!("{shown} ({})", old.tag);
     let new_name = format!("{shown} ({})", new.tag);
@@ -313,21 +315,29 @@ fn render_item(
         } else {
             let old_label = format!("{shown}\t({})", old.tag);
             let new_label = format!("{shown}\t({})", new.tag);
-            let text = match settings.format {
-                DiffFormat::Unified => zsync_merge::unified_diff_with(
-                    &old_bytes,
-                    &new_bytes,
-                    &old_label,
-                    &new_label,
-                    &settings.text,
-                ),
-                DiffFormat::Context => zsync_merge::context_diff_with(
-                    &old_bytes,
-                    &new_bytes,
-                    &old_label,
-                    &new_label,
-                    &settings.text,
-                ),
+            let text = match (external, settings.format) {
+                (Some(cmd), _) if old_bytes != new_bytes => {
+                    let old_file = body_file(wc, &old.body);
+                    let new_file = body_file(wc, &new.body);
+                    run_diff_cmd(cmd, shown, [&old_label, &new_label], [&old_file, &new_file])?
+                }
+                (Some(_), _) => String::new(),
+                (None, format) => match format {
+                    DiffFormat::Unified => zsync_merge::unified_diff_with(
+                        &old_bytes,
+                        &new_bytes,
+                        &old_label,
+                        &new_label,
+                        &settings.text,
+                    ),
+                    DiffFormat::Context => zsync_merge::context_diff_with(
+                        &old_bytes,
+                        &new_bytes,
+                        &old_label,
+                        &new_label,
+                        &settings.text,
+                    ),
+                },
             };
             if !text.is_empty() {
                 out.push_str(&format!("Index: {shown}\n{RULE}\n"));
@@ -357,6 +367,48 @@ fn render_item(
     }
     out.push_str(&props_diff(shown, &old.props, &new.props));
     Ok(())
+}
+
+/// The file holding a body, for an external diff command.
+fn body_file(wc: &WorkingCopy, body: &Body) -> std::path::PathBuf {
+    match body {
+        Body::None | Body::Empty => std::path::PathBuf::from("/dev/null"),
+        Body::Pristine(hash) => wc.pristine.path(hash),
+        Body::File(rel) => wc.abs(rel),
+    }
+}
+
+/// Runs the config's `diff-cmd` as svn runs `--diff-cmd`: `CMD -u -L OLD
+/// -L NEW OLDFILE NEWFILE` (through `sh`, so CMD may carry options), and
+/// returns what it printed. Exit status 0 and 1 (differences) are fine.
+fn run_diff_cmd(
+    cmd: &str,
+    shown: &str,
+    labels: [&str; 2],
+    files: [&std::path::Path; 2],
+) -> Result<String> {
+    let output = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{cmd} \"$@\""))
+        .arg("sh")
+        .args(["-u", "-L", labels[0], "-L", labels[1]])
+        .args(files)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| {
+            ClientError::refused(shown, format!("cannot run the diff command {cmd:?}: {e}"))
+        })?;
+    match output.status.code() {
+        Some(0 | 1) => Ok(String::from_utf8_lossy(&output.stdout).into_owned()),
+        _ => Err(ClientError::refused(
+            shown,
+            format!(
+                "the diff command {cmd:?} failed ({}: {}); fix diff-cmd in the config file",
+                output.status,
+                String::from_utf8_lossy(&output.stderr).trim()
+            ),
+        )),
+    }
 }
 
 fn read(wc: &WorkingCopy, body: &Body) -> Result<Vec<u8>> {

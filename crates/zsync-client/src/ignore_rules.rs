@@ -27,10 +27,21 @@ pub struct IgnoreRules {
 impl IgnoreRules {
     /// Rules for the tree at `root`; `enabled` false ignores nothing.
     pub fn new(root: &Path, enabled: bool) -> Self {
+        Self::with_globals(root, enabled, &[])
+    }
+
+    /// [`IgnoreRules::new`] plus `globals`, the config file's
+    /// `global-ignores`, which count like the built-in list (so a
+    /// `.zsyncignore`'s `!pattern` re-includes).
+    pub fn with_globals(root: &Path, enabled: bool, globals: &[String]) -> Self {
         let mut builder = GitignoreBuilder::new(root);
-        for pattern in DEFAULT_PATTERNS {
-            // The built-in patterns are valid globs; a failure would only
-            // drop one of them.
+        for pattern in DEFAULT_PATTERNS
+            .iter()
+            .copied()
+            .chain(globals.iter().map(String::as_str))
+        {
+            // The built-in patterns are valid globs and the config's were
+            // checked when it was read; a failure would only drop one.
             let _ = builder.add_line(None, pattern);
         }
         Self {
@@ -97,5 +108,10 @@ mod tests {
         assert!(rules.is_ignored(&root.join("build"), true));
         assert!(!rules.is_ignored(&root.join("notes.txt"), false));
         assert!(!IgnoreRules::new(root, false).is_ignored(&root.join("run.log"), false));
+        let globals = ["*.o".to_owned(), "*.log".to_owned()];
+        let rules = IgnoreRules::with_globals(root, true, &globals);
+        assert!(rules.is_ignored(&root.join("a/b/x.o"), false));
+        assert!(!rules.is_ignored(&root.join("a/keep.log"), false));
+        assert!(!rules.is_ignored(&root.join("x.c"), false));
     }
 }

@@ -10,6 +10,7 @@ pub mod bundle;
 pub mod checkin;
 pub mod checkout;
 pub mod commit;
+pub mod config;
 pub mod conflict;
 pub mod copy;
 pub mod credentials;

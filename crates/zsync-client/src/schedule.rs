@@ -100,7 +100,7 @@ pub(crate) fn sibling_collision(
 /// for addition, guessing each file's kind unless `kind` is given.
 pub fn add(ctx: &Context, paths: &[PathBuf], kind: Option<&Kind>, no_ignore: bool) -> Result<()> {
     let (mut wc, targets) = open_for(ctx, paths)?;
-    let rules = IgnoreRules::new(&wc.root, !no_ignore);
+    let rules = IgnoreRules::with_globals(&wc.root, !no_ignore, &ctx.config.global_ignores);
     let mut plan: Vec<(RepoPath, Entry)> = Vec::new();
     let mut pending = BTreeSet::new();
     let mut targets = targets;

@@ -26,6 +26,8 @@ pub struct Context<'a> {
     pub tls: TlsOptions,
     /// Key file and host-key choices for `zsync+ssh://`.
     pub ssh: SshOptions,
+    /// The client's config file (default users, diff tool, ignores).
+    pub config: crate::config::Config,
 }
 
 /// The command-line targets that fall in one working copy.
@@ -44,6 +46,7 @@ impl<'a> Context<'a> {
             registry: Registry::builtin(),
             tls: TlsOptions::default(),
             ssh: SshOptions::default(),
+            config: crate::config::Config::default(),
         }
     }
 
@@ -103,6 +106,18 @@ impl<'a> Context<'a> {
     /// commands need no password. Over `zsync+ssh://` the SSH login is
     /// the authentication (see [`SshTransport::connect`]).
     pub fn connect(&self, url: &ServerUrl) -> Result<Box<dyn Transport>> {
+        // A URL naming no user takes the config file's for its server.
+        let with_user;
+        let url = match (&url.user, self.config.user_for(url)) {
+            (None, Some(user)) => {
+                with_user = ServerUrl {
+                    user: Some(user),
+                    ..url.clone()
+                };
+                &with_user
+            }
+            _ => url,
+        };
         if url.scheme == Scheme::Ssh {
             let tokens = TokenStore::new(&self.config_dir);
             return Ok(Box::new(SshTransport::connect(
@@ -181,9 +196,9 @@ impl<'a> Context<'a> {
     /// `zsync login`: stores a token for the server of `url`.
     pub fn login(&self, url: &ServerUrl) -> Result<String> {
         let tokens = TokenStore::new(&self.config_dir);
-        let user = url
-            .user
-            .clone()
+        let user = self
+            .config
+            .user_for(url)
             .or_else(|| self.ui.line(&format!("Username for {}: ", url.server())))
             .filter(|u| !u.is_empty())
             .ok_or_else(|| ClientError::AuthRequired {
@@ -216,7 +231,7 @@ impl<'a> Context<'a> {
     pub fn logout(&self, url: &ServerUrl) -> Result<String> {
         let tokens = TokenStore::new(&self.config_dir);
         let login = tokens
-            .find(&url.server(), url.user.as_deref())?
+            .find(&url.server(), self.config.user_for(url).as_deref())?
             .ok_or_else(|| {
                 ClientError::refused(url.redacted(), "no stored login for this server")
             })?;

@@ -328,7 +328,7 @@ fn collect(
     }
 
     if !opts.quiet {
-        let rules = IgnoreRules::new(&wc.root, true);
+        let rules = IgnoreRules::with_globals(&wc.root, true, &ctx.config.global_ignores);
         for rel in unversioned(wc, target)? {
             let abs = wc.abs(&rel);
             let ignored = rules.is_ignored(&abs, abs.is_dir());
