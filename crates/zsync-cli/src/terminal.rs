@@ -26,7 +26,8 @@ pub struct TerminalUi {
     pub color: bool,
 }
 
-/// One bar, reused for every step of a command. Advancing it is a few
+/// One bar, reused for every step of a command; the text comes first and
+/// the bar takes the rest of the line, so it never wraps on 80 columns. Advancing it is a few
 /// atomic adds (indicatif redraws at most 20 times a second), so the hot
 /// loops that report every file pay no lock.
 struct Bar {
@@ -63,10 +64,10 @@ impl Bar {
         let objects = (self.objects.clone(), self.total_objects.clone());
         let bytes = self.bytes.clone();
         let template = if by_bytes {
-            "{prefix:>9} [{bar:25}] {objs} objects, {binary_bytes}/{binary_total_bytes} \
-             ({binary_bytes_per_sec}, ETA {eta})"
+            "{prefix:>9} {objs} objects, {binary_bytes}/{binary_total_bytes}, \
+             {binary_bytes_per_sec}, ETA {eta} [{wide_bar}]"
         } else if total_objects > 0 {
-            "{prefix:>9} [{bar:25}] {pos}/{len} objects{done_bytes} ({per_sec}, ETA {eta})"
+            "{prefix:>9} {pos}/{len} objects{done_bytes}, {per_sec}, ETA {eta} [{wide_bar}]"
         } else {
             "{prefix:>9} {spinner} {pos} objects{done_bytes} ({per_sec})"
         };
