@@ -286,7 +286,8 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
-    /// Edit an item's properties in $VISUAL/$EDITOR, as TOML (local until
+    /// Edit an item's properties in your editor (--editor-cmd,
+    /// ZSYNC_EDITOR, the config file, VISUAL, EDITOR), as TOML (local until
     /// committed; derived ones are shown but cannot be changed).
     #[command(visible_alias = "pedit")]
     Propedit { path: PathBuf },
@@ -661,7 +662,11 @@ pub fn run(cli: Cli, ui: &TerminalUi, config: Config) -> Result<ExitCode> {
             let mut out = std::io::stdout().lock();
             for path in &paths {
                 let text = zsync_client::history::diff_revisions(&ctx, path, from, to)?;
-                out.write_all(text.as_bytes())?;
+                if ui.color {
+                    out.write_all(output::colored_diff(&text).as_bytes())?;
+                } else {
+                    out.write_all(text.as_bytes())?;
+                }
             }
         }
         Command::Diff(args) => {
