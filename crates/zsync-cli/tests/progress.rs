@@ -188,3 +188,26 @@ fn a_terminal_gets_a_bar() {
     let last_bar = drawn.rfind(" objects").unwrap();
     assert!(drawn[last_bar..].contains("\x1b[2K"), "{drawn:?}");
 }
+
+#[test]
+fn checkin_reports_hashing_and_sending() {
+    let server = Server::demo();
+    let work = tempfile::tempdir().unwrap();
+    let config = tempfile::tempdir().unwrap();
+    let ui = RecordingUi::default();
+    let ctx = Context::new(&ui, work.path().to_path_buf(), config.path().to_path_buf());
+    let dir = work.path().join("tree");
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    std::fs::write(dir.join("a.txt"), "abc").unwrap();
+    std::fs::write(dir.join("sub/b.txt"), "hello").unwrap();
+    zsync_client::checkin::checkin(&ctx, &server.url("tree"), Some(&dir), "new").unwrap();
+    let got = steps(&take(&ui));
+    assert_eq!(got.len(), 2, "{got:?}");
+    // Every item is looked at (the bytes hashed are counted as they go),
+    // then both bodies are sent.
+    let (phase, total, done) = got[0];
+    assert_eq!(phase, Phase::Scanning);
+    assert_eq!((total.0, total.1), (done.0, 0), "{got:?}");
+    assert!(done.0 >= 4 && done.1 == 8, "{got:?}");
+    assert_eq!(got[1], (Phase::Sending, (2, 8), (2, 8)));
+}
