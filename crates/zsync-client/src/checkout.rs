@@ -198,24 +198,36 @@ fn populate(
     // `zsync cleanup` an update restores the files that are missing.
     wc.save()?;
 
-    for m in &manifest.entries {
-        let Some(mut entry) = wc.index.entries.get(m.path.as_str()).cloned() else {
-            continue;
-        };
-        let path = wc.abs(&m.path);
-        if m.kind.is_folder() {
-            fsutil::create_dir_all(&path)?;
-        } else {
-            entry.stat = Some(materialize(&wc, m, &path)?);
-            crate::fault::point("client-checkout-file");
+    // Folders first, then the files on a few threads: creating files waits
+    // on the filesystem far more than on the CPU.
+    let kept: Vec<&ManifestEntry> = manifest
+        .entries
+        .iter()
+        .filter(|m| wc.index.entries.contains_key(m.path.as_str()))
+        .collect();
+    for m in kept.iter().filter(|m| m.kind.is_folder()) {
+        fsutil::create_dir_all(&wc.abs(&m.path))?;
+    }
+    let files: Vec<&ManifestEntry> = kept
+        .iter()
+        .copied()
+        .filter(|m| !m.kind.is_folder())
+        .collect();
+    let stats = fsutil::parallel_map(&files, WRITE_THREADS, |m| {
+        let stat = materialize(&wc, m, &wc.abs(&m.path))?;
+        crate::fault::point("client-checkout-file");
+        Ok(stat)
+    })?;
+    for (m, stat) in files.iter().zip(stats) {
+        if let Some(entry) = wc.index.entries.get_mut(m.path.as_str()) {
+            entry.stat = Some(stat);
         }
-        if !m.path.is_root() {
-            ctx.ui.notify(Notification::Update {
-                columns: "A   ".into(),
-                path: ctx.display(&path),
-            });
-        }
-        wc.index.entries.insert(m.path.to_string(), entry);
+    }
+    for m in kept.iter().filter(|m| !m.path.is_root()) {
+        ctx.ui.notify(Notification::Update {
+            columns: "A   ".into(),
+            path: ctx.display(&wc.abs(&m.path)),
+        });
     }
     crate::locks::fit_all(&mut wc)?;
     wc.save()?;
@@ -312,14 +324,75 @@ pub(crate) fn fold_name(name: &str) -> String {
     name.nfc().collect::<String>().to_lowercase()
 }
 
-/// Reads body frames into the pristine store until the end frame.
+/// Threads writing files at once.
+const WRITE_THREADS: usize = 4;
+
+/// Bodies up to this size are read whole and handed to a writer thread;
+/// larger ones stream to disk from the archive.
+const HANDED_OFF_BODY: u64 = 1 << 20;
+
+/// Reads body frames into the pristine store until the end frame. Small
+/// bodies are written by a few threads while the next ones are read.
 pub(crate) fn receive_bodies(
     archive: &mut ArchiveReader<ByteStream>,
     wc: &WorkingCopy,
 ) -> Result<()> {
+    use std::sync::{Mutex, mpsc};
+    let (tx, rx) = mpsc::sync_channel::<(BodyHash, Vec<u8>)>(4 * WRITE_THREADS);
+    let rx = Mutex::new(rx);
+    std::thread::scope(|scope| {
+        let writers: Vec<_> = (0..WRITE_THREADS)
+            .map(|_| {
+                scope.spawn(|| -> Result<()> {
+                    loop {
+                        let job = rx.lock().ok().and_then(|rx| rx.recv().ok());
+                        let Some((hash, data)) = job else {
+                            return Ok(());
+                        };
+                        wc.pristine.insert_verified(&hash, &mut &data[..])?;
+                    }
+                })
+            })
+            .collect();
+        let read = read_bodies(archive, wc, &tx);
+        drop(tx);
+        let mut outcome = read;
+        for writer in writers {
+            let written = writer.join().unwrap_or_else(|_| {
+                Err(ClientError::io(&wc.root)(std::io::Error::other(
+                    "a thread writing base copies panicked",
+                )))
+            });
+            // A writer's failure explains a read that stopped early.
+            if let Err(e) = written {
+                outcome = Err(e);
+            }
+        }
+        outcome
+    })
+}
+
+fn read_bodies(
+    archive: &mut ArchiveReader<ByteStream>,
+    wc: &WorkingCopy,
+    writers: &std::sync::mpsc::SyncSender<(BodyHash, Vec<u8>)>,
+) -> Result<()> {
+    use std::io::Read;
     loop {
         match archive.next_header()? {
             Header::End => return Ok(()),
+            Header::Body { hash, size } if size <= HANDED_OFF_BODY => {
+                let mut data = Vec::with_capacity(size as usize);
+                archive.body().read_to_end(&mut data).map_err(|e| {
+                    ClientError::Protocol(format!(
+                        "the archive from the server broke off in body {hash}: {e}"
+                    ))
+                })?;
+                if writers.send((hash, data)).is_err() {
+                    // Every writer stopped: their error is the answer.
+                    return Ok(());
+                }
+            }
             Header::Body { hash, .. } => {
                 let mut body = ReadFailure {
                     inner: archive.body(),

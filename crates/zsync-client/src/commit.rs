@@ -367,6 +367,8 @@ fn moved_along(
     Ok(())
 }
 
+const UPLOAD_THREADS: usize = 4;
+
 /// Uploads those of the bodies (all in the pristine store) that the server
 /// lacks, streaming each from its file.
 pub(crate) fn upload_missing(
@@ -378,14 +380,17 @@ pub(crate) fn upload_missing(
     if hashes.is_empty() {
         return Ok(());
     }
-    for hash in transport.missing_bodies(&hashes)? {
-        let file = wc.pristine.open(&hash)?;
+    let missing = transport.missing_bodies(&hashes)?;
+    // A few uploads at once: each is a round trip, and the server stores
+    // one body while the next arrives.
+    crate::fsutil::parallel_map(&missing, UPLOAD_THREADS, |hash| {
+        let file = wc.pristine.open(hash)?;
         let size = file
             .metadata()
-            .map_err(ClientError::io(wc.pristine.path(&hash)))?
+            .map_err(ClientError::io(wc.pristine.path(hash)))?
             .len();
-        transport.upload_body(&hash, file, size)?;
-    }
+        transport.upload_body(hash, file, size)
+    })?;
     Ok(())
 }
 
