@@ -304,6 +304,7 @@ pub mod json {
                 Notification::Text(text) | Notification::Warning(text) => {
                     json!({"message": text.trim_end()})
                 }
+                Notification::Watch(event) => json!({"watch": format!("{event:?}")}),
             })
             .collect()
     }
