@@ -173,7 +173,7 @@ pub fn stop_on_signals(stop: StopFlag) -> anyhow::Result<()> {
     };
     std::thread::spawn(move || {
         runtime.block_on(async {
-            for seen in 0.. {
+            loop {
                 #[cfg(unix)]
                 tokio::select! {
                     _ = tokio::signal::ctrl_c() => {}
@@ -181,7 +181,7 @@ pub fn stop_on_signals(stop: StopFlag) -> anyhow::Result<()> {
                 }
                 #[cfg(not(unix))]
                 let _ = tokio::signal::ctrl_c().await;
-                if seen > 0 {
+                if stop.is_set() {
                     std::process::exit(130);
                 }
                 stop.stop();

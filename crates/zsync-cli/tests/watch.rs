@@ -62,7 +62,11 @@ impl Watcher {
     fn wait_for(&self, text: &str) -> String {
         let mut found = None;
         eventually(&format!("watch to print {text:?}"), self, || {
-            found = self.stdout().lines().find(|l| l.contains(text)).map(str::to_owned);
+            found = self
+                .stdout()
+                .lines()
+                .find(|l| l.contains(text))
+                .map(str::to_owned);
             found.is_some()
         });
         found.unwrap()
@@ -211,8 +215,14 @@ fn a_conflict_holds_back_only_its_path() {
     // covers updates the change feed starts).
     let notes = a.read("a/demo/notes.txt");
     let first = notes.lines().next().unwrap().to_owned();
-    a.write("a/demo/notes.txt", &notes.replacen(&first, "Notes from a", 1));
-    b.write("b/demo/notes.txt", &notes.replacen(&first, "Notes from b", 1));
+    a.write(
+        "a/demo/notes.txt",
+        &notes.replacen(&first, "Notes from a", 1),
+    );
+    b.write(
+        "b/demo/notes.txt",
+        &notes.replacen(&first, "Notes from b", 1),
+    );
     b.run(&["commit", "-m", "b's notes", "b"]).ok();
     let w = Watcher::start(&a, &["--settle", "200", "a/demo"]);
     w.wait_for("Conflict in 'a/demo/notes.txt'");
@@ -226,7 +236,11 @@ fn a_conflict_holds_back_only_its_path() {
     let index = a.read("a/demo/index.html");
     a.write("a/demo/index.html", &format!("{index}<!-- a -->\n"));
     w.wait_for("watch: edit index.html");
-    assert!(!w.stdout().contains("watch: edit notes.txt"), "{}", w.stdout());
+    assert!(
+        !w.stdout().contains("watch: edit notes.txt"),
+        "{}",
+        w.stdout()
+    );
     let log = newest_log(&b, "b/demo");
     assert!(log.contains("watch: edit index.html"), "{log}");
 

@@ -118,7 +118,12 @@ const RETRY: Duration = Duration::from_secs(2);
 /// settled save, merges others' commits as they land. Returns once the
 /// copy is consistent (between steps); fails only on what no retry can
 /// fix (a damaged or interrupted copy, a refused login).
-pub fn watch(ctx: &Context, target: &Target, options: &WatchOptions, stop: &StopFlag) -> Result<()> {
+pub fn watch(
+    ctx: &Context,
+    target: &Target,
+    options: &WatchOptions,
+    stop: &StopFlag,
+) -> Result<()> {
     let wc = WorkingCopy::open(&target.root)?;
     wc.check_not_interrupted()?;
     let url = wc.url()?;
@@ -147,6 +152,7 @@ pub fn watch(ctx: &Context, target: &Target, options: &WatchOptions, stop: &Stop
         retry_at: None,
         rescan_at: Instant::now(),
         feed_failing: false,
+        last_warning: None,
     };
     session.run(&rx, stop)
 }
@@ -173,6 +179,8 @@ struct Session<'a, 'c> {
     retry_at: Option<Instant>,
     rescan_at: Instant,
     feed_failing: bool,
+    /// The last retry warning, until a step succeeds.
+    last_warning: Option<String>,
 }
 
 impl Session<'_, '_> {
@@ -245,7 +253,11 @@ impl Session<'_, '_> {
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        let settle = self.pending.values().min().map(|t| *t + self.options.settle);
+        let settle = self
+            .pending
+            .values()
+            .min()
+            .map(|t| *t + self.options.settle);
         [settle, Some(self.rescan_at), self.retry_at]
             .into_iter()
             .flatten()
@@ -269,13 +281,12 @@ impl Session<'_, '_> {
                         && path.file_name().is_some_and(|n| n != ADMIN_DIR)
                         && !matches!(event.kind, EventKind::Remove(_))
                         && path.is_dir()
+                        && let Err(e) = self.files.watch(path, RecursiveMode::Recursive)
                     {
-                        if let Err(e) = self.files.watch(path, RecursiveMode::Recursive) {
-                            self.ctx.ui.notify(Notification::Warning(format!(
-                                "{}: cannot watch for changes: {e}",
-                                self.ctx.display(path)
-                            )));
-                        }
+                        self.ctx.ui.notify(Notification::Warning(format!(
+                            "{}: cannot watch for changes: {e}",
+                            self.ctx.display(path)
+                        )));
                     }
                     if path.parent() == Some(&WorkingCopy::admin_dir_of(&self.root)) {
                         if *path == WorkingCopy::index_file_of(&self.root) {
@@ -298,7 +309,11 @@ impl Session<'_, '_> {
             }
             Message::Feed(Ok(feed)) => {
                 self.feed_failing = false;
-                if feed.revisions.iter().any(|r| !self.own_revs.contains(&r.rev)) {
+                if feed
+                    .revisions
+                    .iter()
+                    .any(|r| !self.own_revs.contains(&r.rev))
+                {
                     self.update_due = true;
                 }
             }
@@ -329,6 +344,7 @@ impl Session<'_, '_> {
         match crate::update::update(self.ctx, self.target, Some(Accept::Postpone)) {
             Ok(summary) => {
                 self.update_due = false;
+                self.last_warning = None;
                 if !summary.unchanged {
                     self.ctx.ui.notify(Notification::Watch(WatchEvent::Updated {
                         rev: summary.rev,
@@ -355,9 +371,11 @@ impl Session<'_, '_> {
         }
         drop(wc);
         for rel in now.difference(&self.conflicted) {
-            self.ctx.ui.notify(Notification::Watch(WatchEvent::Conflict {
-                path: self.shown(rel),
-            }));
+            self.ctx
+                .ui
+                .notify(Notification::Watch(WatchEvent::Conflict {
+                    path: self.shown(rel),
+                }));
         }
         let resolved: Vec<RepoPath> = self.conflicted.difference(&now).cloned().collect();
         for rel in resolved {
@@ -410,7 +428,9 @@ impl Session<'_, '_> {
             Ok(items) => {
                 let items = items
                     .into_iter()
-                    .filter(|i| !self.failed.contains(&i.path) && !self.pending.contains_key(&i.path))
+                    .filter(|i| {
+                        !self.failed.contains(&i.path) && !self.pending.contains_key(&i.path)
+                    })
                     .collect();
                 self.commit_items(items, &[], stop)
             }
@@ -445,9 +465,11 @@ impl Session<'_, '_> {
         for item in items {
             if item.text == 'C' || item.props == 'C' || item.tree_conflict {
                 if self.conflicted.insert(item.path.clone()) {
-                    self.ctx.ui.notify(Notification::Watch(WatchEvent::Conflict {
-                        path: self.shown(&item.path),
-                    }));
+                    self.ctx
+                        .ui
+                        .notify(Notification::Watch(WatchEvent::Conflict {
+                            path: self.shown(&item.path),
+                        }));
                 }
                 continue;
             }
@@ -470,6 +492,10 @@ impl Session<'_, '_> {
             let abs: Vec<PathBuf> = to_add.iter().map(|r| self.root.join(r.as_str())).collect();
             match crate::schedule::add(self.ctx, &abs, None, false) {
                 Ok(()) => adds.extend(to_add),
+                Err(e) if is_passing(&e) => {
+                    self.requeue(&to_add);
+                    return self.passing(e);
+                }
                 Err(e) => self.refused(&to_add, e),
             }
         }
@@ -481,6 +507,10 @@ impl Session<'_, '_> {
             // Gone from disk already; only the deletion is scheduled.
             match crate::schedule::remove(self.ctx, &abs, false, true) {
                 Ok(()) => removes.extend(to_remove),
+                Err(e) if is_passing(&e) => {
+                    self.requeue(&to_remove);
+                    return self.passing(e);
+                }
                 Err(e) => self.refused(&to_remove, e),
             }
         }
@@ -501,11 +531,14 @@ impl Session<'_, '_> {
             };
             match crate::commit::commit(self.ctx, &target, &message) {
                 Ok(Some(rev)) => {
+                    self.last_warning = None;
                     self.own_revs.insert(rev);
-                    self.ctx.ui.notify(Notification::Watch(WatchEvent::Committed {
-                        rev,
-                        message: message.clone(),
-                    }));
+                    self.ctx
+                        .ui
+                        .notify(Notification::Watch(WatchEvent::Committed {
+                            rev,
+                            message: message.clone(),
+                        }));
                     return Ok(());
                 }
                 Ok(None) => return Ok(()),
@@ -540,11 +573,22 @@ impl Session<'_, '_> {
     /// another command holding the lock) and try again later. Fails the
     /// watch for what no retry fixes.
     fn passing(&mut self, e: ClientError) -> Result<()> {
-        if !is_passing(&e) && !matches!(e, ClientError::Stale { .. }) {
+        if is_fatal(&e) {
             return Err(e);
         }
-        if !matches!(e, ClientError::Locked { .. }) {
-            self.ctx.ui.notify(Notification::Warning(format!("{e}; trying again")));
+        match e {
+            // Another command's turn; nothing to say.
+            ClientError::Locked { .. } => {}
+            // A commit's answer was lost: the update finds out what became of it.
+            ClientError::PendingCommit { .. } => self.update_due = true,
+            // Said once, not at every retry.
+            _ => {
+                let text = format!("{e}; trying again");
+                if self.last_warning.as_ref() != Some(&text) {
+                    self.ctx.ui.notify(Notification::Warning(text.clone()));
+                    self.last_warning = Some(text);
+                }
+            }
         }
         self.retry_at = Some(Instant::now() + RETRY);
         Ok(())
@@ -571,6 +615,24 @@ impl Session<'_, '_> {
     fn shown(&self, rel: &RepoPath) -> String {
         self.ctx.display(&self.root.join(rel.as_str()))
     }
+}
+
+/// Whether a failure ends the watch: the copy is damaged or interrupted,
+/// the login or certificate is refused, the folder is gone. Anything else
+/// is retried (a busy copy, a server away) or reported per path.
+fn is_fatal(e: &ClientError) -> bool {
+    matches!(
+        e,
+        ClientError::Interrupted { .. }
+            | ClientError::Corrupt { .. }
+            | ClientError::NotAWorkingCopy(_)
+            | ClientError::AuthFailed { .. }
+            | ClientError::AuthRequired { .. }
+            | ClientError::Certificate { .. }
+            | ClientError::Forbidden(_)
+            | ClientError::NotFound { .. }
+            | ClientError::Url { .. }
+    )
 }
 
 /// Whether a failure may pass by itself (retried), as opposed to a
