@@ -133,7 +133,7 @@ pub fn watch(
 
     let (tx, rx) = mpsc::channel();
     // Kept alive for as long as the loop runs; dropping it stops watching.
-    let files = watch_files(&target.root, tx.clone())?;
+    let files = watch_files(&target.root, tx.clone(), ctx.ui, options.rescan)?;
     let feed = ctx.connect(&url)?;
     follow_feed(feed, feed_root, since, options.feed_wait, tx, stop.clone());
 
@@ -686,7 +686,12 @@ pub fn message(edits: &[RepoPath], adds: &[RepoPath], removes: &[RepoPath]) -> S
 /// every folder in it but the admin directory recursively (the pristine
 /// store would only add noise and watches). The index file is watched too,
 /// to notice `zsync resolved` at once.
-fn watch_files(root: &Path, tx: Sender<Message>) -> Result<notify::RecommendedWatcher> {
+fn watch_files(
+    root: &Path,
+    tx: Sender<Message>,
+    ui: &dyn crate::Ui,
+    rescan: Duration,
+) -> Result<notify::RecommendedWatcher> {
     let mut watcher = notify::recommended_watcher(move |event| {
         let _ = tx.send(Message::Files(event));
     })
@@ -702,9 +707,15 @@ fn watch_files(root: &Path, tx: Sender<Message>) -> Result<notify::RecommendedWa
     for item in read {
         let item = item.map_err(ClientError::io(root))?;
         if item.file_name() != ADMIN_DIR && item.file_type().is_ok_and(|t| t.is_dir()) {
-            watcher
-                .watch(&item.path(), RecursiveMode::Recursive)
-                .map_err(|e| cannot_watch(&item.path(), e))?;
+            // Too many folders for the system's watch limit, say: the
+            // rescan still covers this one.
+            if let Err(e) = watcher.watch(&item.path(), RecursiveMode::Recursive) {
+                ui.notify(Notification::Warning(format!(
+                    "{}; it is only scanned every {} s",
+                    cannot_watch(&item.path(), e),
+                    rescan.as_secs()
+                )));
+            }
         }
     }
     Ok(watcher)
