@@ -26,6 +26,10 @@ impl Watcher {
     /// Starts `zsync watch ARGS` in the client's work directory and waits
     /// until it says it is watching.
     fn start(client: &Client, args: &[&str]) -> Self {
+        Self::start_env(client, args, &[])
+    }
+
+    fn start_env(client: &Client, args: &[&str], env: &[(&str, &str)]) -> Self {
         let logs = tempfile::tempdir().unwrap();
         let out = logs.path().join("stdout");
         let err = logs.path().join("stderr");
@@ -34,6 +38,7 @@ impl Watcher {
             .args(args)
             .current_dir(client.dir.path())
             .env("ZSYNC_CONFIG_DIR", client.config.path())
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&out).unwrap())
             .stderr(std::fs::File::create(&err).unwrap())
@@ -70,6 +75,14 @@ impl Watcher {
             found.is_some()
         });
         found.unwrap()
+    }
+
+    /// Waits until stderr has `text` `n` times.
+    #[track_caller]
+    fn wait_for_err(&self, text: &str, n: usize) {
+        eventually(&format!("watch to say {text:?} on stderr"), self, || {
+            self.stderr().matches(text).count() >= n
+        });
     }
 
     /// Sends SIGINT and waits for the exit; returns the exit code.
@@ -253,6 +266,46 @@ fn a_conflict_holds_back_only_its_path() {
     b.run(&["update", "b"]).ok();
     assert_eq!(b.read("b/demo/notes.txt"), merged);
 
+    let (code, _) = w.interrupt();
+    assert!(code == 0 || code == 130);
+    assert_eq!(a.run(&["status", "a"]).ok().stdout, "");
+}
+
+#[test]
+fn a_stale_commit_is_updated_and_sent_again() {
+    if !cfg!(debug_assertions) {
+        eprintln!("skipped: fault points exist only in debug builds");
+        return;
+    }
+    let server = Server::demo();
+    let (a, b) = two_copies(&server);
+    // The watcher stops before each commit (a test-only fault point in
+    // debug builds), long enough for b to commit first.
+    let w = Watcher::start_env(
+        &a,
+        &["--settle", "200", "a/demo"],
+        &[
+            ("ZSYNC_FAULT", "watch-commit"),
+            ("ZSYNC_FAULT_PAUSE_MS", "3000"),
+        ],
+    );
+    let notes = a.read("a/demo/notes.txt");
+    a.write("a/demo/notes.txt", &format!("{notes}last line from a\n"));
+    w.wait_for_err("zsync-fault: watch-commit", 1);
+    // Another line of the same file, committed while a waits.
+    let first = notes.lines().next().unwrap().to_owned();
+    let theirs = notes.replacen(&first, "First line from b", 1);
+    b.write("b/demo/notes.txt", &theirs);
+    b.run(&["commit", "-m", "b first", "b"]).ok();
+
+    // a's commit is refused as stale, a merges b's line and sends again.
+    w.wait_for("Updated to revision");
+    w.wait_for("watch: edit notes.txt");
+    assert_eq!(w.stderr().matches("zsync-fault: watch-commit").count(), 2);
+    let merged = format!("{theirs}last line from a\n");
+    assert_eq!(a.read("a/demo/notes.txt"), merged);
+    b.run(&["update", "b"]).ok();
+    assert_eq!(b.read("b/demo/notes.txt"), merged);
     let (code, _) = w.interrupt();
     assert!(code == 0 || code == 130);
     assert_eq!(a.run(&["status", "a"]).ok().stdout, "");

@@ -529,6 +529,7 @@ impl Session<'_, '_> {
                 root: self.root.clone(),
                 paths: paths.clone(),
             };
+            crate::fault::point("watch-commit");
             match crate::commit::commit(self.ctx, &target, &message) {
                 Ok(Some(rev)) => {
                     self.last_warning = None;
