@@ -310,3 +310,39 @@ fn a_stale_commit_is_updated_and_sent_again() {
     assert!(code == 0 || code == 130);
     assert_eq!(a.run(&["status", "a"]).ok().stdout, "");
 }
+
+#[test]
+fn sigint_in_the_middle_of_a_commit_finishes_it_first() {
+    if !cfg!(debug_assertions) {
+        eprintln!("skipped: fault points exist only in debug builds");
+        return;
+    }
+    let server = Server::demo();
+    let (a, b) = two_copies(&server);
+    let w = Watcher::start_env(
+        &a,
+        &["--settle", "200", "a/demo"],
+        &[
+            ("ZSYNC_FAULT", "watch-commit"),
+            ("ZSYNC_FAULT_PAUSE_MS", "1000"),
+        ],
+    );
+    let notes = a.read("a/demo/notes.txt");
+    a.write(
+        "a/demo/notes.txt",
+        &format!("{notes}saved just before Ctrl-C\n"),
+    );
+    w.wait_for_err("zsync-fault: watch-commit", 1);
+    // The signal comes while the commit step runs: the step ends first.
+    let (code, out) = w.interrupt();
+    assert!(code == 0 || code == 130, "exit {code}\n{out}");
+    let committed = out.find("watch: edit notes.txt").expect(&out);
+    let stopped = out.find("Stopped watching").expect(&out);
+    assert!(committed < stopped, "{out}");
+    assert_eq!(a.run(&["status", "a"]).ok().stdout, "");
+    b.run(&["update", "b"]).ok();
+    assert!(
+        b.read("b/demo/notes.txt")
+            .ends_with("saved just before Ctrl-C\n")
+    );
+}
