@@ -346,3 +346,24 @@ fn sigint_in_the_middle_of_a_commit_finishes_it_first() {
             .ends_with("saved just before Ctrl-C\n")
     );
 }
+
+#[test]
+fn the_scan_commits_what_no_event_announced() {
+    let server = Server::demo();
+    let (a, b) = two_copies(&server);
+    // Saved while nothing watched: no event will ever come for it.
+    let about = a.read("a/demo/pages/about.html");
+    a.write(
+        "a/demo/pages/about.html",
+        &format!("{about}<!-- offline -->\n"),
+    );
+    let w = Watcher::start(&a, &["--settle", "200", "--rescan", "1", "a/demo"]);
+    w.wait_for("watch: edit pages/about.html");
+    b.run(&["update", "b"]).ok();
+    assert!(
+        b.read("b/demo/pages/about.html")
+            .ends_with("<!-- offline -->\n")
+    );
+    let (code, _) = w.interrupt();
+    assert!(code == 0 || code == 130);
+}

@@ -253,6 +253,9 @@ impl Session<'_, '_> {
     }
 
     fn next_deadline(&self) -> Option<Instant> {
+        if self.update_due || self.index_changed {
+            return self.retry_at.or(Some(Instant::now()));
+        }
         let settle = self
             .pending
             .values()
@@ -426,13 +429,26 @@ impl Session<'_, '_> {
         self.check_conflicts()?;
         match crate::status::status(self.ctx, self.target, StatusOptions::default()) {
             Ok(items) => {
-                let items = items
-                    .into_iter()
-                    .filter(|i| {
-                        !self.failed.contains(&i.path) && !self.pending.contains_key(&i.path)
-                    })
-                    .collect();
-                self.commit_items(items, &[], stop)
+                let now = Instant::now();
+                let mut quiet = Vec::new();
+                for item in items {
+                    if self.failed.contains(&item.path) || self.pending.contains_key(&item.path) {
+                        continue;
+                    }
+                    // Written within the settle time: maybe still being
+                    // saved (its events not here yet), so it waits its turn.
+                    let recent = std::fs::symlink_metadata(&item.abs)
+                        .and_then(|m| m.modified())
+                        .ok()
+                        .and_then(|t| t.elapsed().ok())
+                        .is_some_and(|age| age < self.options.settle);
+                    if recent {
+                        self.pending.insert(item.path, now);
+                    } else {
+                        quiet.push(item);
+                    }
+                }
+                self.commit_items(quiet, &[], stop)
             }
             Err(e) => self.passing(e),
         }
