@@ -101,8 +101,9 @@ impl<'a> Context<'a> {
     /// password in the URL, a stored login, or a password prompt. A
     /// password is exchanged for a token at once, which is stored so later
     /// commands need no password. Over `zsync+ssh://` the SSH login is
-    /// the authentication (see [`SshTransport::connect`]).
-    pub fn connect(&self, url: &ServerUrl) -> Result<Box<dyn Transport>> {
+    /// the authentication (see [`SshTransport::connect`]). `Send`, so
+    /// `watch` can follow the change feed on a thread of its own.
+    pub fn connect(&self, url: &ServerUrl) -> Result<Box<dyn Transport + Send>> {
         if url.scheme == Scheme::Ssh {
             let tokens = TokenStore::new(&self.config_dir);
             return Ok(Box::new(SshTransport::connect(

@@ -21,6 +21,8 @@ pub enum Notification {
     Warning(String),
     /// Text to show as it is (a diff asked for during conflict handling).
     Text(String),
+    /// What `zsync watch` did (committed, updated, held back a conflict).
+    Watch(crate::watch::WatchEvent),
 }
 
 pub trait Ui {
