@@ -376,6 +376,25 @@ enum Command {
     Completions { shell: clap_complete::Shell },
     /// Write the man pages (zsync.1 and zsync-COMMAND.1) into DIR.
     Man { dir: PathBuf },
+    // Live mode (issue 12): watch.
+    /// Commit each save as it settles and merge others' commits as they
+    /// land, until Ctrl-C. Only versioned changes are committed (new files
+    /// too with --add); a path in conflict waits for `zsync resolved`.
+    Watch {
+        /// Milliseconds a file must stay untouched before its save is
+        /// committed.
+        #[arg(long, value_name = "MS", default_value_t = 500)]
+        settle: u64,
+        /// Seconds between full scans for changes the file events missed.
+        #[arg(long, value_name = "SECS", default_value_t = 60,
+              value_parser = clap::value_parser!(u64).range(1..))]
+        rescan: u64,
+        /// Also add and commit new files (ignore rules apply).
+        #[arg(long)]
+        add: bool,
+        /// The working copy, or a folder in it (default: the current one).
+        path: Option<PathBuf>,
+    },
 }
 
 impl Cli {
@@ -934,6 +953,28 @@ pub fn run(cli: Cli, ui: &TerminalUi, config: Config) -> Result<ExitCode> {
             if json {
                 output::json::print(&serde_json::Value::Array(all))?;
             }
+        }
+        Command::Watch {
+            settle,
+            rescan,
+            add,
+            path,
+        } => {
+            let paths: Vec<PathBuf> = path.into_iter().collect();
+            let mut targets = ctx.targets(&paths)?;
+            if targets.len() != 1 {
+                bail!("watch takes one working copy; name it (or a folder in it)");
+            }
+            let target = targets.remove(0);
+            let options = zsync_client::watch::WatchOptions {
+                settle: std::time::Duration::from_millis(settle),
+                rescan: std::time::Duration::from_secs(rescan),
+                add,
+                ..Default::default()
+            };
+            let stop = zsync_client::watch::StopFlag::new();
+            crate::terminal::stop_on_signals(stop.clone())?;
+            zsync_client::watch::watch(&ctx, &target, &options, &stop)?;
         }
     }
     Ok(ExitCode::SUCCESS)

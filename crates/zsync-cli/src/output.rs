@@ -209,6 +209,7 @@ pub mod json {
     use zsync_client::Notification;
     use zsync_client::index::{Conflict, Schedule};
     use zsync_client::status::StatusItem;
+    use zsync_client::watch::WatchEvent;
 
     fn item_word(c: char) -> &'static str {
         match c {
@@ -349,8 +350,25 @@ pub mod json {
                 Notification::Text(text) | Notification::Warning(text) => {
                     json!({"message": text.trim_end()})
                 }
+                Notification::Watch(event) => watch_event(&event),
             })
             .collect()
+    }
+
+    /// What `zsync watch` did, as one object with an `event` name.
+    fn watch_event(event: &WatchEvent) -> Value {
+        match event {
+            WatchEvent::Started { root, rev } => {
+                json!({"event": "started", "path": root, "revision": rev})
+            }
+            WatchEvent::Committed { rev, message } => {
+                json!({"event": "committed", "revision": rev, "message": message})
+            }
+            WatchEvent::Updated { rev } => json!({"event": "updated", "revision": rev}),
+            WatchEvent::Conflict { path } => json!({"event": "conflict", "path": path}),
+            WatchEvent::Resumed { path } => json!({"event": "resumed", "path": path}),
+            WatchEvent::Stopped { root } => json!({"event": "stopped", "path": root}),
+        }
     }
 
     /// Prints one document, pretty, with a final newline.

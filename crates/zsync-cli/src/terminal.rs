@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use indicatif::{BinaryBytes, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
+use zsync_client::watch::{StopFlag, WatchEvent};
 use zsync_client::{Notification, Phase, Ui};
 
 pub struct TerminalUi {
@@ -157,6 +158,7 @@ impl TerminalUi {
                 let _ = out.flush();
                 writeln!(std::io::stderr(), "zsync: warning: {text}")
             }
+            Notification::Watch(event) => writeln!(out, "{}", watch_line(&event)),
         };
     }
 
@@ -295,4 +297,52 @@ impl Ui for TerminalUi {
         std::io::stdin().lock().read_line(&mut line).ok()?;
         Some(line.trim().to_owned())
     }
+}
+
+/// How `zsync watch` shows what it did.
+fn watch_line(event: &WatchEvent) -> String {
+    match event {
+        WatchEvent::Started { root, rev } => {
+            format!("Watching '{root}' at revision {rev}; Ctrl-C stops.")
+        }
+        WatchEvent::Committed { rev, message } => format!("Committed revision {rev}: {message}"),
+        WatchEvent::Updated { rev } => format!("Updated to revision {rev}."),
+        WatchEvent::Conflict { path } => {
+            format!("Conflict in '{path}': not committing it until `zsync resolved`.")
+        }
+        WatchEvent::Resumed { path } => format!("Resolved '{path}': committing it again."),
+        WatchEvent::Stopped { root } => format!("Stopped watching '{root}'."),
+    }
+}
+
+/// Sets `stop` on the first SIGINT (Ctrl-C) or SIGTERM, so `watch` ends
+/// between two steps; a second one exits at once (every step is safe to
+/// kill: a lost commit answer is settled by the next command).
+pub fn stop_on_signals(stop: StopFlag) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    #[cfg(unix)]
+    let mut term = {
+        let _guard = runtime.enter();
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?
+    };
+    std::thread::spawn(move || {
+        runtime.block_on(async {
+            loop {
+                #[cfg(unix)]
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+                #[cfg(not(unix))]
+                let _ = tokio::signal::ctrl_c().await;
+                if stop.is_set() {
+                    std::process::exit(130);
+                }
+                stop.stop();
+            }
+        });
+    });
+    Ok(())
 }

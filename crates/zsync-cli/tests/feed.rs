@@ -99,11 +99,11 @@ fn update_with_nothing_new_says_at_revision() {
     let up = a.run(&["update", "a"]).ok();
     assert_eq!(up.stdout, format!("At revision {base}.\n"));
 
-    // Its own commit is news to the feed once; then nothing is.
+    // Its own commit is no news, as in svn: nothing to fetch.
     a.write("a/demo/notes.txt", "changed\n");
     let rev = rev_of(&a.run(&["commit", "-m", "n", "a"]).ok().stdout);
     let up = a.run(&["update", "a"]).ok();
-    assert_eq!(up.stdout, format!("Updated to revision {rev}.\n"));
+    assert_eq!(up.stdout, format!("At revision {rev}.\n"));
     let up = a.run(&["up", "a"]).ok();
     assert_eq!(up.stdout, format!("At revision {rev}.\n"));
 
@@ -119,4 +119,101 @@ fn update_with_nothing_new_says_at_revision() {
     assert!(a.exists("a/demo/README.md"));
     let up = a.run(&["update", "a"]).ok();
     assert_eq!(up.stdout, format!("At revision {rev}.\n"));
+}
+
+/// Every file below `dir` (but the admin folder) with its content.
+fn tree(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let p = e.path();
+            if e.file_name() == ".zsync" {
+                continue;
+            }
+            if p.is_dir() {
+                out.push((
+                    p.strip_prefix(dir).unwrap().display().to_string() + "/",
+                    vec![],
+                ));
+                todo.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().display().to_string();
+                out.push((rel, std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// An update that follows the feed fetches only the changed paths: adds
+/// (a file, a folder with a file), edits, a property change and deletes
+/// (a file, later a folder) all arrive, a local edit elsewhere stays, and
+/// the result equals a fresh checkout.
+#[test]
+fn update_of_a_few_changed_paths_matches_a_fresh_checkout() {
+    let server = Server::demo();
+    let a = Client::new();
+    let b = Client::new();
+    a.run(&["co", &server.url("demo"), "w"]).ok();
+    b.run(&["co", &server.url("demo"), "w"]).ok();
+    b.write("w/demo/notes.txt", "b's own notes\n");
+
+    a.write("w/demo/index.html", "<p>changed by a</p>\n");
+    a.write("w/demo/pages/new.html", "<p>new</p>\n");
+    a.run(&["add", "w/demo/pages/new.html"]).ok();
+    a.run(&["mkdir", "w/demo/sub"]).ok();
+    a.write("w/demo/sub/x.txt", "x\n");
+    a.run(&["add", "w/demo/sub/x.txt"]).ok();
+    a.run(&["rm", "w/demo/README.md"]).ok();
+    a.run(&["propset", "title", "About us", "w/demo/pages/about.html"])
+        .ok();
+    let rev = rev_of(&a.run(&["ci", "-m", "several", "w"]).ok().stdout);
+
+    let out = b.run(&["up", "w"]).ok().stdout;
+    for line in [
+        "U    w/demo/index.html",
+        "A    w/demo/pages/new.html",
+        "A    w/demo/sub",
+        "A    w/demo/sub/x.txt",
+        "D    w/demo/README.md",
+        " U   w/demo/pages/about.html",
+    ] {
+        assert!(common::contains_line(&out, line), "{line} in\n{out}");
+    }
+    assert!(
+        out.ends_with(&format!("Updated to revision {rev}.\n")),
+        "{out}"
+    );
+    assert_eq!(
+        b.run(&["status", "w"]).ok().stdout,
+        "M       w/demo/notes.txt\n"
+    );
+    assert_eq!(
+        b.run(&["propget", "title", "w/demo/pages/about.html"])
+            .ok()
+            .stdout,
+        "About us\n"
+    );
+    let fresh = Client::new();
+    fresh.run(&["co", &server.url("demo"), "w"]).ok();
+    b.run(&["revert", "w/demo/notes.txt"]).ok();
+    assert_eq!(tree(&b.path("w/demo")), tree(&fresh.path("w/demo")));
+    assert_eq!(
+        b.run(&["up", "w"]).ok().stdout,
+        format!("At revision {rev}.\n")
+    );
+
+    // A folder deleted on the server goes, with what it held.
+    a.run(&["rm", "w/demo/sub"]).ok();
+    let rev = rev_of(&a.run(&["ci", "-m", "no sub", "w"]).ok().stdout);
+    let out = b.run(&["up", "w"]).ok().stdout;
+    assert!(common::contains_line(&out, "D    w/demo/sub"), "{out}");
+    assert!(!b.exists("w/demo/sub"));
+    assert_eq!(
+        b.run(&["status", "-u", "w"]).ok().stdout,
+        against(rev) + "\n"
+    );
 }

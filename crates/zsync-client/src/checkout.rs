@@ -202,33 +202,42 @@ fn populate(
     // `zsync cleanup` an update restores the files that are missing.
     wc.save()?;
 
-    let (objects, bytes) = manifest
+    // Folders first, then the files on a few threads: creating files waits
+    // on the filesystem far more than on the CPU.
+    let kept: Vec<&ManifestEntry> = manifest
         .entries
         .iter()
         .filter(|m| wc.index.entries.contains_key(m.path.as_str()))
-        .fold((0, 0), |(n, b), m| (n + 1, b + m.size));
-    let progress = Progress::start(ctx.ui, Phase::Writing, objects, bytes);
-    for m in &manifest.entries {
-        let Some(mut entry) = wc.index.entries.get(m.path.as_str()).cloned() else {
-            continue;
-        };
-        let path = wc.abs(&m.path);
-        if m.kind.is_folder() {
-            fsutil::create_dir_all(&path)?;
-        } else {
-            entry.stat = Some(materialize(&wc, m, &path)?);
-            crate::fault::point("client-checkout-file");
-        }
-        progress.advance(1, m.size);
-        if !m.path.is_root() {
-            ctx.ui.notify(Notification::Update {
-                columns: "A   ".into(),
-                path: ctx.display(&path),
-            });
-        }
-        wc.index.entries.insert(m.path.to_string(), entry);
+        .collect();
+    let bytes = kept.iter().map(|m| m.size).sum();
+    let progress = Progress::start(ctx.ui, Phase::Writing, kept.len() as u64, bytes);
+    for m in kept.iter().filter(|m| m.kind.is_folder()) {
+        fsutil::create_dir_all(&wc.abs(&m.path))?;
+        progress.advance(1, 0);
     }
+    let files: Vec<&ManifestEntry> = kept
+        .iter()
+        .copied()
+        .filter(|m| !m.kind.is_folder())
+        .collect();
+    let stats = fsutil::parallel_map(&files, WRITE_THREADS, |m| {
+        let stat = materialize(&wc, m, &wc.abs(&m.path))?;
+        crate::fault::point("client-checkout-file");
+        progress.advance(1, m.size);
+        Ok(stat)
+    })?;
     drop(progress);
+    for (m, stat) in files.iter().zip(stats) {
+        if let Some(entry) = wc.index.entries.get_mut(m.path.as_str()) {
+            entry.stat = Some(stat);
+        }
+    }
+    for m in kept.iter().filter(|m| !m.path.is_root()) {
+        ctx.ui.notify(Notification::Update {
+            columns: "A   ".into(),
+            path: ctx.display(&wc.abs(&m.path)),
+        });
+    }
     crate::locks::fit_all(&mut wc)?;
     wc.save()?;
     Ok(CheckoutResult {
@@ -324,7 +333,15 @@ pub(crate) fn fold_name(name: &str) -> String {
     name.nfc().collect::<String>().to_lowercase()
 }
 
-/// Reads body frames into the pristine store until the end frame.
+/// Threads writing files at once.
+const WRITE_THREADS: usize = 4;
+
+/// Bodies up to this size are read whole and handed to a writer thread;
+/// larger ones stream to disk from the archive.
+const HANDED_OFF_BODY: u64 = 1 << 20;
+
+/// Reads body frames into the pristine store until the end frame. Small
+/// bodies are written by a few threads while the next ones are read.
 pub(crate) fn receive_bodies(
     archive: &mut ArchiveReader<ByteStream>,
     wc: &WorkingCopy,
@@ -373,9 +390,65 @@ impl Ui for NoProgress {
 }
 
 fn receive(archive: &mut ArchiveReader<ByteStream>, wc: &WorkingCopy, ui: &dyn Ui) -> Result<()> {
+    use std::sync::{Mutex, mpsc};
+    let (tx, rx) = mpsc::sync_channel::<(BodyHash, Vec<u8>)>(4 * WRITE_THREADS);
+    let rx = Mutex::new(rx);
+    std::thread::scope(|scope| {
+        let writers: Vec<_> = (0..WRITE_THREADS)
+            .map(|_| {
+                scope.spawn(|| -> Result<()> {
+                    loop {
+                        let job = rx.lock().ok().and_then(|rx| rx.recv().ok());
+                        let Some((hash, data)) = job else {
+                            return Ok(());
+                        };
+                        wc.pristine.insert_verified(&hash, &mut &data[..])?;
+                    }
+                })
+            })
+            .collect();
+        let read = read_bodies(archive, wc, &tx, ui);
+        drop(tx);
+        let mut outcome = read;
+        for writer in writers {
+            let written = writer.join().unwrap_or_else(|_| {
+                Err(ClientError::io(&wc.root)(std::io::Error::other(
+                    "a thread writing base copies panicked",
+                )))
+            });
+            // A writer's failure explains a read that stopped early.
+            if let Err(e) = written {
+                outcome = Err(e);
+            }
+        }
+        outcome
+    })
+}
+
+fn read_bodies(
+    archive: &mut ArchiveReader<ByteStream>,
+    wc: &WorkingCopy,
+    writers: &std::sync::mpsc::SyncSender<(BodyHash, Vec<u8>)>,
+    ui: &dyn Ui,
+) -> Result<()> {
+    use std::io::Read;
     loop {
         match archive.next_header()? {
             Header::End => return Ok(()),
+            Header::Body { hash, size } if size <= HANDED_OFF_BODY => {
+                let mut data = Vec::with_capacity(size as usize);
+                archive.body().read_to_end(&mut data).map_err(|e| {
+                    ClientError::Protocol(format!(
+                        "the archive from the server broke off in body {hash}: {e}"
+                    ))
+                })?;
+                let got = data.len() as u64;
+                if writers.send((hash, data)).is_err() {
+                    // Every writer stopped: their error is the answer.
+                    return Ok(());
+                }
+                ui.progress_advance(1, got);
+            }
             Header::Body { hash, .. } => {
                 let mut body = ReadFailure {
                     inner: CountingReader {

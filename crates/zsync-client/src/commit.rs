@@ -373,6 +373,8 @@ fn moved_along(
     Ok(())
 }
 
+const UPLOAD_THREADS: usize = 4;
+
 /// Uploads those of the bodies (all in the pristine store) that the server
 /// lacks, streaming each from its file.
 /// Progress is counted per body, after each upload.
@@ -386,24 +388,29 @@ pub(crate) fn upload_missing(
     if hashes.is_empty() {
         return Ok(());
     }
-    let mut files = Vec::new();
+    let missing = transport.missing_bodies(&hashes)?;
     let mut bytes = 0;
-    for hash in transport.missing_bodies(&hashes)? {
-        let size = wc
+    for hash in &missing {
+        bytes += wc
             .pristine
-            .open(&hash)?
+            .open(hash)?
             .metadata()
-            .map_err(ClientError::io(wc.pristine.path(&hash)))?
+            .map_err(ClientError::io(wc.pristine.path(hash)))?
             .len();
-        bytes += size;
-        files.push((hash, size));
     }
-    let progress = Progress::start(ui, Phase::Sending, files.len() as u64, bytes);
-    for (hash, size) in files {
-        let file = wc.pristine.open(&hash)?;
-        transport.upload_body(&hash, file, size)?;
+    let progress = Progress::start(ui, Phase::Sending, missing.len() as u64, bytes);
+    // A few uploads at once: each is a round trip, and the server stores
+    // one body while the next arrives.
+    crate::fsutil::parallel_map(&missing, UPLOAD_THREADS, |hash| {
+        let file = wc.pristine.open(hash)?;
+        let size = file
+            .metadata()
+            .map_err(ClientError::io(wc.pristine.path(hash)))?
+            .len();
+        transport.upload_body(hash, file, size)?;
         progress.advance(1, size);
-    }
+        Ok(())
+    })?;
     Ok(())
 }
 

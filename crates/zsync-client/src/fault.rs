@@ -3,7 +3,9 @@
 //! so a crash test can kill it exactly there. Release builds compile it to
 //! nothing.
 
-/// How long a stopped client waits to be killed before going on.
+/// How long a stopped client waits to be killed before going on, unless
+/// `ZSYNC_FAULT_PAUSE_MS` says otherwise (a test that lets it go on, to
+/// act meanwhile).
 const PAUSE: std::time::Duration = std::time::Duration::from_secs(30);
 
 pub fn point(name: &str) {
@@ -14,6 +16,10 @@ pub fn point(name: &str) {
         // The library never writes to the terminal, but this is a test
         // harness signal, not output; it exists only in debug builds.
         eprintln!("zsync-fault: {name}");
-        std::thread::sleep(PAUSE);
+        let pause = std::env::var("ZSYNC_FAULT_PAUSE_MS")
+            .ok()
+            .and_then(|ms| ms.parse().ok())
+            .map_or(PAUSE, std::time::Duration::from_millis);
+        std::thread::sleep(pause);
     }
 }

@@ -130,23 +130,59 @@ fn sync_all_parallel(paths: &[PathBuf]) -> Result<()> {
             other => other.map_err(ClientError::io(path)),
         }
     };
-    if paths.len() < 2 * SYNC_THREADS {
-        return paths.iter().try_for_each(sync);
+    parallel_map(paths, SYNC_THREADS, sync).map(|_| ())
+}
+
+/// Runs `f` on every item, on up to `threads` threads that each take the
+/// next item as they finish one (so a few large files do not hold up the
+/// rest); the results are in the items' order. Stops at the first error.
+/// For file work that waits on the filesystem rather than the CPU.
+pub fn parallel_map<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(&T) -> Result<R> + Sync,
+) -> Result<Vec<R>> {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    if items.len() < 2 * threads || threads < 2 {
+        return items.iter().map(&f).collect();
     }
-    let chunk = paths.len().div_ceil(SYNC_THREADS);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = paths
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().try_for_each(sync)))
-            .collect();
-        workers.into_iter().try_for_each(|w| {
-            w.join().unwrap_or_else(|_| {
-                Err(ClientError::io(&paths[0])(io::Error::other(
-                    "a thread flushing files to disk failed",
-                )))
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let worker = || -> Result<Vec<(usize, R)>> {
+        let mut done = Vec::new();
+        while !failed.load(Ordering::Relaxed) {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(item) = items.get(i) else { break };
+            match f(item) {
+                Ok(r) => done.push((i, r)),
+                Err(e) => {
+                    failed.store(true, Ordering::Relaxed);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(done)
+    };
+    let parts: Vec<Result<Vec<(usize, R)>>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads).map(|_| scope.spawn(worker)).collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join().unwrap_or_else(|_| {
+                    Err(ClientError::Io {
+                        path: PathBuf::new(),
+                        source: io::Error::other("a worker thread panicked"),
+                    })
+                })
             })
-        })
-    })
+            .collect()
+    });
+    let mut all = Vec::with_capacity(items.len());
+    for part in parts {
+        all.extend(part?);
+    }
+    all.sort_unstable_by_key(|(i, _)| *i);
+    Ok(all.into_iter().map(|(_, r)| r).collect())
 }
 
 /// Streams `reader` into `path` atomically; returns the body's hash and size.

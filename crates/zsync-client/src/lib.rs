@@ -37,6 +37,7 @@ pub mod transport;
 pub mod ui;
 pub mod update;
 pub mod url;
+pub mod watch;
 pub mod wc;
 
 pub use error::{ClientError, Result};

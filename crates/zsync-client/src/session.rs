@@ -104,8 +104,9 @@ impl<'a> Context<'a> {
     /// password in the URL, a stored login, or a password prompt. A
     /// password is exchanged for a token at once, which is stored so later
     /// commands need no password. Over `zsync+ssh://` the SSH login is
-    /// the authentication (see [`SshTransport::connect`]).
-    pub fn connect(&self, url: &ServerUrl) -> Result<Box<dyn Transport>> {
+    /// the authentication (see [`SshTransport::connect`]). `Send`, so
+    /// `watch` can follow the change feed on a thread of its own.
+    pub fn connect(&self, url: &ServerUrl) -> Result<Box<dyn Transport + Send>> {
         // A URL naming no user takes the config file's for its server.
         let with_user;
         let url = match (&url.user, self.config.user_for(url)) {

@@ -20,7 +20,8 @@ pub type ByteStream = Box<dyn Read + Send>;
 
 /// The requests of the sync protocol. Blocking: the working-copy code is
 /// sequential file I/O, and a transport may run its own runtime inside.
-pub trait Transport {
+/// `Sync`: bodies are uploaded on a few threads at once.
+pub trait Transport: Sync {
     fn manifest(&self, path: &RepoPath) -> Result<Manifest>;
     /// The subtree as it was at revision `rev`.
     fn manifest_at(&self, path: &RepoPath, rev: Rev) -> Result<Manifest>;

@@ -21,6 +21,8 @@ pub enum Notification {
     Warning(String),
     /// Text to show as it is (a diff asked for during conflict handling).
     Text(String),
+    /// What `zsync watch` did (committed, updated, held back a conflict).
+    Watch(crate::watch::WatchEvent),
 }
 
 /// What a long-running step is doing, for progress reports.
@@ -50,7 +52,9 @@ impl Phase {
     }
 }
 
-pub trait Ui {
+/// `Sync`, so the threads a command uses for files and bodies can report
+/// progress.
+pub trait Ui: Sync {
     fn notify(&self, note: Notification);
 
     /// A step of `total_objects` objects and `total_bytes` bytes begins (a

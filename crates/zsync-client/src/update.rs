@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use zsync_format::archive::ArchiveReader;
-use zsync_format::{Manifest, ManifestEntry};
+use zsync_format::{ChangeAction, Manifest, ManifestEntry};
 use zsync_merge::{MergeLabels, merge3};
 use zsync_model::{BodyHash, Oid, Props, RepoPath, Rev};
 
@@ -53,6 +53,9 @@ impl UpdateSummary {
 struct Updater<'a, 'c> {
     ctx: &'a Context<'c>,
     wc: WorkingCopy,
+    /// Whether any item was moved here and the move is not yet committed
+    /// (else the passes over such items are skipped).
+    moves: bool,
     summary: UpdateSummary,
 }
 
@@ -71,9 +74,13 @@ pub fn update(ctx: &Context, target: &Target, accept: Option<Accept>) -> Result<
         .filter(|(_, e)| e.in_conflict())
         .map(|(k, _)| k.clone())
         .collect();
-    if let Some(head) = unchanged_head(&wc, &transport, target)? {
-        wc.index.rev = head;
-        wc.save()?;
+    let plan = plan_from_feed(&wc, transport.as_ref(), target)?;
+    if let Plan::Unchanged(head) = plan {
+        // Nothing to write unless the head moved on elsewhere.
+        if wc.index.rev != head {
+            wc.index.rev = head;
+            wc.save()?;
+        }
         let remaining = before
             .iter()
             .filter_map(|k| RepoPath::parse(k).ok())
@@ -86,44 +93,29 @@ pub fn update(ctx: &Context, target: &Target, accept: Option<Accept>) -> Result<
             ..UpdateSummary::default()
         });
     }
+    let moves = wc.index.entries.values().any(|e| e.moved_from.is_some());
     let mut u = Updater {
         ctx,
         wc,
+        moves,
         summary: UpdateSummary::default(),
     };
-    for path in &target.paths {
-        let server_path = u.wc.server_path(path)?;
-        let manifest = match transport.manifest(&server_path) {
-            Ok(m) => m,
-            Err(ClientError::NotFound { .. }) if !path.is_root() => Manifest {
-                root: server_path,
-                head: 0,
-                entries: Vec::new(),
-                omitted: 0,
-            },
-            Err(ClientError::NotFound { .. }) => {
-                return Err(ClientError::refused(
-                    u.wc.url()?.redacted(),
-                    "the working copy's folder no longer exists on the server",
-                ));
+    if let Plan::Paths { through, paths } = &plan {
+        for path in paths {
+            let manifest = u.manifest(transport.as_ref(), path)?;
+            u.apply(transport.as_ref(), path, &manifest)?;
+        }
+        u.wc.index.rev = *through;
+        u.summary.rev = *through;
+    } else {
+        for path in &target.paths {
+            let manifest = u.manifest(transport.as_ref(), path)?;
+            u.apply(transport.as_ref(), path, &manifest)?;
+            if path.is_root() {
+                u.wc.index.rev = manifest.head;
             }
-            Err(e) => return Err(e),
-        };
-        if manifest.omitted > 0 {
-            ctx.ui.notify(Notification::Warning(format!(
-                "{} item(s) you may not read were left out",
-                manifest.omitted
-            )));
+            u.summary.rev = u.summary.rev.max(manifest.head);
         }
-        // A sparse copy takes only what its folders' depths hold.
-        let mut manifest = manifest;
-        let entries = std::mem::take(&mut manifest.entries);
-        manifest.entries = crate::depth::Scope::new(&u.wc.index.entries).filter(path, entries);
-        u.apply(&transport, path, &manifest)?;
-        if path.is_root() {
-            u.wc.index.rev = manifest.head;
-        }
-        u.summary.rev = u.summary.rev.max(manifest.head);
     }
     crate::depth::settle(&mut u.wc.index);
     let mut fresh = Vec::new();
@@ -169,6 +161,37 @@ pub fn update(ctx: &Context, target: &Target, accept: Option<Accept>) -> Result<
 }
 
 impl Updater<'_, '_> {
+    /// The server's manifest of `path` (empty if the server no longer has
+    /// it), cut to what a sparse copy's depths keep.
+    fn manifest(&self, transport: &dyn Transport, path: &RepoPath) -> Result<Manifest> {
+        let server_path = self.wc.server_path(path)?;
+        let mut manifest = match transport.manifest(&server_path) {
+            Ok(m) => m,
+            Err(ClientError::NotFound { .. }) if !path.is_root() => Manifest {
+                root: server_path,
+                head: 0,
+                entries: Vec::new(),
+                omitted: 0,
+            },
+            Err(ClientError::NotFound { .. }) => {
+                return Err(ClientError::refused(
+                    self.wc.url()?.redacted(),
+                    "the working copy's folder no longer exists on the server",
+                ));
+            }
+            Err(e) => return Err(e),
+        };
+        if manifest.omitted > 0 {
+            self.ctx.ui.notify(Notification::Warning(format!(
+                "{} item(s) you may not read were left out",
+                manifest.omitted
+            )));
+        }
+        let entries = std::mem::take(&mut manifest.entries);
+        manifest.entries = crate::depth::Scope::new(&self.wc.index.entries).filter(path, entries);
+        Ok(manifest)
+    }
+
     fn note(&self, columns: &str, rel: &RepoPath) {
         self.ctx.ui.notify(Notification::Update {
             columns: columns.to_owned(),
@@ -201,10 +224,9 @@ impl Updater<'_, '_> {
             theirs.insert(rel, m);
         }
         let mut mine: HashMap<Oid, RepoPath> = HashMap::new();
-        for (key, e) in &self.wc.index.entries {
-            let rel = parse_key(&self.wc, key)?;
-            if let (Some(oid), true) = (&e.oid, base.contains(&rel)) {
-                mine.insert(oid.clone(), rel);
+        for (key, e) in under(&self.wc.index.entries, base) {
+            if let Some(oid) = &e.oid {
+                mine.insert(oid.clone(), parse_key(&self.wc, key)?);
             }
         }
 
@@ -272,14 +294,10 @@ impl Updater<'_, '_> {
 
         // Versioned folders deleted by hand (or never written: a checkout
         // killed half-way) come back first, so their files can.
-        let missing_folders: Vec<RepoPath> = self
-            .wc
-            .index
-            .entries
-            .iter()
+        let missing_folders: Vec<RepoPath> = under(&self.wc.index.entries, base)
             .filter(|(_, e)| e.schedule == Schedule::Normal && e.is_folder())
             .filter_map(|(k, _)| parse_key(&self.wc, k).ok())
-            .filter(|rel| base.contains(rel) && !self.wc.abs(rel).exists())
+            .filter(|rel| !self.wc.abs(rel).exists())
             .collect();
         for rel in missing_folders {
             fsutil::create_dir_all(&self.wc.abs(&rel))?;
@@ -290,14 +308,10 @@ impl Updater<'_, '_> {
         }
 
         // Versioned files deleted by hand come back, as in svn.
-        let missing: Vec<(String, RepoPath, BodyHash)> = self
-            .wc
-            .index
-            .entries
-            .iter()
+        let missing: Vec<(String, RepoPath, BodyHash)> = under(&self.wc.index.entries, base)
             .filter(|(_, e)| e.schedule == Schedule::Normal && !e.in_conflict())
             .filter_map(|(k, e)| Some((k.clone(), parse_key(&self.wc, k).ok()?, e.hash?)))
-            .filter(|(_, rel, _)| base.contains(rel) && !self.wc.abs(rel).exists())
+            .filter(|(_, rel, _)| !self.wc.abs(rel).exists())
             .collect();
         for (key, rel, hash) in missing {
             let unchanged = theirs.get(&rel).is_some_and(|m| m.hash == Some(hash));
@@ -348,6 +362,9 @@ impl Updater<'_, '_> {
         }
 
         // Local moves now start from where the server has the items.
+        if !self.moves {
+            return Ok(());
+        }
         for (key, e) in self.wc.index.entries.iter_mut() {
             if let (Some(_), Some(oid)) = (&e.moved_from, &e.oid)
                 && let Some(at) = server_rel.get(oid)
@@ -365,6 +382,9 @@ impl Updater<'_, '_> {
         server_rel: &HashMap<&Oid, RepoPath>,
     ) -> Result<Vec<(RepoPath, RepoPath)>> {
         let mut out = Vec::new();
+        if !self.moves {
+            return Ok(out);
+        }
         for (key, e) in &self.wc.index.entries {
             if let (Some(_), Some(oid)) = (&e.moved_from, &e.oid)
                 && let Some(at) = server_rel.get(oid)
@@ -716,6 +736,28 @@ impl Updater<'_, '_> {
 
 /// `rel` as seen here: under the place an item moved to locally if the
 /// server has it under that item's server path.
+/// The index entries at or below `base`: a range of the sorted map (keys
+/// from `base` up to `base` followed by the character after `/`), so an
+/// update of a few paths does not scan the whole index.
+fn under<'a>(
+    entries: &'a BTreeMap<String, Entry>,
+    base: &'a RepoPath,
+) -> impl Iterator<Item = (&'a String, &'a Entry)> + 'a {
+    use std::ops::Bound;
+    let key = base.as_str();
+    let end = format!("{key}0");
+    let range = if base.is_root() {
+        entries.range::<str, _>((Bound::Unbounded, Bound::Unbounded))
+    } else {
+        entries.range::<str, _>((Bound::Included(key), Bound::Excluded(end.as_str())))
+    };
+    range.filter(move |(k, _)| {
+        base.is_root()
+            || k.as_str() == key
+            || k.strip_prefix(key).is_some_and(|r| r.starts_with('/'))
+    })
+}
+
 fn remap(local_moves: &[(RepoPath, RepoPath)], rel: &RepoPath) -> RepoPath {
     for (at, here) in local_moves {
         if let Some(rest) = at.relative(rel)
@@ -847,37 +889,117 @@ pub fn merge_props(
     (merged, clashes)
 }
 
-/// The server's head if the change feed lists nothing at or below the
-/// working copy's root since its revision and no versioned item under the
-/// target is missing (update would restore it) and the last update left
-/// nothing incomplete: then there is nothing to
-/// do and no manifest is fetched. Every item is at least at the index's
-/// revision, so the whole copy is at the head.
-fn unchanged_head(
-    wc: &WorkingCopy,
-    transport: &dyn Transport,
-    target: &Target,
-) -> Result<Option<Rev>> {
+/// What an update has to fetch, judged from the change feed.
+enum Plan {
+    /// Nothing at or below the root changed since the index's revision,
+    /// nothing is missing here, and the last update left nothing
+    /// incomplete: the copy is at this head and no manifest is fetched.
+    Unchanged(Rev),
+    /// Only these paths (topmost, working-copy relative) changed, each
+    /// brought up to date from its own manifest rather than the whole
+    /// tree's.
+    Paths { through: Rev, paths: Vec<RepoPath> },
+    /// Compare the whole manifest of each target path.
+    Full,
+}
+
+/// Beyond this many changed paths one manifest of the whole tree is
+/// cheaper than a request per path.
+const MAX_FEED_PATHS: usize = 64;
+
+/// Every item is at least at the index's revision (an update of the whole
+/// copy sets it), so the feed since that revision lists everything the
+/// copy lacks. Moves, sparse depths and uncommitted local moves are left
+/// to the full comparison, which handles them.
+fn plan_from_feed(wc: &WorkingCopy, transport: &dyn Transport, target: &Target) -> Result<Plan> {
     let root = wc.server_path(&RepoPath::root())?;
     let feed = match transport.changes(&root, wc.index.rev, 0) {
         Ok(feed) => feed,
         // The full update explains a vanished root better.
-        Err(ClientError::NotFound { .. }) => return Ok(None),
+        Err(ClientError::NotFound { .. }) => return Ok(Plan::Full),
         Err(e) => return Err(e),
     };
-    if wc.index.incomplete || !feed.revisions.is_empty() || feed.through < feed.head {
-        return Ok(None);
+    if wc.index.incomplete || feed.through < feed.head || any_missing(wc, target)? {
+        return Ok(Plan::Full);
     }
-    for (key, e) in &wc.index.entries {
-        let rel = parse_key(wc, key)?;
-        if e.schedule == Schedule::Normal
-            && target.paths.iter().any(|t| t.contains(&rel))
-            && std::fs::symlink_metadata(wc.abs(&rel)).is_err()
-        {
-            return Ok(None);
+    if feed.revisions.is_empty() {
+        return Ok(Plan::Unchanged(feed.head));
+    }
+    let whole = target.paths.iter().any(RepoPath::is_root);
+    let plain = || {
+        wc.index
+            .entries
+            .values()
+            .all(|e| e.depth.is_none() && e.moved_from.is_none())
+    };
+    if !whole || !plain() {
+        return Ok(Plan::Full);
+    }
+    let mut changed = std::collections::BTreeSet::new();
+    for entry in &feed.revisions {
+        for change in &entry.changes {
+            let Some(rel) = root.relative(&change.path) else {
+                continue;
+            };
+            let here = wc.index.entries.get(rel.as_str());
+            // The feed shows a move as a change at the new path (M there,
+            // or R): an object this copy has elsewhere. Moves take the
+            // full comparison, which carries local edits along.
+            let moved = match change.action {
+                ChangeAction::R => true,
+                ChangeAction::M => here.is_none_or(|e| e.oid.as_ref() != Some(&change.oid)),
+                ChangeAction::A | ChangeAction::D => false,
+            };
+            if moved {
+                return Ok(Plan::Full);
+            }
+            // This copy's own commits are already here.
+            let have = match change.action {
+                ChangeAction::D => here.is_none(),
+                _ => {
+                    here.is_some_and(|e| e.oid.as_ref() == Some(&change.oid) && e.rev >= entry.rev)
+                }
+            };
+            if !have {
+                changed.insert(rel);
+            }
         }
     }
-    Ok(Some(feed.head))
+    if changed.is_empty() {
+        return Ok(Plan::Unchanged(feed.head));
+    }
+    if changed.len() > MAX_FEED_PATHS || changed.iter().any(RepoPath::is_root) {
+        return Ok(Plan::Full);
+    }
+    let mut paths: Vec<RepoPath> = Vec::new();
+    for rel in changed {
+        if !paths.iter().any(|p| p.contains(&rel)) {
+            paths.push(rel);
+        }
+    }
+    Ok(Plan::Paths {
+        through: feed.through,
+        paths,
+    })
+}
+
+/// Whether a versioned item under the target was deleted by hand: update
+/// restores it, which takes the full comparison.
+fn any_missing(wc: &WorkingCopy, target: &Target) -> Result<bool> {
+    let keys: Vec<&String> = wc
+        .index
+        .entries
+        .iter()
+        .filter(|(_, e)| e.schedule == Schedule::Normal)
+        .map(|(k, _)| k)
+        .collect();
+    // The stats wait on the filesystem: a few threads at once.
+    let gone = crate::fsutil::parallel_map(&keys, 4, |key| {
+        let rel = parse_key(wc, key)?;
+        Ok(target.paths.iter().any(|t| t.contains(&rel))
+            && std::fs::symlink_metadata(wc.abs(&rel)).is_err())
+    })?;
+    Ok(gone.into_iter().any(|g| g))
 }
 
 #[cfg(test)]

@@ -35,7 +35,13 @@ impl WorkingCopy {
     }
 
     pub fn is_root(dir: &Path) -> bool {
-        Self::admin_dir_of(dir).join(INDEX_FILE).is_file()
+        Self::index_file_of(dir).is_file()
+    }
+
+    /// The index file of the working copy at `root` (renamed into place
+    /// by every save, so a watcher sees each change of it).
+    pub fn index_file_of(root: &Path) -> PathBuf {
+        Self::admin_dir_of(root).join(INDEX_FILE)
     }
 
     /// Starts a new working copy in `root` (which must exist), locked.

@@ -48,6 +48,12 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        // A response goes out as headers, then body: with Nagle's
+        // algorithm the second write waits for the client's delayed ACK
+        // (40 ms on Linux), once per request.
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
         let app = app.clone();
         let closing = closing_rx.clone();
         let acceptor = acceptor.clone();

@@ -79,16 +79,10 @@ pub(crate) async fn put<R: AsyncRead + Unpin + Send>(
         return Ok(());
     }
 
-    // The spool file is deleted when `spool` drops, on every path out of
-    // this function.
-    let dir = tmp_dir.to_owned();
-    let spool = tokio::task::spawn_blocking(move || {
-        tempfile::Builder::new().prefix("upload-").tempfile_in(dir)
-    })
-    .await
-    .map_err(std::io::Error::other)??;
-    let mut file = tokio::fs::File::from_std(spool.as_file().try_clone()?);
-
+    // Small bodies (most of a content tree) are spooled in memory; a body
+    // that outgrows that goes to a temp file, deleted when it drops on
+    // every path out of this function.
+    let mut spool = Spool::Memory(Vec::new());
     let mut hasher = BodyHasher::new();
     let mut buf = vec![0u8; SPOOL_BUFFER];
     loop {
@@ -101,22 +95,36 @@ pub(crate) async fn put<R: AsyncRead + Unpin + Send>(
         if hasher.len() > max_size {
             return Err(StoreError::TooLarge { limit: max_size });
         }
-        file.write_all(&buf[..n]).await?;
+        spool.write(tmp_dir, &buf[..n]).await?;
     }
-    file.flush().await?;
     let actual = hasher.finish();
     if actual != expected {
         return Err(StoreError::HashMismatch { expected, actual });
     }
     let size = hasher.len();
-    file.seek(SeekFrom::Start(0)).await?;
+    spool.rewind().await?;
 
-    // Only now, with the whole body on disk, take the write lock.
-    let mut tx = super::begin_write(pool).await?;
+    // Only now, with the whole body received, take the write lock.
+    let mut conn = super::body_connection(pool).await?;
+    let stored = store(&mut conn, &expected, size, &mut spool).await;
+    super::release_body_connection(conn, stored.is_ok()).await;
+    stored?;
+    tracing::debug!(hash = %expected, size, "stored body");
+    Ok(())
+}
+
+/// Stores a received, verified body in one transaction on `conn`.
+async fn store(
+    conn: &mut sqlx::pool::PoolConnection<super::Db>,
+    expected: &BodyHash,
+    size: u64,
+    spool: &mut Spool,
+) -> Result<(), StoreError> {
+    let mut tx = super::begin_body(conn).await?;
     let hex = expected.to_hex();
     super::lock_body(&mut tx, &hex).await?;
     crate::fault::point("upload-storing").await;
-    if size_in(&mut *tx, &expected).await?.is_some() {
+    if size_in(&mut *tx, expected).await?.is_some() {
         // Another upload of the same body won the race.
         tx.rollback().await?;
         return Ok(());
@@ -130,7 +138,7 @@ pub(crate) async fn put<R: AsyncRead + Unpin + Send>(
     let mut seq: i64 = 0;
     let mut stored: u64 = 0;
     loop {
-        let n = read_full(&mut file, &mut chunk).await?;
+        let n = spool.read_chunk(&mut chunk).await?;
         if n == 0 {
             break;
         }
@@ -149,8 +157,72 @@ pub(crate) async fn put<R: AsyncRead + Unpin + Send>(
         ))));
     }
     tx.commit().await?;
-    tracing::debug!(hash = %expected, size, "stored body");
     Ok(())
+}
+
+/// Bodies up to this size are spooled in memory.
+const MEMORY_SPOOL: usize = 1 << 20;
+
+/// Where an upload waits, hashed, until it is stored.
+enum Spool {
+    Memory(Vec<u8>),
+    File {
+        _temp: tempfile::NamedTempFile,
+        file: tokio::fs::File,
+    },
+    /// Rewound memory: what is left to store.
+    Reading(std::io::Cursor<Vec<u8>>),
+}
+
+impl Spool {
+    async fn write(&mut self, tmp_dir: &Path, data: &[u8]) -> std::io::Result<()> {
+        match self {
+            Spool::Memory(held) if held.len() + data.len() <= MEMORY_SPOOL => {
+                held.extend_from_slice(data);
+                Ok(())
+            }
+            Spool::Memory(held) => {
+                let dir = tmp_dir.to_owned();
+                let temp = tokio::task::spawn_blocking(move || {
+                    tempfile::Builder::new().prefix("upload-").tempfile_in(dir)
+                })
+                .await
+                .map_err(std::io::Error::other)??;
+                let mut file = tokio::fs::File::from_std(temp.as_file().try_clone()?);
+                file.write_all(held).await?;
+                file.write_all(data).await?;
+                *self = Spool::File { _temp: temp, file };
+                Ok(())
+            }
+            Spool::File { file, .. } => file.write_all(data).await,
+            Spool::Reading(_) => Err(std::io::Error::other("spool written after rewind")),
+        }
+    }
+
+    async fn rewind(&mut self) -> std::io::Result<()> {
+        match self {
+            Spool::Memory(held) => {
+                *self = Spool::Reading(std::io::Cursor::new(std::mem::take(held)));
+                Ok(())
+            }
+            Spool::File { file, .. } => {
+                file.flush().await?;
+                file.seek(SeekFrom::Start(0)).await.map(|_| ())
+            }
+            Spool::Reading(cursor) => {
+                cursor.set_position(0);
+                Ok(())
+            }
+        }
+    }
+
+    async fn read_chunk(&mut self, chunk: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Spool::File { file, .. } => read_full(file, chunk).await,
+            Spool::Reading(cursor) => std::io::Read::read(cursor, chunk),
+            Spool::Memory(_) => Err(std::io::Error::other("spool read before rewind")),
+        }
+    }
 }
 
 /// Fills `buf` unless the reader ends first; returns the bytes read.

@@ -5,8 +5,9 @@
 
 use std::time::Duration;
 
-use sqlx::Transaction;
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, Transaction};
 
 use crate::StoreError;
 
@@ -98,7 +99,32 @@ pub(crate) async fn announce(tx: &mut Tx, rev: u64) -> Result<(), StoreError> {
 
 /// Serialises uploads of one body across processes, so the second waits
 /// and then finds it stored instead of failing on the primary key.
-pub(crate) async fn lock_body(tx: &mut Tx, hash: &str) -> Result<(), StoreError> {
+/// A connection for storing bodies (see [`begin_body`]).
+pub(crate) async fn body_connection(pool: &Pool) -> Result<PoolConnection<Db>, StoreError> {
+    Ok(pool.acquire().await?)
+}
+
+/// Returns a [`body_connection`]: its setting was for one transaction.
+pub(crate) async fn release_body_connection(conn: PoolConnection<Db>, _stored: bool) {
+    drop(conn);
+}
+
+/// Begins the transaction that stores a body, which ends without waiting
+/// for the WAL flush. Safe for bodies alone: the WAL is flushed in order,
+/// so the commit that first names a body (which waits) makes it durable
+/// too, and a body lost with a crash before that is uploaded again.
+pub(crate) async fn begin_body(
+    conn: &mut PoolConnection<Db>,
+) -> Result<Transaction<'_, Db>, StoreError> {
+    let mut tx = conn.begin().await?;
+    // `LOCAL`: for this transaction only.
+    sqlx::query("SET LOCAL synchronous_commit = off")
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
+}
+
+pub(crate) async fn lock_body(tx: &mut Transaction<'_, Db>, hash: &str) -> Result<(), StoreError> {
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
         .bind(hash)
         .execute(&mut **tx)

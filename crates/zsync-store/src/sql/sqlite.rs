@@ -8,8 +8,9 @@
 use std::path::Path;
 use std::time::Duration;
 
-use sqlx::Transaction;
+use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Connection, Transaction};
 
 use crate::StoreError;
 
@@ -94,6 +95,41 @@ pub(crate) async fn begin_write(pool: &Pool) -> Result<Tx, StoreError> {
     Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
 }
 
+/// A connection whose transactions end without waiting for the disk, for
+/// storing bodies. Safe for bodies alone: the write-ahead log is replayed
+/// in order, so the commit that first names a body (which is synced) makes
+/// it durable too, and a body lost with a crash before that is uploaded
+/// again. [`release_body_connection`] puts full durability back.
+pub(crate) async fn body_connection(pool: &Pool) -> Result<PoolConnection<Db>, StoreError> {
+    let mut conn = pool.acquire().await?;
+    sqlx::query("PRAGMA synchronous = NORMAL")
+        .execute(&mut *conn)
+        .await?;
+    Ok(conn)
+}
+
+/// Returns a [`body_connection`] to the pool with full durability, or
+/// closes it (if the body was not stored, or the reset fails): no later
+/// commit may run on it without syncing.
+pub(crate) async fn release_body_connection(mut conn: PoolConnection<Db>, stored: bool) {
+    let reset = stored
+        && sqlx::query("PRAGMA synchronous = FULL")
+            .execute(&mut *conn)
+            .await
+            .is_ok();
+    if !reset {
+        conn.close_on_drop();
+    }
+}
+
+/// Begins the write transaction that stores a body, on a
+/// [`body_connection`].
+pub(crate) async fn begin_body(
+    conn: &mut PoolConnection<Db>,
+) -> Result<Transaction<'_, Db>, StoreError> {
+    Ok(conn.begin_with("BEGIN IMMEDIATE").await?)
+}
+
 /// Begins a commit: the write lock orders commits, so revisions are
 /// allocated in commit order and the checks see every earlier commit.
 pub(crate) async fn begin_commit(pool: &Pool) -> Result<Tx, StoreError> {
@@ -108,7 +144,10 @@ pub(crate) async fn announce(_tx: &mut Tx, _rev: u64) -> Result<(), StoreError> 
 
 /// Serialises uploads of one body; `BEGIN IMMEDIATE` already serialises
 /// every writer.
-pub(crate) async fn lock_body(_tx: &mut Tx, _hash: &str) -> Result<(), StoreError> {
+pub(crate) async fn lock_body(
+    _tx: &mut Transaction<'_, Db>,
+    _hash: &str,
+) -> Result<(), StoreError> {
     Ok(())
 }
 
