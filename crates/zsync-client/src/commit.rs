@@ -2,13 +2,13 @@
 //! server lacks are uploaded; the commit names the base revision of every
 //! object it touches, so the server refuses it whole if any is stale.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use zsync_format::{CommitOp, CommitRequest, CommitResponse, KnownObject};
 use zsync_model::{BodyHash, CommitId, RepoPath, Rev};
 
 use crate::error::{ClientError, Result};
-use crate::index::{PendingCommit, PendingItem, Schedule, StatData};
+use crate::index::{Entry, PendingCommit, PendingItem, Schedule, StatData};
 use crate::schedule::subtree_keys;
 use crate::session::{Context, Target};
 use crate::status::{LocalState, local_state, parse_key};
@@ -49,8 +49,27 @@ pub fn commit_with(
     // Moves go after every add, so they can go into new folders.
     let mut moves = Vec::new();
 
+    // The local state of every item that may be edited, found at once.
+    let normal: Vec<(&RepoPath, &Entry)> = selected
+        .iter()
+        .map(|(key, rel)| (rel, &wc.index.entries[key]))
+        .filter(|(_, e)| e.schedule == Schedule::Normal && !e.in_conflict())
+        .collect();
+    let mut states: HashMap<&RepoPath, LocalState> = crate::status::local_states(&wc, &normal)?
+        .into_iter()
+        .zip(&normal)
+        .map(|((state, _), (rel, _))| (*rel, state))
+        .collect();
+
     for (key, rel) in &selected {
         let entry = &wc.index.entries[key];
+        // Most items are clean: skip them before anything is formatted.
+        if entry.moved_from.is_none()
+            && !entry.props_modified()
+            && states.get(rel) == Some(&LocalState::Clean)
+        {
+            continue;
+        }
         let shown = ctx.display(&wc.abs(rel));
         if entry.in_conflict() {
             conflicts.push(shown);
@@ -110,7 +129,10 @@ pub fn commit_with(
                 });
             }
             Schedule::Normal => {
-                let (state, _) = local_state(&wc, rel, entry)?;
+                let state = match states.remove(rel) {
+                    Some(state) => state,
+                    None => local_state(&wc, rel, entry)?.0,
+                };
                 match state {
                     LocalState::Missing => {
                         return Err(ClientError::refused(
