@@ -2,13 +2,13 @@
 //! server lacks are uploaded; the commit names the base revision of every
 //! object it touches, so the server refuses it whole if any is stale.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use zsync_format::{CommitOp, CommitRequest, CommitResponse, KnownObject};
 use zsync_model::{BodyHash, CommitId, RepoPath, Rev};
 
 use crate::error::{ClientError, Result};
-use crate::index::{PendingCommit, PendingItem, Schedule, StatData};
+use crate::index::{Entry, PendingCommit, PendingItem, Schedule, StatData};
 use crate::schedule::subtree_keys;
 use crate::session::{Context, Target};
 use crate::status::{LocalState, local_state, parse_key};
@@ -52,9 +52,28 @@ pub fn commit_with(
     // Finding what changed stats every file and hashes those whose stat
     // data moved; the bytes are not known before.
     let scanning = Progress::start(ctx.ui, Phase::Scanning, selected.len() as u64, 0);
+    // The local state of every item that may be edited, found at once.
+    let normal: Vec<(&RepoPath, &Entry)> = selected
+        .iter()
+        .map(|(key, rel)| (rel, &wc.index.entries[key]))
+        .filter(|(_, e)| e.schedule == Schedule::Normal && !e.in_conflict())
+        .collect();
+    let mut states: HashMap<&RepoPath, LocalState> = crate::status::local_states(&wc, &normal)?
+        .into_iter()
+        .zip(&normal)
+        .map(|((state, _), (rel, _))| (*rel, state))
+        .collect();
+
     for (key, rel) in &selected {
         scanning.advance(1, 0);
         let entry = &wc.index.entries[key];
+        // Most items are clean: skip them before anything is formatted.
+        if entry.moved_from.is_none()
+            && !entry.props_modified()
+            && states.get(rel) == Some(&LocalState::Clean)
+        {
+            continue;
+        }
         let shown = ctx.display(&wc.abs(rel));
         if entry.in_conflict() {
             conflicts.push(shown);
@@ -114,7 +133,10 @@ pub fn commit_with(
                 });
             }
             Schedule::Normal => {
-                let (state, _) = local_state(&wc, rel, entry)?;
+                let state = match states.remove(rel) {
+                    Some(state) => state,
+                    None => local_state(&wc, rel, entry)?.0,
+                };
                 match state {
                     LocalState::Missing => {
                         return Err(ClientError::refused(

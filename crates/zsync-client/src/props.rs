@@ -28,33 +28,20 @@ fn read_only_refusal(shown: &str, name: &str) -> ClientError {
     )
 }
 
-/// Checks a property name: 1 to 255 characters, no white space or
-/// control characters. A `ns:` prefix makes it an annotation.
+/// Checks a property name ([`zsync_model::prop_name_problem`]).
 pub fn validate_name(name: &str) -> Result<()> {
-    let ok = !name.is_empty()
-        && name.len() <= 255
-        && !name.starts_with(':')
-        && !name.chars().any(|c| c.is_whitespace() || c.is_control());
-    if ok {
-        Ok(())
-    } else {
-        Err(ClientError::refused(
-            format!("property {name:?}"),
-            "a property name is 1 to 255 characters without spaces or control characters",
-        ))
+    match zsync_model::prop_name_problem(name) {
+        None => Ok(()),
+        Some(why) => Err(ClientError::refused(format!("property {name:?}"), why)),
     }
 }
 
-/// Checks a property value: text without NUL characters (which not every
-/// store can hold).
+/// Checks a property value ([`zsync_model::prop_value_problem`]).
 pub fn validate_value(name: &str, value: &str) -> Result<()> {
-    if value.contains('\0') {
-        return Err(ClientError::refused(
-            format!("property {name:?}"),
-            "a property value cannot contain NUL characters; keep binary data in a file",
-        ));
+    match zsync_model::prop_value_problem(value) {
+        None => Ok(()),
+        Some(why) => Err(ClientError::refused(format!("property {name:?}"), why)),
     }
-    Ok(())
 }
 
 /// Sets (`Some`) or deletes (`None`) a property on every path.

@@ -75,6 +75,20 @@ pub fn local_state(
     }
 }
 
+/// Threads statting working files at once.
+const STAT_THREADS: usize = 4;
+
+/// [`local_state`] of many items, on a few threads: a walk of the whole
+/// tree is mostly `stat` calls, which wait on the kernel, not the CPU.
+pub(crate) fn local_states(
+    wc: &WorkingCopy,
+    items: &[(&RepoPath, &Entry)],
+) -> Result<Vec<(LocalState, Option<StatData>)>> {
+    fsutil::parallel_map(items, STAT_THREADS, |(rel, entry)| {
+        local_state(wc, rel, entry)
+    })
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StatusItem {
     /// Relative to the working copy's root.
@@ -250,12 +264,17 @@ fn collect(
     let mut items = BTreeMap::new();
     let mut refreshed = Vec::new();
 
+    let mut walked = Vec::new();
     for (key, entry) in &wc.index.entries {
         let rel = parse_key(wc, key)?;
-        if !target.paths.iter().any(|t| t.contains(&rel)) {
-            continue;
+        if target.paths.iter().any(|t| t.contains(&rel)) {
+            walked.push((key, rel, entry));
         }
-        let (state, fresh) = local_state(wc, &rel, entry)?;
+    }
+    let pairs: Vec<(&RepoPath, &Entry)> = walked.iter().map(|(_, r, e)| (r, *e)).collect();
+    let states = local_states(wc, &pairs)?;
+    for ((key, rel, entry), (state, fresh)) in walked.iter().zip(states) {
+        let (key, rel, entry) = (*key, rel.clone(), *entry);
         if let Some(stat) = fresh {
             refreshed.push((key.clone(), stat));
         }

@@ -486,6 +486,29 @@ async fn an_invalid_commit_lists_every_problem() {
         ]}))
         .await;
     api_error(response, StatusCode::BAD_REQUEST).await;
+
+    // Properties the client would refuse are refused here too: a NUL (which
+    // PostgreSQL cannot hold), a bad name, an oversized value.
+    let big = "v".repeat(zsync_model::MAX_PROP_VALUE_BYTES + 1);
+    for (name, value, why) in [
+        ("title", "a\u{0}b", "NUL"),
+        ("bad name", "x", "property name"),
+        ("title", big.as_str(), "256 KiB"),
+    ] {
+        let response = server
+            .commit(json!({"message": "props", "ops": [
+                {"op": "add", "path": "f", "kind": "folder", "props": {name: value}},
+            ]}))
+            .await;
+        let error = api_error(response, StatusCode::BAD_REQUEST).await;
+        assert!(error.message.contains(why), "{}", error.message);
+        assert!(
+            error.message.starts_with("f: property"),
+            "{}",
+            error.message
+        );
+    }
+    assert_eq!(server.tree("").await.entries.len(), 1, "nothing committed");
 }
 
 #[tokio::test(flavor = "multi_thread")]

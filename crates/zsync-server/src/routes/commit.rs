@@ -44,6 +44,25 @@ pub async fn commit_as<S: Store>(
             request.ops.len()
         )));
     }
+    // The client checks properties too, but the server is the one that
+    // must hold them (a NUL would fail on PostgreSQL, half-way).
+    for op in &request.ops {
+        let props = match op {
+            CommitOp::Add { props, .. } => Some(props),
+            CommitOp::Modify { props, .. } => props.as_ref(),
+            _ => None,
+        };
+        for (name, value) in props.into_iter().flatten() {
+            let problem = zsync_model::prop_name_problem(name)
+                .or_else(|| zsync_model::prop_value_problem(value));
+            if let Some(why) = problem {
+                return Err(Error::BadRequest(format!(
+                    "{}: property {name:?}: {why}",
+                    op.path()
+                )));
+            }
+        }
+    }
     // Editor on every path the commit changes: for an addition, on the
     // folder it is added to. Roles are inherited downward, so Editor on a
     // deleted folder covers (and lets the caller read) its whole subtree.
