@@ -113,7 +113,9 @@ fn send(
         ctx.ui,
         transport,
         wc,
-        items.iter().filter_map(|i| i.body.map(|b| b.0)),
+        items
+            .iter()
+            .filter_map(|i| i.body.map(|(h, size, _)| (h, size))),
     )?;
     for item in &items {
         if !item.rel.is_root() {

@@ -2,7 +2,7 @@
 //! server lacks are uploaded; the commit names the base revision of every
 //! object it touches, so the server refuses it whole if any is stale.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 use zsync_format::{CommitOp, CommitRequest, CommitResponse, KnownObject};
 use zsync_model::{BodyHash, CommitId, RepoPath, Rev};
@@ -220,7 +220,9 @@ pub fn commit_with(
         ctx.ui,
         transport.as_ref(),
         &wc,
-        planned.iter().filter_map(|p| p.body.map(|b| b.0)),
+        planned
+            .iter()
+            .filter_map(|p| p.body.map(|(h, size, _)| (h, size))),
     )?;
     // `ops` and `planned` were pushed together, one for one.
     for (op, p) in ops.iter().zip(&planned) {
@@ -397,39 +399,31 @@ fn moved_along(
 
 const UPLOAD_THREADS: usize = 4;
 
-/// Uploads those of the bodies (all in the pristine store) that the server
-/// lacks, streaming each from its file.
+/// Uploads those of the bodies (all in the pristine store, given with their
+/// sizes) that the server lacks, streaming each from its file.
 /// Progress is counted per body, after each upload.
 pub(crate) fn upload_missing(
     ui: &dyn Ui,
     transport: &dyn Transport,
     wc: &WorkingCopy,
-    hashes: impl Iterator<Item = BodyHash>,
+    bodies: impl Iterator<Item = (BodyHash, u64)>,
 ) -> Result<()> {
-    let hashes: Vec<BodyHash> = hashes.collect::<BTreeSet<_>>().into_iter().collect();
-    if hashes.is_empty() {
+    let sizes: BTreeMap<BodyHash, u64> = bodies.collect();
+    if sizes.is_empty() {
         return Ok(());
     }
-    let missing = transport.missing_bodies(&hashes)?;
-    let mut bytes = 0;
-    for hash in &missing {
-        bytes += wc
-            .pristine
-            .open(hash)?
-            .metadata()
-            .map_err(ClientError::io(wc.pristine.path(hash)))?
-            .len();
-    }
+    let hashes: Vec<BodyHash> = sizes.keys().copied().collect();
+    let missing: Vec<(BodyHash, u64)> = transport
+        .missing_bodies(&hashes)?
+        .into_iter()
+        .filter_map(|h| sizes.get(&h).map(|&size| (h, size)))
+        .collect();
+    let bytes = missing.iter().map(|(_, size)| size).sum();
     let progress = Progress::start(ui, Phase::Sending, missing.len() as u64, bytes);
     // A few uploads at once: each is a round trip, and the server stores
     // one body while the next arrives.
-    crate::fsutil::parallel_map(&missing, UPLOAD_THREADS, |hash| {
-        let file = wc.pristine.open(hash)?;
-        let size = file
-            .metadata()
-            .map_err(ClientError::io(wc.pristine.path(hash)))?
-            .len();
-        transport.upload_body(hash, file, size)?;
+    crate::fsutil::parallel_map(&missing, UPLOAD_THREADS, |&(hash, size)| {
+        transport.upload_body(&hash, wc.pristine.open(&hash)?, size)?;
         progress.advance(1, size);
         Ok(())
     })?;
