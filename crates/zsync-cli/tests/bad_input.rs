@@ -223,7 +223,7 @@ fn json_indexes_are_read_and_damaged_ones_refused() {
     let binary = c.path("w/demo/.zsync/index");
     let json = c.path("w/demo/.zsync/index.json");
     let data = std::fs::read(&binary).unwrap();
-    let mut index = zsync_client::index::disk::decode(&data).unwrap();
+    let (mut index, _) = zsync_client::index::disk::decode(&data).unwrap();
     index.format = 1;
     std::fs::write(&json, serde_json::to_vec(&index).unwrap()).unwrap();
     std::fs::remove_file(&binary).unwrap();

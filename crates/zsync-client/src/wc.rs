@@ -10,6 +10,7 @@ use zsync_model::{ADMIN_DIR, RepoPath};
 
 use crate::error::{ClientError, Result};
 use crate::fsutil::{self, Unsynced};
+use crate::glance::Glance;
 use crate::index::{FORMAT_VERSION, Index, JSON_FORMAT_VERSION, disk};
 use crate::pristine::Pristine;
 use crate::url::ServerUrl;
@@ -29,6 +30,10 @@ pub struct WorkingCopy {
     unsynced: Arc<Unsynced>,
     /// See [`Index::racy_window_ns`]; measured once per command.
     racy_window: OnceLock<i128>,
+    /// When this command began checking that every versioned item is
+    /// present, if it did (then saves leave a glance for the next no-op
+    /// update, see [`crate::glance`]).
+    verified_since: Option<i128>,
 }
 
 impl WorkingCopy {
@@ -71,6 +76,7 @@ impl WorkingCopy {
             lock: None,
             unsynced,
             racy_window: OnceLock::new(),
+            verified_since: None,
         };
         wc.lock()?;
         Ok(wc)
@@ -99,7 +105,7 @@ impl WorkingCopy {
                     }
                     _ => {}
                 }
-                disk::decode(&data).map_err(|e| corrupt(&index_path, e))?
+                disk::decode(&data).map_err(|e| corrupt(&index_path, e))?.0
             }
             // Written by an earlier zsync: JSON, converted by the next save.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -123,7 +129,14 @@ impl WorkingCopy {
             lock: None,
             unsynced,
             racy_window: OnceLock::new(),
+            verified_since: None,
         })
+    }
+
+    /// Notes that this command checks, from now on, that every versioned
+    /// item is present (and restores what is not).
+    pub fn verifying_from_now(&mut self) {
+        self.verified_since = Some(now_ns());
     }
 
     /// Takes the working copy's lock, so two commands never change it at
@@ -243,10 +256,14 @@ impl WorkingCopy {
     pub fn save(&mut self) -> Result<()> {
         self.unsynced.sync()?;
         self.index.stamp_ns = now_ns();
-        let data = disk::encode(&self.index).map_err(|detail| ClientError::Corrupt {
-            root: self.root.clone(),
-            detail,
-        })?;
+        let glance = self
+            .verified_since
+            .and_then(|since| Glance::of(&self.index, &self.root, since, self.racy_window_ns()));
+        let data =
+            disk::encode(&self.index, glance.as_ref()).map_err(|detail| ClientError::Corrupt {
+                root: self.root.clone(),
+                detail,
+            })?;
         let admin = Self::admin_dir_of(&self.root);
         fsutil::write_atomic_synced(&admin.join(INDEX_FILE), &data)?;
         // Only once the binary index is in place: an index of format 1.

@@ -21,6 +21,7 @@ use zsync_model::{BodyHash, Kind, Oid, Props};
 use super::{Conflict, Entry, FORMAT_VERSION, Index, MergeRecord, PendingCommit, PropClash};
 use super::{Schedule, StatData};
 use crate::depth::Depth;
+use crate::glance::Glance;
 
 pub const MAGIC: &[u8; 8] = b"zsyncidx";
 
@@ -44,6 +45,16 @@ struct Header {
     pending_commit: Option<PendingCommit>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     incomplete: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    glance: Option<Glance>,
+}
+
+/// What a no-op update reads: the index's header, not its entries.
+pub struct Head {
+    pub url: String,
+    pub server_root: String,
+    pub rev: u64,
+    pub glance: Option<Glance>,
 }
 
 /// An entry's rarely set fields.
@@ -95,7 +106,8 @@ pub fn format_of(data: &[u8]) -> Option<u32> {
     Some(u32::from_le_bytes(bytes.try_into().ok()?))
 }
 
-pub fn encode(index: &Index) -> Result<Vec<u8>, String> {
+/// Encodes `index`, with the `glance` an update saves for the next no-op.
+pub fn encode(index: &Index, glance: Option<&Glance>) -> Result<Vec<u8>, String> {
     let mut out = Vec::with_capacity(64 + index.entries.len() * 96);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -107,6 +119,7 @@ pub fn encode(index: &Index) -> Result<Vec<u8>, String> {
         merges: index.merges.clone(),
         pending_commit: index.pending_commit.clone(),
         incomplete: index.incomplete,
+        glance: glance.cloned(),
     })
     .map_err(|e| e.to_string())?;
     put_bytes(&mut out, &header);
@@ -174,7 +187,26 @@ pub fn encode(index: &Index) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-pub fn decode(data: &[u8]) -> Result<Index, String> {
+/// Decodes a whole index file, and the glance it holds.
+pub fn decode(data: &[u8]) -> Result<(Index, Option<Glance>), String> {
+    decode_payload(verified(data)?)
+}
+
+/// Decodes the header only; a pending commit or an incomplete update
+/// leaves no glance to use.
+pub fn decode_head(data: &[u8]) -> Result<Head, String> {
+    let (header, _) = header(verified(data)?)?;
+    let usable = header.pending_commit.is_none() && !header.incomplete;
+    Ok(Head {
+        url: header.url,
+        server_root: header.server_root,
+        rev: header.rev,
+        glance: header.glance.filter(|_| usable),
+    })
+}
+
+/// The payload of a whole index file whose checksum matches.
+fn verified(data: &[u8]) -> Result<&[u8], String> {
     let payload_len = data
         .len()
         .checked_sub(32)
@@ -187,22 +219,27 @@ pub fn decode(data: &[u8]) -> Result<Index, String> {
     if BodyHash::of(payload).as_bytes()[..] != sum[..] {
         return Err("the index file is damaged (its checksum does not match)".into());
     }
-    decode_payload(payload)
+    Ok(payload)
 }
 
-/// Decodes an index without its trailing checksum (for fuzzing, which
-/// could not get past the checksum otherwise).
-pub fn decode_payload(payload: &[u8]) -> Result<Index, String> {
+fn header(payload: &[u8]) -> Result<(Header, Reader<'_>), String> {
     if !is_binary(payload) {
         return Err("not a zsync index file".into());
     }
     let mut r = Reader {
         data: payload,
-        pos: MAGIC.len(),
+        pos: MAGIC.len() + 4,
     };
-    let format = u32::from_le_bytes(r.array::<4>()?);
     let header: Header =
         serde_json::from_slice(r.bytes()?).map_err(|e| format!("index header: {e}"))?;
+    Ok((header, r))
+}
+
+/// Decodes an index without its trailing checksum (for fuzzing, which
+/// could not get past the checksum otherwise), and its glance.
+pub fn decode_payload(payload: &[u8]) -> Result<(Index, Option<Glance>), String> {
+    let (header, mut r) = header(payload)?;
+    let format = format_of(payload).ok_or("the index file is truncated")?;
 
     let count = r.len()?;
     let mut strings = Vec::with_capacity(count);
@@ -309,7 +346,7 @@ pub fn decode_payload(payload: &[u8]) -> Result<Index, String> {
     if entries.windows(2).any(|w| w[0].0 >= w[1].0) {
         return Err("the index's entries are out of order".into());
     }
-    Ok(Index {
+    let index = Index {
         format,
         url: header.url,
         server_root: header.server_root,
@@ -320,7 +357,8 @@ pub fn decode_payload(payload: &[u8]) -> Result<Index, String> {
         merges: header.merges,
         pending_commit: header.pending_commit,
         incomplete: header.incomplete,
-    })
+    };
+    Ok((index, header.glance))
 }
 
 /// Interned strings, numbered in order of first use.
@@ -519,14 +557,14 @@ mod tests {
     #[test]
     fn every_field_round_trips() {
         let index = sample();
-        let data = encode(&index).unwrap();
-        same(&decode(&data).unwrap(), &index);
+        let data = encode(&index, None).unwrap();
+        same(&decode(&data).unwrap().0, &index);
         assert_eq!(format_of(&data), Some(FORMAT_VERSION));
     }
 
     #[test]
     fn damage_anywhere_is_refused_not_misread() {
-        let data = encode(&sample()).unwrap();
+        let data = encode(&sample(), None).unwrap();
         for i in (0..data.len()).step_by(7) {
             let mut bad = data.clone();
             bad[i] ^= 0x20;
@@ -549,7 +587,7 @@ mod tests {
                 .entries
                 .insert(format!("section{}/page{}/doc{i}.html", i % 7, i % 50), e);
         }
-        let data = encode(&index).unwrap();
+        let data = encode(&index, None).unwrap();
         let json = serde_json::to_vec(&index).unwrap();
         assert!(
             data.len() * 2 < json.len(),
@@ -557,6 +595,6 @@ mod tests {
             data.len(),
             json.len()
         );
-        same(&decode(&data).unwrap(), &index);
+        same(&decode(&data).unwrap().0, &index);
     }
 }
