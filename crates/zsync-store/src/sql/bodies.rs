@@ -160,10 +160,6 @@ async fn store(
     Ok(())
 }
 
-/// Rows per multi-row `INSERT` of a batch: 3 parameters each, well below
-/// every engine's limit on bound parameters.
-const INSERT_ROWS: usize = 256;
-
 /// Stores a batch of small bodies (each at most one chunk) in one
 /// transaction: all of them, or none if any fails its hash. A few
 /// multi-row statements per batch, not several per body.
@@ -208,28 +204,6 @@ pub(crate) async fn put_many(
     Ok(())
 }
 
-/// `INSERT INTO … VALUES ($1, …), (…)` for `rows` rows of `columns`
-/// parameters, then `tail`.
-fn insert_rows(head: &str, columns: usize, rows: usize, tail: &str) -> String {
-    let mut sql = String::with_capacity(head.len() + tail.len() + rows * columns * 6);
-    sql.push_str(head);
-    let mut n = 0;
-    for row in 0..rows {
-        sql.push_str(if row == 0 { " (" } else { ", (" });
-        for column in 0..columns {
-            n += 1;
-            if column > 0 {
-                sql.push_str(", ");
-            }
-            sql.push('$');
-            sql.push_str(&n.to_string());
-        }
-        sql.push(')');
-    }
-    sql.push_str(tail);
-    sql
-}
-
 /// Stores verified bodies of at most one chunk each in one transaction on
 /// `conn`. `ON CONFLICT DO NOTHING`: a body stored meanwhile by another
 /// upload is complete already (its rows went in in one transaction), and
@@ -241,8 +215,8 @@ async fn store_many(
 ) -> Result<(), StoreError> {
     let mut tx = super::begin_body(conn).await?;
     crate::fault::point("upload-storing").await;
-    for group in bodies.chunks(INSERT_ROWS) {
-        let sql = insert_rows(
+    for group in bodies.chunks(rows::INSERT_ROWS) {
+        let sql = rows::insert_rows(
             "INSERT INTO bodies (hash, size) VALUES",
             2,
             group.len(),
@@ -258,8 +232,8 @@ async fn store_many(
     }
     // An empty body has no chunks.
     let filled: Vec<&(BodyHash, Bytes)> = bodies.iter().filter(|(_, d)| !d.is_empty()).collect();
-    for group in filled.chunks(INSERT_ROWS) {
-        let sql = insert_rows(
+    for group in filled.chunks(rows::INSERT_ROWS) {
+        let sql = rows::insert_rows(
             "INSERT INTO chunks (hash, seq, data) VALUES",
             3,
             group.len(),
