@@ -100,6 +100,7 @@ pub async fn put_batch<S: Store>(
             return Err(too_large());
         }
         received.extend_from_slice(&chunk);
+        zsync_store::fault::point("upload-receiving").await;
     }
     let received = received.freeze();
     let frames = batch::parse(
