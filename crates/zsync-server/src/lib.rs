@@ -66,7 +66,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             max_body_bytes: 1 << 30,
-            max_batch_bytes: 64 << 20,
+            max_batch_bytes: 32 << 20,
             max_batch_bodies: 10_000,
             max_request_json_bytes: 64 << 20,
             token_ttl: Duration::from_secs(30 * 24 * 60 * 60),
