@@ -17,6 +17,9 @@ use crate::error::Error;
 /// their derived properties from the first [`HEAD_BYTES`].
 pub const MAX_VALIDATED_BYTES: u64 = 64 << 20;
 const HEAD_BYTES: u64 = 1 << 20;
+/// Bodies asked for in one query while validating; each is at most a
+/// store chunk (1 MiB), so at most this many MiB are held at once.
+const PREFETCH: usize = 64;
 
 /// Validates the request's content and fills in derived properties.
 /// Problems come back as one [`Error::Invalid`] listing all of them.
@@ -44,7 +47,12 @@ pub async fn check<S: Store>(
             _ => {}
         }
     }
-    for op in &mut request.ops {
+    // First what each op needs (a store lookup for modifies), then the
+    // bodies, read a few at once: a large checkin adds tens of thousands
+    // of bodies, and reading them one after another left the commit
+    // waiting on the store for seconds.
+    let mut jobs = Vec::new();
+    for (index, op) in request.ops.iter_mut().enumerate() {
         let (path, kind, props, hash) = match op {
             CommitOp::Add {
                 path,
@@ -83,60 +91,108 @@ pub async fn check<S: Store>(
             CommitOp::Delete { .. } | CommitOp::Move { .. } => continue,
         };
         let Some(content_type) = types.get(&kind) else {
-            problems.push(PathProblem::new(
-                path.to_string(),
-                format!("unknown kind {kind:?}; this server knows {}", known(types)),
+            problems.push((
+                index,
+                PathProblem::new(
+                    path.to_string(),
+                    format!("unknown kind {kind:?}; this server knows {}", known(types)),
+                ),
             ));
             continue;
         };
         let Some(props) = props else { continue };
         let Some(hash) = hash else {
+            let mut found = Vec::new();
             reject_read_only(
                 &path.to_string(),
                 content_type.read_only_props(),
                 props,
                 &Props::new(),
-                &mut problems,
+                &mut found,
             );
+            problems.extend(found.into_iter().map(|p| (index, p)));
             continue;
         };
         if !content_type.reads_body() {
             // Nothing to check or derive: no need to read the body at all.
             continue;
         }
-        let Some((body, whole)) = read_body(store, &hash).await? else {
-            continue; // The store reports a body that was not uploaded.
-        };
-        if whole {
-            let parent_props = match path.parent() {
-                None => None,
-                Some(parent) => match new_props.get(&parent) {
-                    Some(p) => Some(p.clone()),
-                    None => store.object(&parent).await?.map(|o| o.props),
-                },
-            };
-            let ctx = ValidationContext {
-                parent_props: parent_props.as_ref(),
-            };
-            for d in content_type.validate_in(&body, props, &ctx) {
-                problems.push(PathProblem {
-                    path: path.to_string(),
-                    message: d.message,
-                    line: d.line,
-                    column: d.column,
-                });
-            }
-        }
-        let derived = content_type.derived_props(&body);
-        reject_read_only(
-            &path.to_string(),
-            content_type.read_only_props(),
-            props,
-            &derived,
-            &mut problems,
-        );
-        props.extend(derived);
+        jobs.push((index, path, kind, hash));
     }
+
+    // Siblings share their folder: its properties are asked once.
+    let mut folder_props: HashMap<RepoPath, Option<Props>> = HashMap::new();
+    for group in jobs.chunks(PREFETCH) {
+        let hashes: Vec<BodyHash> = group.iter().map(|(_, _, _, hash)| *hash).collect();
+        let mut small: HashMap<BodyHash, bytes::Bytes> =
+            store.small_bodies(&hashes).await?.into_iter().collect();
+        for (index, path, kind, hash) in group {
+            let body = match small.remove(hash) {
+                Some(data) => Some((data.to_vec(), true)),
+                None => read_body(store, hash).await?,
+            };
+            let Some((body, whole)) = body else {
+                continue; // The store reports a body that was not uploaded.
+            };
+            let Some(content_type) = types.get(kind) else {
+                continue;
+            };
+            let props = match &mut request.ops[*index] {
+                CommitOp::Add { props, .. } => props,
+                CommitOp::Modify {
+                    props: Some(props), ..
+                }
+                | CommitOp::Move {
+                    props: Some(props), ..
+                } => props,
+                _ => continue,
+            };
+            if whole {
+                let parent_props = match path.parent() {
+                    None => None,
+                    Some(parent) => match new_props.get(&parent) {
+                        Some(p) => Some(p.clone()),
+                        None => match folder_props.get(&parent) {
+                            Some(p) => p.clone(),
+                            None => {
+                                let p = store.object(&parent).await?.map(|o| o.props);
+                                folder_props.insert(parent, p.clone());
+                                p
+                            }
+                        },
+                    },
+                };
+                let ctx = ValidationContext {
+                    parent_props: parent_props.as_ref(),
+                };
+                for d in content_type.validate_in(&body, props, &ctx) {
+                    problems.push((
+                        *index,
+                        PathProblem {
+                            path: path.to_string(),
+                            message: d.message,
+                            line: d.line,
+                            column: d.column,
+                        },
+                    ));
+                }
+            }
+            let derived = content_type.derived_props(&body);
+            let mut found = Vec::new();
+            reject_read_only(
+                &path.to_string(),
+                content_type.read_only_props(),
+                props,
+                &derived,
+                &mut found,
+            );
+            problems.extend(found.into_iter().map(|p| (*index, p)));
+            props.extend(derived);
+        }
+    }
+    // Reported in the order of the request's operations.
+    problems.sort_by_key(|(index, _)| *index);
+    let problems: Vec<PathProblem> = problems.into_iter().map(|(_, p)| p).collect();
     if problems.is_empty() {
         Ok(())
     } else {

@@ -225,6 +225,15 @@ pub trait Store: Clone + Send + Sync + 'static {
         hash: &BodyHash,
     ) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send;
 
+    /// Those of `hashes` whose bodies the store holds in one chunk (at
+    /// most [`CHUNK_SIZE`] bytes), with their bytes, a few hundred per
+    /// query: what a commit validates, read without a query per body.
+    /// Larger and absent bodies are left out.
+    fn small_bodies(
+        &self,
+        hashes: &[BodyHash],
+    ) -> impl Future<Output = Result<Vec<(BodyHash, Bytes)>, StoreError>> + Send;
+
     /// The body's bytes, streamed chunk by chunk.
     fn read_body(
         &self,

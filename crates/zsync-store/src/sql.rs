@@ -110,6 +110,13 @@ macro_rules! delegate_store {
             $engine::bodies::size(&self.pool, hash).await
         }
 
+        async fn small_bodies(
+            &self,
+            hashes: &[BodyHash],
+        ) -> Result<Vec<(BodyHash, Bytes)>, StoreError> {
+            $engine::bodies::small(&self.pool, hashes).await
+        }
+
         async fn read_body(&self, hash: &BodyHash) -> Result<BodyStream, StoreError> {
             $engine::bodies::read(&self.pool, hash).await
         }

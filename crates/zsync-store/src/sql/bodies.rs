@@ -68,6 +68,32 @@ pub(crate) async fn missing(pool: &Pool, hashes: &[BodyHash]) -> Result<Vec<Body
     Ok(missing)
 }
 
+pub(crate) async fn small(
+    pool: &Pool,
+    hashes: &[BodyHash],
+) -> Result<Vec<(BodyHash, Bytes)>, StoreError> {
+    let mut found = Vec::new();
+    for batch in hashes.chunks(LOOKUP_BATCH) {
+        let sql = format!(
+            "SELECT b.hash, c.data FROM bodies b \
+             LEFT JOIN chunks c ON c.hash = b.hash AND c.seq = 0 \
+             WHERE b.size <= {CHUNK_SIZE} AND b.hash IN ({})",
+            rows::placeholders(1, batch.len())
+        );
+        let mut query = sqlx::query_as::<_, (String, Option<Vec<u8>>)>(AssertSqlSafe(sql));
+        for hash in batch {
+            query = query.bind(hash.to_hex());
+        }
+        for (hex, data) in query.fetch_all(pool).await? {
+            let hash: BodyHash = hex
+                .parse()
+                .map_err(|_| StoreError::Corrupt(format!("a body's hash is malformed: {hex:?}")))?;
+            found.push((hash, Bytes::from(data.unwrap_or_default())));
+        }
+    }
+    Ok(found)
+}
+
 pub(crate) async fn put<R: AsyncRead + Unpin + Send>(
     pool: &Pool,
     tmp_dir: &Path,
