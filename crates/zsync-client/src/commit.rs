@@ -423,7 +423,7 @@ pub(crate) fn upload_missing(
     // A few uploads at once: each is a round trip, and the server stores
     // one body while the next arrives.
     crate::fsutil::parallel_map(&missing, UPLOAD_THREADS, |&(hash, size)| {
-        transport.upload_body(&hash, wc.pristine.open(&hash)?, size)?;
+        transport.upload_body(&hash, wc.pristine.open_file(&hash)?, size)?;
         progress.advance(1, size);
         Ok(())
     })?;
