@@ -72,7 +72,10 @@ fn a_pack_survives_and_serves_bodies_across_commands() {
     }
     let external = c.run(&["diff", "--diff-cmd", "diff", "a"]).ok().stdout;
     for i in 0..FILES {
-        assert!(contains_line(&external, &format!("-file {i}")), "{external}");
+        assert!(
+            contains_line(&external, &format!("-file {i}")),
+            "{external}"
+        );
     }
     let cat = c.run(&["cat", &format!("a/tree/{}", rel(7))]).ok().stdout;
     assert_eq!(cat, text(7));

@@ -160,10 +160,7 @@ impl Pristine {
     pub fn open(&self, hash: &BodyHash) -> Result<BodyReader> {
         if let Some(loc) = self.locate(hash)? {
             if let Some(why) = loc.pack.cut_short.as_ref().filter(|_| !whole(&loc)) {
-                return Err(self.corrupt(format!(
-                    "base copy {} is lost: {why}",
-                    hash.to_hex()
-                )));
+                return Err(self.corrupt(format!("base copy {} is lost: {why}", hash.to_hex())));
             }
             return Ok(BodyReader {
                 source: Source::Packed(loc.pack.clone(), loc.offset),
@@ -605,7 +602,8 @@ fn consolidate(dir: &Path) -> Result<()> {
                 continue;
             }
             let mut data = vec![0u8; len as usize];
-            read_exact_at(&p.pack.file, &mut data, offset).map_err(ClientError::io(&p.pack.path))?;
+            read_exact_at(&p.pack.file, &mut data, offset)
+                .map_err(ClientError::io(&p.pack.path))?;
             (&writer.pack.file)
                 .write_all(&data)
                 .map_err(ClientError::io(&writer.pack.path))?;
@@ -756,10 +754,7 @@ mod tests {
 
     #[test]
     fn index_round_trips_and_refuses_damage() {
-        let entries = vec![
-            (BodyHash::of(b"b"), 8, 3),
-            (BodyHash::of(b"a"), 11, 5),
-        ];
+        let entries = vec![(BodyHash::of(b"b"), 8, 3), (BodyHash::of(b"a"), 11, 5)];
         let idx = encode_index(16, &entries);
         let (len, decoded) = decode_index(&idx).unwrap();
         assert_eq!(len, 16);
