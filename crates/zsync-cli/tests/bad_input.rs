@@ -195,7 +195,7 @@ fn full_disk_and_read_only_target() {
     other.write("o/demo/big2.txt", &big);
     other.run(&["add", "o/demo/big2.txt"]).ok();
     other.run(&["commit", "-m", "big again", "o/demo"]).ok();
-    let before = std::fs::read(c.path("tight/w/demo/.zsync/index.json")).unwrap();
+    let before = std::fs::read(c.path("tight/w/demo/.zsync/index")).unwrap();
     let out = c.run(&["update", "tight/w/demo"]).fails(1);
     assert!(
         out.stderr.contains("No space left on device"),
@@ -204,12 +204,46 @@ fn full_disk_and_read_only_target() {
     );
     assert_eq!(c.read("tight/w/demo/notes.txt"), "my edit\n");
     assert_eq!(
-        std::fs::read(c.path("tight/w/demo/.zsync/index.json")).unwrap(),
+        std::fs::read(c.path("tight/w/demo/.zsync/index")).unwrap(),
         before,
         "the index changed although the update failed"
     );
     let status = c.run(&["status", "tight/w/demo"]).ok().stdout;
     assert_eq!(status, "M       tight/w/demo/notes.txt\n");
+}
+
+/// A working copy of format 1 (the index as JSON) keeps working, and its
+/// next save converts it; a damaged index is refused with its path.
+#[test]
+fn json_indexes_are_read_and_damaged_ones_refused() {
+    let server = Server::demo();
+    let c = Client::new();
+    c.run(&["checkout", &server.url("demo"), "w"]).ok();
+    c.write("w/demo/notes.txt", "my edit\n");
+    let binary = c.path("w/demo/.zsync/index");
+    let json = c.path("w/demo/.zsync/index.json");
+    let data = std::fs::read(&binary).unwrap();
+    let (mut index, _) = zsync_client::index::disk::decode(&data).unwrap();
+    index.format = 1;
+    std::fs::write(&json, serde_json::to_vec(&index).unwrap()).unwrap();
+    std::fs::remove_file(&binary).unwrap();
+
+    let st = c.run(&["status", "w/demo"]).ok().stdout;
+    assert_eq!(st, "M       w/demo/notes.txt\n");
+    c.run(&["commit", "-m", "edit", "w/demo"]).ok();
+    assert!(!json.exists() && binary.exists(), "a save converts");
+    assert_eq!(c.run(&["status", "w/demo"]).ok().stdout, "");
+
+    let mut damaged = std::fs::read(&binary).unwrap();
+    let middle = damaged.len() / 2;
+    damaged[middle] ^= 1;
+    std::fs::write(&binary, damaged).unwrap();
+    let out = c.run(&["status", "w/demo"]).fails(1);
+    assert!(
+        out.stderr.contains(".zsync/index") && out.stderr.contains("damaged"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -219,10 +253,13 @@ fn newer_working_copies_and_concurrent_commands_are_refused() {
     c.run(&["checkout", &server.url("demo"), "w"]).ok();
     c.write("w/demo/notes.txt", "my edit\n");
 
-    // A working copy written by a newer zsync.
-    let index = c.path("w/demo/.zsync/index.json");
-    let text = std::fs::read_to_string(&index).unwrap();
-    std::fs::write(&index, text.replacen("\"format\":1", "\"format\":99", 1)).unwrap();
+    // A working copy written by a newer zsync: the format follows the
+    // file's 8-byte magic.
+    let index = c.path("w/demo/.zsync/index");
+    let text = std::fs::read(&index).unwrap();
+    let mut newer = text.clone();
+    newer[8..12].copy_from_slice(&99u32.to_le_bytes());
+    std::fs::write(&index, newer).unwrap();
     for args in [
         &["status", "w/demo"][..],
         &["update", "w/demo"],

@@ -121,6 +121,61 @@ fn update_with_nothing_new_says_at_revision() {
     assert_eq!(up.stdout, format!("At revision {rev}.\n"));
 }
 
+/// A no-op update answers from the index's header and the folders' ctimes
+/// (debug builds announce it at a fault point); whatever was removed by
+/// hand since, even with its folder's mtime set back, takes the long way
+/// and comes back.
+#[test]
+fn a_no_op_update_at_a_glance_still_restores_what_was_deleted() {
+    if !cfg!(debug_assertions) {
+        return;
+    }
+    let server = Server::demo();
+    let a = Client::new();
+    let rev = rev_of(&a.run(&["checkout", &server.url("demo"), "a"]).ok().stdout);
+    let glance = [
+        ("ZSYNC_FAULT", "update-at-a-glance"),
+        ("ZSYNC_FAULT_PAUSE_MS", "0"),
+    ];
+    let at_a_glance = |a: &Client| {
+        let up = a.run_env(&glance, &["update", "a"]).ok();
+        assert_eq!(up.stdout, format!("At revision {rev}.\n"));
+        up.stderr.contains("zsync-fault: update-at-a-glance")
+    };
+    // The checkout leaves no glance; the first no-op update does. Past
+    // the racy window, it lists no folder as changed: only ctimes count.
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert!(!at_a_glance(&a));
+    assert!(at_a_glance(&a));
+    // A new file changes its folder, but nothing versioned is missing.
+    a.write("a/demo/pages/unversioned.txt", "new\n");
+    assert!(!at_a_glance(&a));
+
+    let removals: [&dyn Fn(); 3] = [
+        &|| std::fs::remove_file(a.path("a/demo/pages/about.html")).unwrap(),
+        &|| std::fs::remove_dir_all(a.path("a/demo/images")).unwrap(),
+        &|| {
+            // rsync -t style: the folder's mtime put back afterwards.
+            let dir = a.path("a/demo/pages");
+            let mtime = std::fs::metadata(&dir).unwrap().modified().unwrap();
+            std::fs::remove_file(dir.join("about.html")).unwrap();
+            std::fs::File::open(&dir)
+                .unwrap()
+                .set_modified(mtime)
+                .unwrap();
+        },
+    ];
+    for remove in removals {
+        // Only the first no-op after a long one may need to save a glance.
+        assert!(at_a_glance(&a) || at_a_glance(&a));
+        remove();
+        let up = a.run_env(&glance, &["update", "a"]).ok();
+        assert!(!up.stderr.contains("zsync-fault"), "{}", up.stderr);
+        assert!(a.exists("a/demo/pages/about.html"));
+        assert!(a.exists("a/demo/images"));
+    }
+}
+
 /// Every file below `dir` (but the admin folder) with its content.
 fn tree(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();

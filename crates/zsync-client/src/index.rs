@@ -9,8 +9,15 @@ use serde::{Deserialize, Serialize};
 use zsync_format::ManifestEntry;
 use zsync_model::{BodyHash, CommitId, Kind, Oid, Props, RepoPath, Rev};
 
-/// Bumped whenever the on-disk format changes incompatibly.
-pub const FORMAT_VERSION: u32 = 1;
+pub mod disk;
+
+/// Bumped whenever the on-disk format changes incompatibly. Format 1 was
+/// JSON (`.zsync/index.json`); it is still read, and replaced by the
+/// binary form ([`disk`]) on the next save.
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The last JSON format.
+pub const JSON_FORMAT_VERSION: u32 = 1;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

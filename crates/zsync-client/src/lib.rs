@@ -19,6 +19,7 @@ pub mod diff;
 pub mod error;
 pub(crate) mod fault;
 pub mod fsutil;
+pub mod glance;
 pub mod history;
 pub mod ignore_rules;
 pub mod index;

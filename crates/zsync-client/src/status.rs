@@ -290,23 +290,34 @@ fn collect(
             (_, _, LocalState::Modified) => 'M',
             (_, _, LocalState::Clean) => ' ',
         };
+        let props = if !entry.prop_conflicts.is_empty() {
+            'C'
+        } else if entry.props_modified() {
+            'M'
+        } else {
+            ' '
+        };
+        let lock = crate::locks::lock_column(entry, remote.map(|r| r.locks.get(&rel)));
+        // Most items of a large copy are clean: no item built for them.
+        let plain = text == ' '
+            && props == ' '
+            && lock == ' '
+            && entry.conflict.is_none()
+            && entry.moved_from.is_none();
+        if plain && !opts.verbose && !stale(&rel) {
+            continue;
+        }
         let item = StatusItem {
             abs: wc.abs(&rel),
             path: rel.clone(),
             text,
-            props: if !entry.prop_conflicts.is_empty() {
-                'C'
-            } else if entry.props_modified() {
-                'M'
-            } else {
-                ' '
-            },
+            props,
             tree_conflict: entry.conflict.as_ref().is_some_and(Conflict::is_tree),
             base: Some((entry.rev, entry.kind.clone(), entry.author.clone())),
             working_rev: entry.oid.as_ref().map(|_| wc.index.rev.max(entry.rev)),
             conflict: entry.conflict.clone(),
             copied: entry.moved_from.is_some(),
-            lock: crate::locks::lock_column(entry, remote.map(|r| r.locks.get(&rel))),
+            lock,
             out_of_date: stale(&rel),
             moved_from: None,
             moved_to: None,
@@ -435,7 +446,7 @@ pub(crate) fn parse_key(wc: &WorkingCopy, key: &str) -> Result<RepoPath> {
 /// Unversioned items inside versioned folders under the target. An
 /// unversioned folder is listed, not descended into (as svn does).
 pub fn unversioned(wc: &WorkingCopy, target: &Target) -> Result<Vec<RepoPath>> {
-    let mut out = Vec::new();
+    let mut folders = Vec::new();
     for (key, entry) in &wc.index.entries {
         if !entry.is_folder() || entry.schedule == Schedule::Delete {
             continue;
@@ -445,33 +456,60 @@ pub fn unversioned(wc: &WorkingCopy, target: &Target) -> Result<Vec<RepoPath>> {
             .paths
             .iter()
             .any(|t| t.contains(&dir_rel) || dir_rel.contains(t));
-        if !covered {
+        if covered {
+            folders.push((key.as_str(), dir_rel));
+        }
+    }
+    // Reading folders waits on the kernel, like statting files.
+    let found = fsutil::parallel_map(&folders, STAT_THREADS, |(key, dir_rel)| {
+        unversioned_in(wc, target, key, dir_rel)
+    })?;
+    Ok(found.into_iter().flatten().collect())
+}
+
+/// The unversioned children of the versioned folder at `key`.
+fn unversioned_in(
+    wc: &WorkingCopy,
+    target: &Target,
+    key: &str,
+    dir_rel: &RepoPath,
+) -> Result<Vec<RepoPath>> {
+    let mut out = Vec::new();
+    let dir = wc.abs(dir_rel);
+    let Ok(read) = std::fs::read_dir(&dir) else {
+        return Ok(out);
+    };
+    let mut child_key = String::with_capacity(key.len() + 64);
+    for item in read {
+        let item = item.map_err(ClientError::io(&dir))?;
+        let name = item.file_name();
+        let name = name.to_string_lossy();
+        if dir_rel.is_root() && name == ADMIN_DIR {
             continue;
         }
-        let dir = wc.abs(&dir_rel);
-        let Ok(read) = std::fs::read_dir(&dir) else {
+        // The index is asked by key first: most children are versioned,
+        // and those need no path built.
+        child_key.clear();
+        if !key.is_empty() {
+            child_key.push_str(key);
+            child_key.push('/');
+        }
+        child_key.push_str(&name);
+        if wc.index.entries.contains_key(child_key.as_str()) {
             continue;
-        };
-        for item in read {
-            let item = item.map_err(ClientError::io(&dir))?;
-            let name = item.file_name().to_string_lossy().into_owned();
-            if dir_rel.is_root() && name == ADMIN_DIR {
-                continue;
-            }
-            let Ok(rel) = dir_rel.join(&name) else {
-                // A name zsync cannot version still shows up, by its lossy name.
-                if let Ok(rel) =
-                    dir_rel.join(&name.replace(|c: char| c.is_control() || c == '\\', "?"))
-                {
-                    out.push(rel);
-                }
-                continue;
-            };
-            if !wc.index.entries.contains_key(rel.as_str())
-                && target.paths.iter().any(|t| t.contains(&rel))
+        }
+        let Ok(rel) = dir_rel.join(&name) else {
+            // A name zsync cannot version still shows up, by its lossy name.
+            if let Ok(rel) = dir_rel.join(&name.replace(|c: char| c.is_control() || c == '\\', "?"))
             {
                 out.push(rel);
             }
+            continue;
+        };
+        if !wc.index.entries.contains_key(rel.as_str())
+            && target.paths.iter().any(|t| t.contains(&rel))
+        {
+            out.push(rel);
         }
     }
     Ok(out)

@@ -63,10 +63,23 @@ struct Updater<'a, 'c> {
 /// if given, else by asking through the [`Ui`](crate::Ui) (postponed when no
 /// one can be asked).
 pub fn update(ctx: &Context, target: &Target, accept: Option<Accept>) -> Result<UpdateSummary> {
+    let (connected, stale_glance) = match at_a_glance(ctx, target)? {
+        Glanced::Unchanged(summary) => return Ok(summary),
+        Glanced::LookCloser { transport, stale } => (transport, stale),
+    };
     let mut wc = WorkingCopy::open(&target.root)?;
     wc.lock_to_settle()?;
-    let transport = ctx.connect(&wc.url()?)?;
+    let transport = match connected {
+        Some(transport) => transport,
+        None => ctx.connect(&wc.url()?)?,
+    };
     crate::commit::settle_pending(ctx, &mut wc, transport.as_ref())?;
+    let whole = target.paths.iter().any(RepoPath::is_root);
+    if whole {
+        // The plan checks that every item is here, and the update
+        // restores what is not: its saves leave a glance.
+        wc.verifying_from_now();
+    }
     let before: HashSet<String> = wc
         .index
         .entries
@@ -76,8 +89,9 @@ pub fn update(ctx: &Context, target: &Target, accept: Option<Accept>) -> Result<
         .collect();
     let plan = plan_from_feed(&wc, transport.as_ref(), target)?;
     if let Plan::Unchanged(head) = plan {
-        // Nothing to write unless the head moved on elsewhere.
-        if wc.index.rev != head {
+        // Nothing to write unless the head moved on elsewhere, or the next
+        // no-op could be answered at a glance.
+        if wc.index.rev != head || (whole && stale_glance) {
             wc.index.rev = head;
             wc.save()?;
         }
@@ -901,6 +915,73 @@ enum Plan {
     Paths { through: Rev, paths: Vec<RepoPath> },
     /// Compare the whole manifest of each target path.
     Full,
+}
+
+/// What a look at the index's header and the folders found.
+enum Glanced {
+    /// Nothing new on the server, nothing missing here.
+    Unchanged(UpdateSummary),
+    /// The update must read the index; the connection is kept if made.
+    /// `stale`: the glance was missing or no longer proves the copy
+    /// intact, so even a no-op saves a new one.
+    LookCloser {
+        transport: Option<Box<dyn Transport + Send>>,
+        stale: bool,
+    },
+}
+
+/// A no-op update from the index's header, a stat of each folder and one
+/// request (see [`crate::glance`]), so it stays flat as the tree grows.
+/// Anything unusual (no glance, a lock, a folder changed since, news on
+/// the server) sends the update the long way, which explains or does it.
+fn at_a_glance(ctx: &Context, target: &Target) -> Result<Glanced> {
+    let closer = Ok(Glanced::LookCloser {
+        transport: None,
+        stale: true,
+    });
+    // Another command at work, or one interrupted: the long way says so.
+    if WorkingCopy::admin_dir_of(&target.root)
+        .join("lock")
+        .exists()
+    {
+        return closer;
+    }
+    let Ok(data) = std::fs::read(WorkingCopy::index_file_of(&target.root)) else {
+        return closer;
+    };
+    let Ok(head) = crate::index::disk::decode_head(&data) else {
+        return closer;
+    };
+    let Some(glance) = head.glance else {
+        return closer;
+    };
+    let targets: Vec<String> = target.paths.iter().map(|p| p.to_string()).collect();
+    if !glance.intact(&target.root, &targets) {
+        return closer;
+    }
+    let (Ok(base), Ok(root)) = (
+        crate::url::ServerUrl::parse(&head.url),
+        RepoPath::parse(&head.server_root),
+    ) else {
+        return closer;
+    };
+    let transport = ctx.connect(&base.with_path(root.clone()))?;
+    match transport.changes(&root, head.rev, 0) {
+        Ok(feed)
+            if feed.revisions.is_empty() && feed.through == feed.head && feed.head == head.rev =>
+        {
+            crate::fault::point("update-at-a-glance");
+            Ok(Glanced::Unchanged(UpdateSummary {
+                rev: head.rev,
+                unchanged: true,
+                ..UpdateSummary::default()
+            }))
+        }
+        _ => Ok(Glanced::LookCloser {
+            transport: Some(transport),
+            stale: false,
+        }),
+    }
 }
 
 /// Beyond this many changed paths one manifest of the whole tree is

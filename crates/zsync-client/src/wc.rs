@@ -10,11 +10,14 @@ use zsync_model::{ADMIN_DIR, RepoPath};
 
 use crate::error::{ClientError, Result};
 use crate::fsutil::{self, Unsynced};
-use crate::index::{FORMAT_VERSION, Index};
+use crate::glance::Glance;
+use crate::index::{FORMAT_VERSION, Index, JSON_FORMAT_VERSION, disk};
 use crate::pristine::Pristine;
 use crate::url::ServerUrl;
 
-const INDEX_FILE: &str = "index.json";
+const INDEX_FILE: &str = "index";
+/// Where format 1 kept the index, as JSON.
+const JSON_INDEX_FILE: &str = "index.json";
 const LOCK_FILE: &str = "lock";
 
 pub struct WorkingCopy {
@@ -27,6 +30,10 @@ pub struct WorkingCopy {
     unsynced: Arc<Unsynced>,
     /// See [`Index::racy_window_ns`]; measured once per command.
     racy_window: OnceLock<i128>,
+    /// When this command began checking that every versioned item is
+    /// present, if it did (then saves leave a glance for the next no-op
+    /// update, see [`crate::glance`]).
+    verified_since: Option<i128>,
 }
 
 impl WorkingCopy {
@@ -36,6 +43,7 @@ impl WorkingCopy {
 
     pub fn is_root(dir: &Path) -> bool {
         Self::index_file_of(dir).is_file()
+            || Self::admin_dir_of(dir).join(JSON_INDEX_FILE).is_file()
     }
 
     /// The index file of the working copy at `root` (renamed into place
@@ -68,6 +76,7 @@ impl WorkingCopy {
             lock: None,
             unsynced,
             racy_window: OnceLock::new(),
+            verified_since: None,
         };
         wc.lock()?;
         Ok(wc)
@@ -76,21 +85,42 @@ impl WorkingCopy {
     /// Opens the working copy whose top folder is `root`.
     pub fn open(root: &Path) -> Result<Self> {
         let admin = Self::admin_dir_of(root);
-        let index_path = admin.join(INDEX_FILE);
-        let text = fs::read(&index_path).map_err(ClientError::io(&index_path))?;
-        let index: Index = serde_json::from_slice(&text).map_err(|e| ClientError::Corrupt {
+        let corrupt = |path: &Path, e: String| ClientError::Corrupt {
             root: root.to_path_buf(),
-            detail: format!("cannot read {}: {e}", index_path.display()),
-        })?;
-        if index.format != FORMAT_VERSION {
-            return Err(ClientError::Corrupt {
-                root: root.to_path_buf(),
-                detail: format!(
-                    "index format {} is not the {} this zsync understands; use a matching zsync",
-                    index.format, FORMAT_VERSION
-                ),
-            });
-        }
+            detail: format!("cannot read {}: {e}", path.display()),
+        };
+        let newer = |format: u32| ClientError::Corrupt {
+            root: root.to_path_buf(),
+            detail: format!(
+                "index format {format} is not the {FORMAT_VERSION} this zsync understands; \
+                 use a matching zsync"
+            ),
+        };
+        let index_path = admin.join(INDEX_FILE);
+        let index = match fs::read(&index_path) {
+            Ok(data) => {
+                match disk::format_of(&data) {
+                    Some(format) if disk::is_binary(&data) && format != FORMAT_VERSION => {
+                        return Err(newer(format));
+                    }
+                    _ => {}
+                }
+                disk::decode(&data).map_err(|e| corrupt(&index_path, e))?.0
+            }
+            // Written by an earlier zsync: JSON, converted by the next save.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let json_path = admin.join(JSON_INDEX_FILE);
+                let text = fs::read(&json_path).map_err(ClientError::io(&index_path))?;
+                let mut index: Index = serde_json::from_slice(&text)
+                    .map_err(|e| corrupt(&json_path, e.to_string()))?;
+                if index.format != JSON_FORMAT_VERSION {
+                    return Err(newer(index.format));
+                }
+                index.format = FORMAT_VERSION;
+                index
+            }
+            Err(e) => return Err(ClientError::io(&index_path)(e)),
+        };
         let unsynced = Arc::new(Unsynced::new(root.to_path_buf()));
         Ok(Self {
             root: root.to_path_buf(),
@@ -99,7 +129,14 @@ impl WorkingCopy {
             lock: None,
             unsynced,
             racy_window: OnceLock::new(),
+            verified_since: None,
         })
+    }
+
+    /// Notes that this command checks, from now on, that every versioned
+    /// item is present (and restores what is not).
+    pub fn verifying_from_now(&mut self) {
+        self.verified_since = Some(now_ns());
     }
 
     /// Takes the working copy's lock, so two commands never change it at
@@ -222,12 +259,18 @@ impl WorkingCopy {
         self.pristine.flush()?;
         self.unsynced.sync()?;
         self.index.stamp_ns = now_ns();
-        let json = serde_json::to_vec(&self.index).map_err(|e| ClientError::Corrupt {
-            root: self.root.clone(),
-            detail: e.to_string(),
-        })?;
-        let path = Self::admin_dir_of(&self.root).join(INDEX_FILE);
-        fsutil::write_atomic_synced(&path, &json)
+        let glance = self
+            .verified_since
+            .and_then(|since| Glance::of(&self.index, &self.root, since, self.racy_window_ns()));
+        let data =
+            disk::encode(&self.index, glance.as_ref()).map_err(|detail| ClientError::Corrupt {
+                root: self.root.clone(),
+                detail,
+            })?;
+        let admin = Self::admin_dir_of(&self.root);
+        fsutil::write_atomic_synced(&admin.join(INDEX_FILE), &data)?;
+        // Only once the binary index is in place: an index of format 1.
+        fsutil::remove_file_if_exists(&admin.join(JSON_INDEX_FILE))
     }
 
     /// The server URL of the working copy's root object.
