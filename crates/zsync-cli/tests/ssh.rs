@@ -171,6 +171,60 @@ fn password_login_checkout_commit_update() {
     a.run(&["update", "w"]).ok();
 }
 
+/// A tree whose checkin uploads several batches of small bodies (a few
+/// at once) and one body too big for a batch; its files and contents.
+fn batch_tree(client: &common::Client, dir: &str) -> Vec<(String, Vec<u8>)> {
+    let mut files = Vec::new();
+    for i in 0..120 {
+        let text = format!("file {i}\n").repeat(2000 + i);
+        files.push((format!("{dir}/d{}/f{i}.txt", i % 6), text.into_bytes()));
+    }
+    let big: Vec<u8> = (0..(3 << 19) + 7).map(|i: u32| (i % 253) as u8).collect();
+    files.push((format!("{dir}/big.bin"), big));
+    for (rel, data) in &files {
+        client.write_bytes(rel, data);
+    }
+    files
+}
+
+/// Every file of `files` under `dir` (instead of their own top folder)
+/// holds its content.
+fn assert_tree(client: &common::Client, files: &[(String, Vec<u8>)], from: &str, dir: &str) {
+    for (rel, data) in files {
+        let there = client.path(&rel.replacen(from, dir, 1));
+        assert!(
+            std::fs::read(&there).unwrap() == *data,
+            "{}",
+            there.display()
+        );
+    }
+}
+
+#[test]
+fn checkin_uploads_batches_over_ssh() {
+    let server = Server::demo_ssh();
+    let a = Home::new();
+    let files = batch_tree(&a.client, "many");
+    let out = a
+        .run(&[
+            &accept(&server),
+            "checkin",
+            "-m",
+            "many",
+            &url(&server, "zsync:zsync", "demo/many"),
+            "many",
+        ])
+        .ok();
+    assert!(
+        out.stdout.contains("Committed revision 2."),
+        "{}",
+        out.stdout
+    );
+    a.run(&["checkout", &url(&server, "zsync", "demo/many"), "back"])
+        .ok();
+    assert_tree(&a.client, &files, "many", "back/many");
+}
+
 #[test]
 fn the_host_key_is_kept_private_and_reused() {
     let mut server = Server::demo_ssh();
@@ -717,20 +771,35 @@ fn zsync_ssh_through_openssh_sshd_and_a_forced_command() {
         panic!("{stdout}\n{stderr}");
     }
     a.client.write("w/demo/index.html", "via sshd\n");
-    let out = a
-        .command(&["commit", "-m", "via sshd", "w"])
-        .env("ZSYNC_SSH", &ssh_command)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let via_sshd = |args: &[&str]| {
+        a.command(args)
+            .env("ZSYNC_SSH", &ssh_command)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let committed = via_sshd(&["commit", "-m", "via sshd", "w"]);
+    // Batches of small bodies, a few requests at once, each on its own
+    // OpenSSH connection.
+    let files = batch_tree(&a.client, "many");
+    let many = format!("zsync+ssh://{user}@127.0.0.1:{port}/demo/many");
+    let checked_in = via_sshd(&["checkin", "-m", "many", &many, "many"]);
+    let back = via_sshd(&["checkout", &many, "back"]);
     let _ = daemon.kill();
     let _ = daemon.wait();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains("Committed revision 2."),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    for (out, said) in [
+        (committed, "Committed revision 2."),
+        (checked_in, "Committed revision 3."),
+        (back, "Checked out revision 3."),
+    ] {
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.contains(said),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_tree(&a.client, &files, "many", "back/many");
 }
 
 #[test]

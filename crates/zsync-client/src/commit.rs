@@ -397,11 +397,34 @@ fn moved_along(
     Ok(())
 }
 
+/// Uploads in flight at once: the client reads the next while the server
+/// stores the last.
 const UPLOAD_THREADS: usize = 4;
 
+/// Bodies up to this size go in batches; bigger ones stream alone.
+const BATCH_BODY: u64 = zsync_format::batch::MAX_BATCH_BODY;
+
+/// The most bytes and bodies in one batch, well within the server's
+/// limits; held in memory while it is built and sent.
+const BATCH_BYTES: u64 = 8 << 20;
+const BATCH_BODIES: usize = 1000;
+
+/// The fewest bytes a batch is cut at, so that a small upload still makes
+/// a few batches to overlap, without one request per few files.
+const BATCH_BYTES_MIN: u64 = 256 << 10;
+
+/// One request's worth of uploading.
+enum Upload {
+    /// A big body, streamed from its file.
+    Alone(BodyHash, u64),
+    /// Small bodies, read into one batch.
+    Batch(Vec<(BodyHash, u64)>),
+}
+
 /// Uploads those of the bodies (all in the pristine store, given with their
-/// sizes) that the server lacks, streaming each from its file.
-/// Progress is counted per body, after each upload.
+/// sizes) that the server lacks: small ones in batches (one request and
+/// one server transaction each), big ones streamed each from its file.
+/// Progress is counted per request, after it is answered.
 pub(crate) fn upload_missing(
     ui: &dyn Ui,
     transport: &dyn Transport,
@@ -420,14 +443,82 @@ pub(crate) fn upload_missing(
         .collect();
     let bytes = missing.iter().map(|(_, size)| size).sum();
     let progress = Progress::start(ui, Phase::Sending, missing.len() as u64, bytes);
-    // A few uploads at once: each is a round trip, and the server stores
-    // one body while the next arrives.
-    crate::fsutil::parallel_map(&missing, UPLOAD_THREADS, |&(hash, size)| {
-        transport.upload_body(&hash, wc.pristine.open_file(&hash)?, size)?;
+    let uploads = plan_uploads(&missing);
+    // A server without batches (older than the client) answers 404: then
+    // every body goes alone.
+    let unbatched = std::sync::atomic::AtomicBool::new(false);
+    let alone = |hash: &BodyHash, size: u64| -> Result<()> {
+        transport.upload_body(hash, wc.pristine.open_file(hash)?, size)?;
         progress.advance(1, size);
         Ok(())
+    };
+    crate::fsutil::parallel_map(&uploads, UPLOAD_THREADS, |upload| match upload {
+        Upload::Alone(hash, size) => alone(hash, *size),
+        Upload::Batch(bodies) => {
+            use std::sync::atomic::Ordering;
+            if !unbatched.load(Ordering::Relaxed) {
+                match transport.upload_batch(read_batch(wc, bodies)?) {
+                    Ok(()) => {
+                        let bytes = bodies.iter().map(|(_, size)| size).sum();
+                        progress.advance(bodies.len() as u64, bytes);
+                        return Ok(());
+                    }
+                    Err(ClientError::NotFound { .. }) => unbatched.store(true, Ordering::Relaxed),
+                    Err(e) => return Err(e),
+                }
+            }
+            bodies
+                .iter()
+                .try_for_each(|(hash, size)| alone(hash, *size))
+        }
     })?;
     Ok(())
+}
+
+/// Cuts the bodies into requests: big bodies alone, small ones in batches
+/// of up to [`BATCH_BODIES`] and a size that makes at least a couple of
+/// batches per thread, between [`BATCH_BYTES_MIN`] and [`BATCH_BYTES`].
+fn plan_uploads(bodies: &[(BodyHash, u64)]) -> Vec<Upload> {
+    let small: u64 = bodies
+        .iter()
+        .map(|(_, size)| *size)
+        .filter(|size| *size <= BATCH_BODY)
+        .sum();
+    let cut = (small / (2 * UPLOAD_THREADS as u64)).clamp(BATCH_BYTES_MIN, BATCH_BYTES);
+    let mut uploads = Vec::new();
+    let mut batch = Vec::new();
+    let mut batched = 0;
+    for &(hash, size) in bodies {
+        if size > BATCH_BODY {
+            uploads.push(Upload::Alone(hash, size));
+            continue;
+        }
+        if !batch.is_empty() && (batched + size > cut || batch.len() >= BATCH_BODIES) {
+            uploads.push(Upload::Batch(std::mem::take(&mut batch)));
+            batched = 0;
+        }
+        batch.push((hash, size));
+        batched += size;
+    }
+    if !batch.is_empty() {
+        uploads.push(Upload::Batch(batch));
+    }
+    uploads
+}
+
+/// Reads the bodies from the pristine store into one batch.
+fn read_batch(wc: &WorkingCopy, bodies: &[(BodyHash, u64)]) -> Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut batch = zsync_format::batch::BatchWriter::new();
+    let mut data = Vec::new();
+    for (hash, _) in bodies {
+        data.clear();
+        let mut body = wc.pristine.open(hash)?;
+        body.read_to_end(&mut data)
+            .map_err(|e| ClientError::io(body.source_path())(e))?;
+        batch.push(hash, &data);
+    }
+    Ok(batch.finish())
 }
 
 /// Entries to commit: everything under the target paths, plus added

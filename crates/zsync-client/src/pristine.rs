@@ -207,7 +207,7 @@ impl Pristine {
         let mut data = Vec::with_capacity(reader.len().min(PACKED_MAX) as usize);
         reader
             .read_to_end(&mut data)
-            .map_err(ClientError::io(reader.where_()))?;
+            .map_err(ClientError::io(reader.source_path()))?;
         if BodyHash::of(&data) != *hash {
             return Err(self.corrupt(format!(
                 "base copy {} is damaged: its content no longer matches its hash",
@@ -688,7 +688,7 @@ impl BodyReader {
     }
 
     /// The file it is read from, for error messages.
-    fn where_(&self) -> &Path {
+    pub fn source_path(&self) -> &Path {
         match &self.source {
             Source::Loose(_, path) => path,
             Source::Packed(pack, _) => &pack.path,

@@ -432,6 +432,21 @@ impl Transport for SshTransport {
         Ok(())
     }
 
+    fn upload_batch(&self, batch: Vec<u8>) -> Result<()> {
+        let length = batch.len() as u64;
+        let body = Full::new(Bytes::from(batch))
+            .map_err(|never| match never {})
+            .boxed();
+        self.send(
+            Method::POST,
+            self.uri("bodies", None, None),
+            body,
+            Some(length),
+            false,
+        )?;
+        Ok(())
+    }
+
     fn commit(&self, request: &CommitRequest) -> Result<CommitResponse> {
         let response = self.post_json(self.uri("commit", None, None), request)?;
         self.json(response)

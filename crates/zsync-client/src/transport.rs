@@ -31,6 +31,9 @@ pub trait Transport: Sync {
     fn fetch_bodies(&self, hashes: &[BodyHash]) -> Result<ByteStream>;
     fn missing_bodies(&self, hashes: &[BodyHash]) -> Result<Vec<BodyHash>>;
     fn upload_body(&self, hash: &BodyHash, body: std::fs::File, size: u64) -> Result<()>;
+    /// Uploads many small bodies in one request: a finished
+    /// [`zsync_format::batch`], stored by the server all or none.
+    fn upload_batch(&self, batch: Vec<u8>) -> Result<()>;
     fn commit(&self, request: &CommitRequest) -> Result<CommitResponse>;
     /// The result of this user's commit `id`, or `None` if it never landed.
     fn commit_result(&self, id: &CommitId) -> Result<Option<CommitResponse>>;
@@ -76,6 +79,9 @@ impl<T: Transport + ?Sized> Transport for Box<T> {
     }
     fn upload_body(&self, hash: &BodyHash, body: std::fs::File, size: u64) -> Result<()> {
         (**self).upload_body(hash, body, size)
+    }
+    fn upload_batch(&self, batch: Vec<u8>) -> Result<()> {
+        (**self).upload_batch(batch)
     }
     fn commit(&self, request: &CommitRequest) -> Result<CommitResponse> {
         (**self).commit(request)
@@ -359,6 +365,19 @@ impl Transport for HttpTransport {
         let url = self.endpoint(&format!("bodies/{}", hash.to_hex()), None);
         let body = reqwest::blocking::Body::sized(body, size);
         self.send(self.client.put(url).body(body))?;
+        Ok(())
+    }
+
+    fn upload_batch(&self, batch: Vec<u8>) -> Result<()> {
+        let request = self
+            .client
+            .post(self.endpoint("bodies", None))
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                zsync_format::batch::CONTENT_TYPE,
+            )
+            .body(batch);
+        self.send(request)?;
         Ok(())
     }
 

@@ -36,6 +36,11 @@ pub use tls::{TlsConfig, TlsError};
 pub struct ServerConfig {
     /// The largest body `PUT /bodies/{hash}` accepts.
     pub max_body_bytes: u64,
+    /// The largest upload batch `POST /bodies` accepts, in bytes; held in
+    /// memory while it is checked and stored.
+    pub max_batch_bytes: usize,
+    /// The most bodies one upload batch may carry.
+    pub max_batch_bodies: usize,
     /// The largest JSON request (a commit, a hash list).
     pub max_request_json_bytes: usize,
     /// How long a token from `POST /login` stays valid.
@@ -61,6 +66,8 @@ impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             max_body_bytes: 1 << 30,
+            max_batch_bytes: 32 << 20,
+            max_batch_bodies: 10_000,
             max_request_json_bytes: 64 << 20,
             token_ttl: Duration::from_secs(30 * 24 * 60 * 60),
             max_manifest_entries: 1_000_000,

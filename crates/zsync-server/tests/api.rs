@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 use zsync_format::archive::{self, ArchiveReader, Header};
+use zsync_format::batch;
 use zsync_format::{
     API_PREFIX, ApiError, CommitResponse, HashList, LogEntry, LoginResponse, Manifest,
 };
@@ -689,6 +690,129 @@ async fn a_body_over_the_limit_is_refused_and_not_stored() {
         .commit(json!({"message": "y".repeat(200), "ops": []}))
         .await;
     api_error(response, StatusCode::PAYLOAD_TOO_LARGE).await;
+}
+
+fn batch_of(bodies: &[&[u8]]) -> Vec<u8> {
+    let mut writer = batch::BatchWriter::new();
+    for body in bodies {
+        writer.push(&BodyHash::of(body), body);
+    }
+    writer.finish()
+}
+
+async fn missing(server: &TestServer, hashes: &[BodyHash]) -> Vec<BodyHash> {
+    let list: HashList = server
+        .post("/bodies/missing", EDITOR)
+        .json(&HashList {
+            hashes: hashes.to_vec(),
+        })
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    list.hashes
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_batch_of_bodies_is_stored_whole_or_not_at_all() {
+    let server = start_with(ServerConfig {
+        max_batch_bytes: 4096,
+        max_batch_bodies: 5,
+        ..ServerConfig::default()
+    })
+    .await;
+    let bodies: Vec<Vec<u8>> = (0..4)
+        .map(|i| format!("batched {i}").into_bytes())
+        .collect();
+    let slices: Vec<&[u8]> = bodies.iter().map(|b| &b[..]).collect();
+    let hashes: Vec<BodyHash> = bodies.iter().map(|b| BodyHash::of(b)).collect();
+    let send = |batch: Vec<u8>, who: Option<(&str, &str)>| {
+        let request = server
+            .http
+            .post(format!("{}/bodies", server.base))
+            .header("content-type", batch::CONTENT_TYPE)
+            .body(batch);
+        match who {
+            Some((user, password)) => request.basic_auth(user, Some(password)),
+            None => request,
+        }
+    };
+
+    // Neither anonymous nor a reader may upload.
+    let response = send(batch_of(&slices), None).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let response = send(batch_of(&slices), Some(READER)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+
+    // One wrong hash refuses the whole batch, naming it.
+    let mut bad = batch::BatchWriter::new();
+    bad.push(&hashes[0], &bodies[0]);
+    bad.push(&hashes[1], b"not what the hash says");
+    bad.push(&hashes[2], &bodies[2]);
+    let response = send(bad.finish(), Some(EDITOR)).send().await.unwrap();
+    let error = api_error(response, StatusCode::BAD_REQUEST).await;
+    assert!(error.message.contains(&hashes[1].to_string()), "{error:?}");
+
+    // Over the batch's size, its body count, or a body too big for a
+    // batch: refused, nothing stored.
+    let big = vec![b'x'; 5000];
+    let response = send(batch_of(&[&big]), Some(EDITOR)).send().await.unwrap();
+    assert_eq!(
+        api_error(response, StatusCode::PAYLOAD_TOO_LARGE)
+            .await
+            .code,
+        "too_large"
+    );
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = batch_of(&[&big])
+        .chunks(700)
+        .map(|c| Ok(c.to_vec()))
+        .collect();
+    let response = server
+        .post("/bodies", EDITOR)
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            chunks,
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let six: Vec<&[u8]> = vec![b"1", b"2", b"3", b"4", b"5", b"6"];
+    let response = send(batch_of(&six), Some(EDITOR)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let mut all = hashes.clone();
+    all.extend(six.iter().map(|b| BodyHash::of(b)));
+    assert_eq!(missing(&server, &all).await, all);
+
+    // Framing errors are the client's.
+    let mut cut = batch_of(&slices);
+    cut.truncate(cut.len() - 3);
+    let response = send(cut, Some(EDITOR)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let response = send(b"garbage".to_vec(), Some(EDITOR))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(missing(&server, &hashes).await, hashes);
+
+    // A good batch is stored, and its bodies commit and read back.
+    let response = send(batch_of(&slices), Some(EDITOR)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert!(missing(&server, &hashes).await.is_empty());
+    server
+        .committed(json!({"message": "Batched", "ops": [
+            {"op": "add", "path": "b0.txt", "kind": "file", "hash": hashes[0]},
+            {"op": "add", "path": "b3.txt", "kind": "file", "hash": hashes[3]},
+        ]}))
+        .await;
+    let response = server.get("/archive/b3.txt", READER).send().await.unwrap();
+    let (_, read) = read_archive(&response.bytes().await.unwrap());
+    assert_eq!(read[0].1, bodies[3]);
+    // Sending it again is fine.
+    let response = send(batch_of(&slices), Some(EDITOR)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
 }
 
 #[tokio::test(flavor = "multi_thread")]

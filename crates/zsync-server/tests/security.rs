@@ -190,6 +190,11 @@ const TABLE: &[(&str, &str, [u16; 9])] = &[
     ),
     (
         "POST",
+        "/bodies",
+        [401, 401, 401, 401, 403, 204, 204, 204, 401],
+    ),
+    (
+        "POST",
         "/commit",
         [401, 401, 401, 401, 403, 200, 200, 403, 401],
     ),
@@ -302,6 +307,12 @@ fn request(
             let body = format!("upload {n}");
             http.put(url(&format!("/bodies/{}", BodyHash::of(body.as_bytes()))))
                 .body(body)
+        }
+        ("POST", "/bodies") => {
+            let body = format!("batched upload {n}");
+            let mut batch = zsync_format::batch::BatchWriter::new();
+            batch.push(&BodyHash::of(body.as_bytes()), body.as_bytes());
+            http.post(url("/bodies")).body(batch.finish())
         }
         ("POST", "/commit") => http.post(url("/commit")).json(&json!({
             "message": "table",

@@ -209,6 +209,16 @@ pub trait Store: Clone + Send + Sync + 'static {
         max_size: u64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Stores a batch of small bodies, each at most [`CHUNK_SIZE`] bytes
+    /// and each checked against its hash, in one transaction: all of them,
+    /// or none ([`StoreError::HashMismatch`] names the first bad one,
+    /// [`StoreError::TooLarge`] a body over a chunk). Bodies the store
+    /// holds already are skipped.
+    fn put_bodies(
+        &self,
+        bodies: Vec<(BodyHash, Bytes)>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// The size of a stored body, or `None` if the store lacks it.
     fn body_size(
         &self,

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use sqlx::postgres::PgListener;
 
 use tokio::io::AsyncRead;
@@ -99,6 +100,10 @@ macro_rules! delegate_store {
             max_size: u64,
         ) -> Result<(), StoreError> {
             $engine::bodies::put(&self.pool, &self.tmp_dir, expected, body, max_size).await
+        }
+
+        async fn put_bodies(&self, bodies: Vec<(BodyHash, Bytes)>) -> Result<(), StoreError> {
+            $engine::bodies::put_many(&self.pool, bodies).await
         }
 
         async fn body_size(&self, hash: &BodyHash) -> Result<Option<u64>, StoreError> {

@@ -549,6 +549,129 @@ async fn bad_uploads_leave_nothing<S: Store>(dir: Fixture, store: S) {
     assert_eq!(dir.tmp_files(), 0);
 }
 
+async fn batches_are_stored_whole_or_not_at_all<S: Store>(dir: Fixture, store: S) {
+    // More bodies than one multi-row statement holds, an empty one, one of
+    // exactly a chunk, one stored before, and a duplicate.
+    let before = upload(&store, b"stored before").await;
+    let mut bodies: Vec<Vec<u8>> = (0..700).map(|i| format!("body {i}").into_bytes()).collect();
+    bodies.push(Vec::new());
+    bodies.push(pattern(CHUNK_SIZE));
+    bodies.push(b"stored before".to_vec());
+    bodies.push(b"body 3".to_vec());
+    let batch = |bodies: &[Vec<u8>]| -> Vec<(BodyHash, bytes::Bytes)> {
+        bodies
+            .iter()
+            .map(|b| (BodyHash::of(b), bytes::Bytes::from(b.clone())))
+            .collect()
+    };
+    let hashes: Vec<BodyHash> = bodies.iter().map(|b| BodyHash::of(b)).collect();
+
+    // One wrong hash anywhere refuses the batch and stores none of it.
+    let mut bad = batch(&bodies);
+    let wrong = BodyHash::of(b"not body 500");
+    bad[500].0 = wrong;
+    match store.put_bodies(bad).await {
+        Err(StoreError::HashMismatch { expected, .. }) => assert_eq!(expected, wrong),
+        other => panic!("expected HashMismatch, got {other:?}"),
+    }
+    // So does a body over one chunk.
+    let mut big = batch(&bodies[..3]);
+    let over = pattern(CHUNK_SIZE + 1);
+    big.push((BodyHash::of(&over), over.into()));
+    assert!(matches!(
+        store.put_bodies(big).await,
+        Err(StoreError::TooLarge { .. })
+    ));
+    let mut missing = hashes.clone();
+    missing.retain(|h| *h != before);
+    missing.dedup();
+    let mut expected: Vec<BodyHash> = missing.clone();
+    expected.sort();
+    expected.dedup();
+    let mut still = store.missing_bodies(&hashes).await.unwrap();
+    still.sort();
+    assert_eq!(still, expected);
+
+    store.put_bodies(batch(&bodies)).await.unwrap();
+    assert!(store.missing_bodies(&hashes).await.unwrap().is_empty());
+    for body in [&bodies[0], &bodies[699], &bodies[700], &bodies[701]] {
+        let hash = BodyHash::of(body);
+        assert_eq!(
+            store.body_size(&hash).await.unwrap(),
+            Some(body.len() as u64)
+        );
+        let read: Vec<_> = store
+            .read_body(&hash)
+            .await
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(&read.concat(), body);
+    }
+    // Sending it again is a no-op, and the store is sound.
+    store.put_bodies(batch(&bodies)).await.unwrap();
+    store.put_bodies(Vec::new()).await.unwrap();
+    let report = store.check().await.unwrap();
+    assert!(report.is_sound(), "{:?}", report.problems);
+    assert_eq!(dir.tmp_files(), 0);
+}
+
+async fn a_commit_of_many_adds_is_checked_and_stored_whole<S: Store>(_dir: Fixture, store: S) {
+    let h = upload(&store, b"shared").await;
+    commit(&store, vec![folder("old"), doc("old/taken.txt", h)]).await;
+    let (old, old_rev) = at(&store, "old").await;
+    // Folders and files across several multi-row statements, each file's
+    // folder in an earlier statement or the same one, then a modify in
+    // the middle and more adds after it.
+    let mut ops = vec![folder("big")];
+    for f in 0..30 {
+        ops.push(folder(&format!("big/f{f}")));
+        for i in 0..20 {
+            ops.push(doc(&format!("big/f{f}/d{i}.txt"), h));
+        }
+    }
+    ops.push(modify("old", &old, old_rev, None));
+    ops.push(doc("old/new.txt", h));
+    ops.push(doc("big/last.txt", h));
+
+    // One stale add, one missing body, one bad parent, a name clash: the
+    // whole commit is refused with every problem, nothing is stored.
+    let mut bad = ops.clone();
+    bad.push(doc("old/taken.txt", h));
+    bad.push(doc("big/nobody.txt", BodyHash::of(b"never uploaded")));
+    bad.push(doc("big/f0/d0.txt/below.txt", h));
+    bad.push(doc("big/F1", h));
+    match store.commit("alice", &request("bad", bad.clone())).await {
+        Err(StoreError::Stale(paths)) => assert_eq!(paths, [p("old/taken.txt")]),
+        other => panic!("expected Stale, got {other:?}"),
+    }
+    bad.retain(|op| op.path().as_str() != "old/taken.txt");
+    let problems = problems(
+        store
+            .commit("alice", &request("bad", bad))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(problems.len(), 3, "{problems:?}");
+    assert!(problems["big/nobody.txt"].contains("was not uploaded"));
+    assert!(problems["big/f0/d0.txt/below.txt"].contains("not a folder"));
+    assert!(problems["big/F1"].contains("only by case"));
+    assert!(store.object(&p("big")).await.unwrap().is_none());
+
+    let response = commit(&store, ops.clone()).await;
+    assert_eq!(response.objects.len(), ops.len());
+    for (op, committed) in ops.iter().zip(&response.objects) {
+        assert_eq!(op.path(), &committed.path);
+    }
+    let manifest = store.manifest(&p("big")).await.unwrap();
+    assert_eq!(manifest.entries.len(), 1 + 30 * 21 + 1);
+    let o = store.object(&p("big/f29/d19.txt")).await.unwrap().unwrap();
+    assert_eq!((o.hash, o.size, o.rev), (Some(h), 6, response.rev));
+    let report = store.check().await.unwrap();
+    assert!(report.is_sound(), "{:?}", report.problems);
+}
+
 async fn concurrent_commits_to_one_object<S: Store>(_dir: Fixture, store: S) {
     commit(&store, vec![folder("d")]).await;
     let (d, _) = at(&store, "d").await;
@@ -1339,6 +1462,8 @@ async fn locks_guard_commits_and_go_with_them<S: Store>(_dir: Fixture, store: S)
 }
 
 engine_tests!(
+    a_commit_of_many_adds_is_checked_and_stored_whole,
+    batches_are_stored_whole_or_not_at_all,
     locks_guard_commits_and_go_with_them,
     a_commit_sent_twice_with_one_id_is_applied_once,
     names_some_filesystem_cannot_hold_are_refused_on_commit,

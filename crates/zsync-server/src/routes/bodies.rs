@@ -1,5 +1,5 @@
 //! The content-addressed bodies: which ones the server lacks, uploading
-//! one, and fetching several as an archive.
+//! one or a batch of small ones, and fetching several as an archive.
 //!
 //! Bodies have no path, so uploading needs Editor somewhere (a body is
 //! inert until a commit, checked path by path, refers to it), and fetching
@@ -17,6 +17,7 @@ use axum::response::Response;
 use futures_util::StreamExt as _;
 use tokio_util::io::StreamReader;
 use zsync_format::HashList;
+use zsync_format::batch::{self, BatchError};
 use zsync_model::Role;
 use zsync_store::{Store, StoreError};
 
@@ -69,6 +70,54 @@ pub async fn put<S: Store>(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// `POST /bodies`: a batch of small bodies ([`zsync_format::batch`]),
+/// stored in one transaction, all or none. Same role as a single upload;
+/// limited in total size, body count and body size.
+pub async fn put_batch<S: Store>(
+    State(state): State<ServerState<S>>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<StatusCode, Error> {
+    caller.require_somewhere(Role::Editor, "commit (upload bodies)")?;
+    let limit = state.config.max_batch_bytes;
+    let too_large = || {
+        Error::TooLarge(format!(
+            "an upload batch is limited to {limit} bytes; send fewer bodies per batch"
+        ))
+    };
+    if declared_length(&headers).is_some_and(|len| len > limit as u64) {
+        return Err(too_large());
+    }
+    // Small by the limit above, so held in memory and parsed in one go.
+    let mut received = bytes::BytesMut::new();
+    let mut data = body.into_data_stream();
+    while let Some(chunk) = data.next().await {
+        let chunk = chunk.map_err(|e| Error::BadRequest(format!("upload batch broke off: {e}")))?;
+        if received.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        received.extend_from_slice(&chunk);
+        zsync_store::fault::point("upload-receiving").await;
+    }
+    let received = received.freeze();
+    let frames = batch::parse(
+        &received,
+        state.config.max_body_bytes,
+        state.config.max_batch_bodies,
+    )
+    .map_err(|e| match e {
+        BatchError::BodyTooLarge { .. } | BatchError::TooMany(_) => Error::TooLarge(e.to_string()),
+        e => Error::BadRequest(e.to_string()),
+    })?;
+    let bodies = frames
+        .into_iter()
+        .map(|(hash, range)| (hash, received.slice(range)))
+        .collect();
+    state.store.put_bodies(bodies).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn fetch<S: Store>(

@@ -43,6 +43,7 @@ fn table<S: Store>() -> Vec<(Method, &'static str, MethodRouter<ServerState<S>>)
         (Method::POST, "/bodies/missing", post(bodies::missing::<S>)),
         (Method::POST, "/bodies/fetch", post(bodies::fetch::<S>)),
         (Method::PUT, "/bodies/{hash}", put(bodies::put::<S>)),
+        (Method::POST, "/bodies", post(bodies::put_batch::<S>)),
         (Method::POST, "/commit", post(commit::commit::<S>)),
         (Method::GET, "/commits/{id}", get(commit::lookup::<S>)),
         (Method::POST, "/locks", post(locks::lock::<S>)),

@@ -160,6 +160,95 @@ async fn store(
     Ok(())
 }
 
+/// Stores a batch of small bodies (each at most one chunk) in one
+/// transaction: all of them, or none if any fails its hash. A few
+/// multi-row statements per batch, not several per body.
+pub(crate) async fn put_many(
+    pool: &Pool,
+    bodies: Vec<(BodyHash, Bytes)>,
+) -> Result<(), StoreError> {
+    let mut seen = HashSet::new();
+    let bodies: Vec<(BodyHash, Bytes)> = bodies
+        .into_iter()
+        .filter(|(hash, _)| seen.insert(*hash))
+        .collect();
+    if bodies.is_empty() {
+        return Ok(());
+    }
+    if bodies.iter().any(|(_, data)| data.len() > CHUNK_SIZE) {
+        return Err(StoreError::TooLarge {
+            limit: CHUNK_SIZE as u64,
+        });
+    }
+    // Hashing megabytes is CPU work: off the async threads.
+    let bodies = tokio::task::spawn_blocking(move || {
+        for (expected, data) in &bodies {
+            let actual = BodyHash::of(data);
+            if actual != *expected {
+                return Err(StoreError::HashMismatch {
+                    expected: *expected,
+                    actual,
+                });
+            }
+        }
+        Ok(bodies)
+    })
+    .await
+    .map_err(|e| StoreError::Io(std::io::Error::other(e)))??;
+
+    let mut conn = super::body_connection(pool).await?;
+    let stored = store_many(&mut conn, &bodies).await;
+    super::release_body_connection(conn, stored.is_ok()).await;
+    stored?;
+    tracing::debug!(bodies = bodies.len(), "stored a batch of bodies");
+    Ok(())
+}
+
+/// Stores verified bodies of at most one chunk each in one transaction on
+/// `conn`. `ON CONFLICT DO NOTHING`: a body stored meanwhile by another
+/// upload is complete already (its rows went in in one transaction), and
+/// on PostgreSQL a concurrent insert of the same key waits for the other
+/// transaction and then does nothing, so no per-body lock is needed.
+async fn store_many(
+    conn: &mut sqlx::pool::PoolConnection<super::Db>,
+    bodies: &[(BodyHash, Bytes)],
+) -> Result<(), StoreError> {
+    let mut tx = super::begin_body(conn).await?;
+    crate::fault::point("upload-storing").await;
+    for group in bodies.chunks(rows::INSERT_ROWS) {
+        let sql = rows::insert_rows(
+            "INSERT INTO bodies (hash, size) VALUES",
+            2,
+            group.len(),
+            " ON CONFLICT (hash) DO NOTHING",
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for (hash, data) in group {
+            query = query
+                .bind(hash.to_hex())
+                .bind(rows::to_i64(data.len() as u64)?);
+        }
+        query.execute(&mut *tx).await?;
+    }
+    // An empty body has no chunks.
+    let filled: Vec<&(BodyHash, Bytes)> = bodies.iter().filter(|(_, d)| !d.is_empty()).collect();
+    for group in filled.chunks(rows::INSERT_ROWS) {
+        let sql = rows::insert_rows(
+            "INSERT INTO chunks (hash, seq, data) VALUES",
+            3,
+            group.len(),
+            " ON CONFLICT (hash, seq) DO NOTHING",
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for (hash, data) in group {
+            query = query.bind(hash.to_hex()).bind(0_i64).bind(&data[..]);
+        }
+        query.execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Bodies up to this size are spooled in memory.
 const MEMORY_SPOOL: usize = 1 << 20;
 

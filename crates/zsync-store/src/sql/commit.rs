@@ -294,7 +294,28 @@ async fn check(tx: &mut Tx, ops: &[CommitOp]) -> Result<Vec<Step>, StoreError> {
         }
     }
 
+    // What one query per few hundred paths or hashes answers is asked up
+    // front, not once per operation (a checkin adds thousands).
+    let add_paths: Vec<&str> = ops
+        .iter()
+        .filter_map(|op| match op {
+            CommitOp::Add { path, .. } => Some(path.as_str()),
+            _ => None,
+        })
+        .collect();
+    let taken = existing_paths(tx, &add_paths).await?;
     let mut bodies = BodySizes::default();
+    bodies
+        .prefetch(
+            tx,
+            ops.iter().filter_map(|op| match op {
+                CommitOp::Add { hash, .. }
+                | CommitOp::Modify { hash, .. }
+                | CommitOp::Move { hash, .. } => hash.as_ref(),
+                CommitOp::Delete { .. } => None,
+            }),
+        )
+        .await?;
     let mut names = SiblingNames::default();
     // Objects added earlier in this request: their kind and new oid.
     let mut added: HashMap<&RepoPath, (&Kind, Oid)> = HashMap::new();
@@ -306,7 +327,7 @@ async fn check(tx: &mut Tx, ops: &[CommitOp]) -> Result<Vec<Step>, StoreError> {
             } => {
                 if path.is_root() {
                     problems.invalid(path, "the root folder cannot be added".into());
-                } else if objects::object_in(&mut **tx, path).await?.is_some() {
+                } else if taken.contains(path.as_str()) {
                     // Someone else added it since the client's update.
                     problems.stale(path);
                 }
@@ -593,9 +614,59 @@ impl SiblingNames {
     }
 }
 
+/// Those of `paths` that objects hold now, asked a few hundred at a time.
+async fn existing_paths(tx: &mut Tx, paths: &[&str]) -> Result<HashSet<String>, StoreError> {
+    let mut found = HashSet::new();
+    for group in paths.chunks(rows::INSERT_ROWS) {
+        let sql = format!(
+            "SELECT path FROM objects WHERE path IN ({})",
+            rows::placeholders(1, group.len())
+        );
+        let mut query = sqlx::query_as::<_, (String,)>(AssertSqlSafe(sql));
+        for path in group {
+            query = query.bind(*path);
+        }
+        found.extend(query.fetch_all(&mut **tx).await?.into_iter().map(|(p,)| p));
+    }
+    Ok(found)
+}
+
 /// Sizes of bodies looked up so far in this request.
 #[derive(Default)]
 struct BodySizes(HashMap<BodyHash, Option<u64>>);
+
+impl BodySizes {
+    /// Looks up every one of `hashes` a few hundred at a time, so that
+    /// [`body_size`] needs no query of its own.
+    async fn prefetch(
+        &mut self,
+        tx: &mut Tx,
+        hashes: impl Iterator<Item = &BodyHash>,
+    ) -> Result<(), StoreError> {
+        let unique: Vec<BodyHash> = hashes
+            .copied()
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        for group in unique.chunks(rows::INSERT_ROWS) {
+            let sql = format!(
+                "SELECT hash, size FROM bodies WHERE hash IN ({})",
+                rows::placeholders(1, group.len())
+            );
+            let mut query = sqlx::query_as::<_, (String, i64)>(AssertSqlSafe(sql));
+            for hash in group {
+                query = query.bind(hash.to_hex());
+            }
+            for hash in group {
+                self.0.insert(*hash, None);
+            }
+            for (hash, size) in query.fetch_all(&mut **tx).await? {
+                self.0.insert(rows::hash(hash)?, Some(rows::size(size)?));
+            }
+        }
+        Ok(())
+    }
+}
 
 /// The size of body `hash`; records a problem (and returns 0) if the
 /// store lacks it.
@@ -674,7 +745,13 @@ async fn apply(
         .await?;
 
     let mut objects = Vec::with_capacity(steps.len());
+    // Consecutive adds go in with multi-row INSERTs; anything else first
+    // writes those before it, so every statement sees what came earlier.
+    let mut adds: Vec<(ObjectRecord, Oid)> = Vec::new();
     for (op, step) in request.ops.iter().zip(steps) {
+        if !matches!(op, CommitOp::Add { .. }) {
+            insert_added(tx, &mut adds).await?;
+        }
         let record = match (op, step) {
             (
                 CommitOp::Add {
@@ -698,9 +775,17 @@ async fn apply(
                     size,
                     props: props.clone(),
                 };
-                insert_object(tx, &record, &parent_oid).await?;
-                insert_history(tx, &record, "A").await?;
-                record
+                objects.push(CommittedObject {
+                    path: record.path.clone(),
+                    oid: record.oid.clone(),
+                    rev,
+                    props: Some(record.props.clone()),
+                });
+                adds.push((record, parent_oid));
+                if adds.len() >= rows::INSERT_ROWS {
+                    insert_added(tx, &mut adds).await?;
+                }
+                continue;
             }
             (CommitOp::Modify { props, hash, .. }, Step::Modify { current, new_size }) => {
                 let record = ObjectRecord {
@@ -804,25 +889,57 @@ async fn apply(
             props: Some(record.props),
         });
     }
+    insert_added(tx, &mut adds).await?;
     Ok(CommitResponse { rev, objects })
 }
 
-async fn insert_object(tx: &mut Tx, o: &ObjectRecord, parent_oid: &Oid) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO objects (oid, parent_oid, name, path, kind, rev, hash, size, props) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(o.oid.as_str())
-    .bind(parent_oid.as_str())
-    .bind(o.path.name())
-    .bind(o.path.as_str())
-    .bind(o.kind.as_str())
-    .bind(rows::to_i64(o.rev)?)
-    .bind(o.hash.map(|h| h.to_hex()))
-    .bind(rows::to_i64(o.size)?)
-    .bind(rows::props_json(&o.props)?)
-    .execute(&mut **tx)
-    .await?;
+/// Inserts the added objects and their history rows, a statement per
+/// table for up to [`rows::INSERT_ROWS`] of them, and empties `adds`. A
+/// parent added in the same statement satisfies the parent reference:
+/// both engines check it at the statement's end.
+async fn insert_added(tx: &mut Tx, adds: &mut Vec<(ObjectRecord, Oid)>) -> Result<(), StoreError> {
+    for group in adds.chunks(rows::INSERT_ROWS) {
+        let sql = rows::insert_rows(
+            "INSERT INTO objects (oid, parent_oid, name, path, kind, rev, hash, size, props) VALUES",
+            9,
+            group.len(),
+            "",
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for (o, parent_oid) in group {
+            query = query
+                .bind(o.oid.as_str())
+                .bind(parent_oid.as_str())
+                .bind(o.path.name())
+                .bind(o.path.as_str())
+                .bind(o.kind.as_str())
+                .bind(rows::to_i64(o.rev)?)
+                .bind(o.hash.map(|h| h.to_hex()))
+                .bind(rows::to_i64(o.size)?)
+                .bind(rows::props_json(&o.props)?);
+        }
+        query.execute(&mut **tx).await?;
+        let sql = rows::insert_rows(
+            "INSERT INTO history (oid, rev, path, kind, hash, size, props, action) VALUES",
+            8,
+            group.len(),
+            "",
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for (o, _) in group {
+            query = query
+                .bind(o.oid.as_str())
+                .bind(rows::to_i64(o.rev)?)
+                .bind(o.path.as_str())
+                .bind(o.kind.as_str())
+                .bind(o.hash.map(|h| h.to_hex()))
+                .bind(rows::to_i64(o.size)?)
+                .bind(rows::props_json(&o.props)?)
+                .bind("A");
+        }
+        query.execute(&mut **tx).await?;
+    }
+    adds.clear();
     Ok(())
 }
 

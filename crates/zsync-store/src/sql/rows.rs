@@ -102,3 +102,38 @@ pub(crate) fn subtree_bounds(root: &RepoPath) -> (String, String) {
         (format!("{root}/"), format!("{root}0"))
     }
 }
+
+/// Rows per multi-row `INSERT`: at most 9 parameters each, well below
+/// every engine's limit on bound parameters (SQLite 32766, PostgreSQL
+/// 65535).
+pub(crate) const INSERT_ROWS: usize = 256;
+
+/// `HEAD ($1, …), (…) TAIL` for `rows` rows of `columns` parameters: a
+/// multi-row `INSERT`, one statement for many rows.
+pub(crate) fn insert_rows(head: &str, columns: usize, rows: usize, tail: &str) -> String {
+    let mut sql = String::with_capacity(head.len() + tail.len() + rows * columns * 6);
+    sql.push_str(head);
+    let mut n = 0;
+    for row in 0..rows {
+        sql.push_str(if row == 0 { " (" } else { ", (" });
+        for column in 0..columns {
+            n += 1;
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('$');
+            sql.push_str(&n.to_string());
+        }
+        sql.push(')');
+    }
+    sql.push_str(tail);
+    sql
+}
+
+/// `$first, $first+1, …` for `count` parameters, for `IN (…)`.
+pub(crate) fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
