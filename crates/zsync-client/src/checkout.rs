@@ -493,8 +493,20 @@ pub(crate) fn write_from_pristine(
     path: &Path,
 ) -> Result<StatData> {
     let mut source = wc.pristine.open(hash)?;
-    fsutil::write_atomic_from(path, &mut source, None)?;
-    wc.written(path);
+    // Checked while copying: a damaged base copy never becomes the file.
+    let (_, written) = fsutil::write_atomic_checked(path, &mut source, None, |h| h == hash)?;
+    if !written {
+        return Err(ClientError::Corrupt {
+            root: wc.root.clone(),
+            detail: format!(
+                "base copy {} is damaged: its content no longer matches its hash",
+                hash.to_hex()
+            ),
+        });
+    }
+    // Not flushed one by one: the file equals its durable base copy, so
+    // after a power loss an empty or missing file shows as modified or
+    // missing, and `revert` restores it.
     let meta = std::fs::metadata(path).map_err(ClientError::io(path))?;
     Ok(StatData::of(&meta))
 }

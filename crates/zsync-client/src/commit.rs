@@ -448,7 +448,7 @@ pub(crate) fn upload_missing(
     // every body goes alone.
     let unbatched = std::sync::atomic::AtomicBool::new(false);
     let alone = |hash: &BodyHash, size: u64| -> Result<()> {
-        transport.upload_body(hash, wc.pristine.open(hash)?, size)?;
+        transport.upload_body(hash, wc.pristine.open_file(hash)?, size)?;
         progress.advance(1, size);
         Ok(())
     };
@@ -513,10 +513,9 @@ fn read_batch(wc: &WorkingCopy, bodies: &[(BodyHash, u64)]) -> Result<Vec<u8>> {
     let mut data = Vec::new();
     for (hash, _) in bodies {
         data.clear();
-        wc.pristine
-            .open(hash)?
-            .read_to_end(&mut data)
-            .map_err(ClientError::io(wc.pristine.path(hash)))?;
+        let mut body = wc.pristine.open(hash)?;
+        body.read_to_end(&mut data)
+            .map_err(|e| ClientError::io(body.source_path())(e))?;
         batch.push(hash, &data);
     }
     Ok(batch.finish())

@@ -317,9 +317,14 @@ fn render_item(
             let new_label = format!("{shown}\t({})", new.tag);
             let text = match (external, settings.format) {
                 (Some(cmd), _) if old_bytes != new_bytes => {
-                    let old_file = body_file(wc, &old.body);
-                    let new_file = body_file(wc, &new.body);
-                    run_diff_cmd(cmd, shown, [&old_label, &new_label], [&old_file, &new_file])?
+                    let old_file = body_file(wc, &old.body, &old_bytes)?;
+                    let new_file = body_file(wc, &new.body, &new_bytes)?;
+                    run_diff_cmd(
+                        cmd,
+                        shown,
+                        [&old_label, &new_label],
+                        [old_file.path(), new_file.path()],
+                    )?
                 }
                 (Some(_), _) => String::new(),
                 (None, format) => match format {
@@ -369,13 +374,40 @@ fn render_item(
     Ok(())
 }
 
-/// The file holding a body, for an external diff command.
-fn body_file(wc: &WorkingCopy, body: &Body) -> std::path::PathBuf {
-    match body {
-        Body::None | Body::Empty => std::path::PathBuf::from("/dev/null"),
-        Body::Pristine(hash) => wc.pristine.path(hash),
-        Body::File(rel) => wc.abs(rel),
+/// A file holding a body, for an external diff command: the working file,
+/// a loose base copy, or (for a packed one) a temp file removed when this
+/// is dropped.
+enum BodyFile {
+    At(std::path::PathBuf),
+    Temp(tempfile::TempPath),
+}
+
+impl BodyFile {
+    fn path(&self) -> &std::path::Path {
+        match self {
+            BodyFile::At(path) => path,
+            BodyFile::Temp(temp) => temp,
+        }
     }
+}
+
+/// The file holding a body whose bytes are `bytes`.
+fn body_file(wc: &WorkingCopy, body: &Body, bytes: &[u8]) -> Result<BodyFile> {
+    Ok(match body {
+        Body::None | Body::Empty => BodyFile::At("/dev/null".into()),
+        Body::Pristine(hash) => match wc.pristine.loose_file(hash) {
+            Some(path) => BodyFile::At(path),
+            None => {
+                let tmp = wc.tmp_dir();
+                fsutil::create_dir_all(&tmp)?;
+                let mut file =
+                    tempfile::NamedTempFile::new_in(&tmp).map_err(ClientError::io(&tmp))?;
+                std::io::Write::write_all(&mut file, bytes).map_err(ClientError::io(&tmp))?;
+                BodyFile::Temp(file.into_temp_path())
+            }
+        },
+        Body::File(rel) => BodyFile::At(wc.abs(rel)),
+    })
 }
 
 /// Runs the config's `diff-cmd` as svn runs `--diff-cmd`: `CMD -u -L OLD

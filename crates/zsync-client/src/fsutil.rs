@@ -16,17 +16,26 @@ fn temp_name(target: &Path) -> PathBuf {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let nonce: u32 = rand_u32();
-    target.with_file_name(format!(".{name}.zsync-tmp-{nonce:08x}"))
+    let nonce = unique_nonce();
+    target.with_file_name(format!(".{name}.zsync-tmp-{nonce:016x}"))
 }
 
-fn rand_u32() -> u32 {
+/// A number for temp names: unique within this process (a counter), and
+/// unlikely to repeat in another (it starts from the time and process
+/// id, read once rather than per name).
+pub fn unique_nonce() -> u64 {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
     use std::time::{SystemTime, UNIX_EPOCH};
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    nanos ^ std::process::id().rotate_left(16)
+    static NEXT: OnceLock<AtomicU64> = OnceLock::new();
+    NEXT.get_or_init(|| {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        AtomicU64::new(nanos ^ u64::from(std::process::id()).rotate_left(40))
+    })
+    .fetch_add(1, Ordering::Relaxed)
 }
 
 /// Writes `data` to `path` atomically, optionally with a Unix mode.
@@ -191,19 +200,34 @@ pub fn write_atomic_from(
     reader: &mut dyn Read,
     mode: Option<u32>,
 ) -> Result<(BodyHash, u64)> {
+    write_atomic_checked(path, reader, mode, |_| true).map(|(hashed, _)| hashed)
+}
+
+/// [`write_atomic_from`], renaming into place only if `accept` takes the
+/// content's hash; returns whether it did.
+pub fn write_atomic_checked(
+    path: &Path,
+    reader: &mut dyn Read,
+    mode: Option<u32>,
+    accept: impl FnOnce(&BodyHash) -> bool,
+) -> Result<((BodyHash, u64), bool)> {
     let tmp = temp_name(path);
+    let mut renamed = false;
     let result = (|| -> io::Result<(BodyHash, u64)> {
         let mut file = create_with_mode(&tmp, mode)?;
         let hashed = copy_hashing(reader, &mut file)?;
         file.flush()?;
         drop(file);
-        fs::rename(&tmp, path)?;
+        if accept(&hashed.0) {
+            fs::rename(&tmp, path)?;
+            renamed = true;
+        }
         Ok(hashed)
     })();
-    if result.is_err() {
+    if !renamed {
         let _ = fs::remove_file(&tmp);
     }
-    result.map_err(ClientError::io(path))
+    result.map(|h| (h, renamed)).map_err(ClientError::io(path))
 }
 
 fn create_with_mode(path: &Path, mode: Option<u32>) -> io::Result<File> {

@@ -338,7 +338,8 @@ fn working_tree(src: &WorkingCopy, dst: &WorkingCopy) -> Result<Tree> {
 /// Copies a base body of the source into the target's pristine store.
 fn import_body(src: &WorkingCopy, dst: &WorkingCopy, hash: &BodyHash) -> Result<()> {
     if !dst.pristine.contains(hash) {
-        dst.pristine.insert_file(&src.pristine.path(hash))?;
+        dst.pristine
+            .insert_verified(hash, &mut src.pristine.open(hash)?)?;
     }
     Ok(())
 }

@@ -239,8 +239,10 @@ impl WorkingCopy {
         Self::admin_dir_of(&self.root).join("tmp")
     }
 
-    /// Notes a working file just written (to a temp name and renamed), so
-    /// the next [`WorkingCopy::save`] flushes it to disk first.
+    /// Notes a working file just written (to a temp name and renamed)
+    /// whose content may be found nowhere else (a merge result, the user's
+    /// text), so the next [`WorkingCopy::save`] flushes it to disk first.
+    /// A file written from its base copy is not noted (see ARCHITECTURE.md).
     pub fn written(&self, path: &Path) {
         self.unsynced.note(path);
     }
@@ -254,6 +256,7 @@ impl WorkingCopy {
 
     /// Writes the index atomically and durably, after the files it names.
     pub fn save(&mut self) -> Result<()> {
+        self.pristine.flush()?;
         self.unsynced.sync()?;
         self.index.stamp_ns = now_ns();
         let glance = self
