@@ -18,6 +18,9 @@ use crate::ui::{Notification, Phase, Progress};
 use crate::url::ServerUrl;
 use crate::wc::{self, WorkingCopy};
 
+/// Files hashed into the pristine store at once.
+const SCAN_THREADS: usize = 4;
+
 struct Item {
     rel: RepoPath,
     kind: Kind,
@@ -84,23 +87,27 @@ fn send(
     message: &str,
 ) -> Result<Rev> {
     let mut ops = Vec::with_capacity(items.len());
-    // Every file is hashed into the pristine store before anything is sent.
+    // Every file is hashed into the pristine store before anything is
+    // sent, a few at once: reading and writing wait on the filesystem.
     let scanning = Progress::start(ctx.ui, Phase::Scanning, items.len() as u64, 0);
-    for item in &mut items {
-        let abs = wc.abs(&item.rel);
-        let mut bytes = 0;
-        if !item.kind.is_folder() {
-            let meta = std::fs::metadata(&abs).map_err(ClientError::io(&abs))?;
-            let stat = StatData::of(&meta);
-            let (hash, size) = wc.pristine.insert_file(&abs)?;
-            item.body = Some((hash, size, stat));
-            bytes = size;
+    let bodies = crate::fsutil::parallel_map(&items, SCAN_THREADS, |item| {
+        if item.kind.is_folder() {
+            scanning.advance(1, 0);
+            return Ok(None);
         }
-        scanning.advance(1, bytes);
+        let abs = wc.abs(&item.rel);
+        let meta = std::fs::metadata(&abs).map_err(ClientError::io(&abs))?;
+        let stat = StatData::of(&meta);
+        let (hash, size) = wc.pristine.insert_file(&abs)?;
+        scanning.advance(1, size);
+        Ok(Some((hash, size, stat)))
+    })?;
+    for (item, body) in items.iter_mut().zip(bodies) {
+        item.body = body;
         let path = url
             .path
             .join_path(&item.rel)
-            .map_err(|e| ClientError::refused(ctx.display(&abs), e.to_string()))?;
+            .map_err(|e| ClientError::refused(ctx.display(&wc.abs(&item.rel)), e.to_string()))?;
         ops.push(CommitOp::Add {
             path,
             kind: item.kind.clone(),
