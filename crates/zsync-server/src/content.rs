@@ -29,20 +29,22 @@ pub async fn check<S: Store>(
     request: &mut CommitRequest,
 ) -> Result<(), Error> {
     let mut problems = Vec::new();
-    // Folder properties as this commit leaves them, for types that check
-    // an object against its folder (a record against the `schema`).
-    let mut new_props: HashMap<RepoPath, Props> = HashMap::new();
+    // Folder properties, for types that check an object against its
+    // folder (a record against the `schema`): as this commit leaves them,
+    // and those of other folders once asked (siblings share a folder;
+    // `None` for no such folder).
+    let mut folder_props: HashMap<RepoPath, Option<Props>> = HashMap::new();
     for op in &request.ops {
         match op {
             CommitOp::Add { path, props, .. } => {
-                new_props.insert(path.clone(), props.clone());
+                folder_props.insert(path.clone(), Some(props.clone()));
             }
             CommitOp::Modify {
                 path,
                 props: Some(props),
                 ..
             } => {
-                new_props.insert(path.clone(), props.clone());
+                folder_props.insert(path.clone(), Some(props.clone()));
             }
             _ => {}
         }
@@ -117,25 +119,20 @@ pub async fn check<S: Store>(
             // Nothing to check or derive: no need to read the body at all.
             continue;
         }
-        jobs.push((index, path, kind, hash));
+        jobs.push((index, path, content_type, hash));
     }
 
-    // Siblings share their folder: its properties are asked once.
-    let mut folder_props: HashMap<RepoPath, Option<Props>> = HashMap::new();
     for group in jobs.chunks(PREFETCH) {
         let hashes: Vec<BodyHash> = group.iter().map(|(_, _, _, hash)| *hash).collect();
         let mut small: HashMap<BodyHash, bytes::Bytes> =
             store.small_bodies(&hashes).await?.into_iter().collect();
-        for (index, path, kind, hash) in group {
+        for (index, path, content_type, hash) in group {
             let body = match small.remove(hash) {
                 Some(data) => Some((data.to_vec(), true)),
                 None => read_body(store, hash).await?,
             };
             let Some((body, whole)) = body else {
                 continue; // The store reports a body that was not uploaded.
-            };
-            let Some(content_type) = types.get(kind) else {
-                continue;
             };
             let props = match &mut request.ops[*index] {
                 CommitOp::Add { props, .. } => props,
@@ -150,17 +147,13 @@ pub async fn check<S: Store>(
             if whole {
                 let parent_props = match path.parent() {
                     None => None,
-                    Some(parent) => match new_props.get(&parent) {
-                        Some(p) => Some(p.clone()),
-                        None => match folder_props.get(&parent) {
-                            Some(p) => p.clone(),
-                            None => {
-                                let p = store.object(&parent).await?.map(|o| o.props);
-                                folder_props.insert(parent, p.clone());
-                                p
-                            }
-                        },
-                    },
+                    Some(parent) => {
+                        if !folder_props.contains_key(&parent) {
+                            let p = store.object(&parent).await?.map(|o| o.props);
+                            folder_props.insert(parent.clone(), p);
+                        }
+                        folder_props.get(&parent).cloned().flatten()
+                    }
                 };
                 let ctx = ValidationContext {
                     parent_props: parent_props.as_ref(),

@@ -85,10 +85,7 @@ pub(crate) async fn small(
             query = query.bind(hash.to_hex());
         }
         for (hex, data) in query.fetch_all(pool).await? {
-            let hash: BodyHash = hex
-                .parse()
-                .map_err(|_| StoreError::Corrupt(format!("a body's hash is malformed: {hex:?}")))?;
-            found.push((hash, Bytes::from(data.unwrap_or_default())));
+            found.push((rows::hash(hex)?, Bytes::from(data.unwrap_or_default())));
         }
     }
     Ok(found)
