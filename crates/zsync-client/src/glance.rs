@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+use zsync_model::RepoPath;
 
 use crate::index::{Index, Schedule};
 
@@ -87,18 +88,13 @@ impl Glance {
         })
     }
 
-    /// Whether every versioned item under the `targets` (index keys; `""`
-    /// for all) is still present, as far as folder ctimes prove it;
-    /// `false` also when they cannot (the caller then checks every item).
-    pub fn intact(&self, root: &Path, targets: &[String]) -> bool {
+    /// Whether every versioned item under the `targets` is still present,
+    /// as far as folder ctimes prove it; `false` also when they cannot (the
+    /// caller then checks every item).
+    pub fn intact(&self, root: &Path, targets: &[RepoPath]) -> bool {
+        // A key that does not parse is looked at, not skipped.
         let under = |key: &str| {
-            targets.iter().any(|t| {
-                t.is_empty()
-                    || key == t
-                    || key
-                        .strip_prefix(t.as_str())
-                        .is_some_and(|r| r.starts_with('/'))
-            })
+            RepoPath::parse(key).map_or(true, |p| targets.iter().any(|t| t.contains(&p)))
         };
         let folders: Vec<&String> = self.folders.iter().filter(|k| under(k)).collect();
         let after = self.since_ns - self.racy_ns;

@@ -940,10 +940,7 @@ fn at_a_glance(ctx: &Context, target: &Target) -> Result<Glanced> {
         stale: true,
     });
     // Another command at work, or one interrupted: the long way says so.
-    if WorkingCopy::admin_dir_of(&target.root)
-        .join("lock")
-        .exists()
-    {
+    if WorkingCopy::lock_file_of(&target.root).exists() {
         return closer;
     }
     let Ok(data) = std::fs::read(WorkingCopy::index_file_of(&target.root)) else {
@@ -955,18 +952,14 @@ fn at_a_glance(ctx: &Context, target: &Target) -> Result<Glanced> {
     let Some(glance) = head.glance else {
         return closer;
     };
-    let targets: Vec<String> = target.paths.iter().map(|p| p.to_string()).collect();
-    if !glance.intact(&target.root, &targets) {
+    if !glance.intact(&target.root, &target.paths) {
         return closer;
     }
-    let (Ok(base), Ok(root)) = (
-        crate::url::ServerUrl::parse(&head.url),
-        RepoPath::parse(&head.server_root),
-    ) else {
+    let Ok(url) = WorkingCopy::url_of(&target.root, &head.url, &head.server_root) else {
         return closer;
     };
-    let transport = ctx.connect(&base.with_path(root.clone()))?;
-    match transport.changes(&root, head.rev, 0) {
+    let transport = ctx.connect(&url)?;
+    match transport.changes(&url.path, head.rev, 0) {
         Ok(feed)
             if feed.revisions.is_empty() && feed.through == feed.head && feed.head == head.rev =>
         {

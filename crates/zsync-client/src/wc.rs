@@ -46,6 +46,12 @@ impl WorkingCopy {
             || Self::admin_dir_of(dir).join(JSON_INDEX_FILE).is_file()
     }
 
+    /// The lock file of the working copy at `root`: there while a command
+    /// changes it, or after one was killed.
+    pub fn lock_file_of(root: &Path) -> PathBuf {
+        Self::admin_dir_of(root).join(LOCK_FILE)
+    }
+
     /// The index file of the working copy at `root` (renamed into place
     /// by every save, so a watcher sees each change of it).
     pub fn index_file_of(root: &Path) -> PathBuf {
@@ -166,7 +172,7 @@ impl WorkingCopy {
         if self.lock.is_some() {
             return Ok(());
         }
-        let path = Self::admin_dir_of(&self.root).join(LOCK_FILE);
+        let path = Self::lock_file_of(&self.root);
         match fs::OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -197,7 +203,7 @@ impl WorkingCopy {
     /// it finished: its lock is still there but its process is gone, so
     /// files and index may disagree until `zsync cleanup`.
     pub fn check_not_interrupted(&self) -> Result<()> {
-        let path = Self::admin_dir_of(&self.root).join(LOCK_FILE);
+        let path = Self::lock_file_of(&self.root);
         let Ok(text) = fs::read_to_string(&path) else {
             return Ok(());
         };
@@ -221,7 +227,7 @@ impl WorkingCopy {
     /// Removes a lock left by a command that was killed, and temp files.
     pub fn cleanup(root: &Path) -> Result<()> {
         let admin = Self::admin_dir_of(root);
-        fsutil::remove_file_if_exists(&admin.join(LOCK_FILE))?;
+        fsutil::remove_file_if_exists(&Self::lock_file_of(root))?;
         let tmp = admin.join("tmp");
         if tmp.is_dir() {
             fs::remove_dir_all(&tmp).map_err(ClientError::io(&tmp))?;
@@ -275,9 +281,15 @@ impl WorkingCopy {
 
     /// The server URL of the working copy's root object.
     pub fn url(&self) -> Result<ServerUrl> {
-        let base = ServerUrl::parse(&self.index.url)?;
-        let path = RepoPath::parse(&self.index.server_root).map_err(|e| ClientError::Corrupt {
-            root: self.root.clone(),
+        Self::url_of(&self.root, &self.index.url, &self.index.server_root)
+    }
+
+    /// The server URL of the root object of the working copy at `root`,
+    /// from its index's `url` and `server_root`.
+    pub fn url_of(root: &Path, url: &str, server_root: &str) -> Result<ServerUrl> {
+        let base = ServerUrl::parse(url)?;
+        let path = RepoPath::parse(server_root).map_err(|e| ClientError::Corrupt {
+            root: root.to_path_buf(),
             detail: e.to_string(),
         })?;
         Ok(base.with_path(path))
