@@ -60,7 +60,7 @@ pub fn local_state(
     // Git's racy-clean rule: a file modified this close before the index
     // was written could be edited again within the same timestamp tick,
     // leaving its stat data unchanged, so it is re-read.
-    let racy = stat.mtime_ns + wc.racy_window_ns() >= wc.index.stamp_ns;
+    let racy = i128::from(stat.mtime_ns) + wc.racy_window_ns() >= wc.index.stamp_ns;
     if entry.stat == Some(stat) && !racy {
         return Ok((LocalState::Clean, None));
     }
@@ -312,10 +312,10 @@ fn collect(
             path: rel.clone(),
             text,
             props,
-            tree_conflict: entry.conflict.as_ref().is_some_and(Conflict::is_tree),
+            tree_conflict: entry.conflict.as_deref().is_some_and(Conflict::is_tree),
             base: Some((entry.rev, entry.kind.clone(), entry.author.clone())),
             working_rev: entry.oid.as_ref().map(|_| wc.index.rev.max(entry.rev)),
-            conflict: entry.conflict.clone(),
+            conflict: entry.conflict.as_deref().cloned(),
             copied: entry.moved_from.is_some(),
             lock,
             out_of_date: stale(&rel),
