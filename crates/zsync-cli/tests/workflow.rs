@@ -596,3 +596,46 @@ fn ignore_rules_keep_droppings_out_of_status_and_add() {
     let out = c.run(&["add", "--no-ignore", "w/demo/src"]).ok().stdout;
     assert!(out.contains("w/demo/src/a.txt.swp"), "{out}");
 }
+
+/// Status looks at each item from its folder: a file turned folder, a
+/// folder turned file (its items then count as missing), a symlink, a
+/// removed folder with its items, and an edit that keeps the size.
+#[cfg(unix)]
+#[test]
+fn status_sees_changed_kinds_and_removed_folders() {
+    let server = Server::demo();
+    let c = Client::new();
+    c.run(&["co", &server.url("demo"), "w"]).ok();
+    let before = c.run(&["st", "-v", "w"]).ok().stdout;
+    let readme = c.read("w/demo/README.md");
+    c.write("w/demo/README.md", &readme.to_uppercase());
+    assert_eq!(c.read("w/demo/README.md").len(), readme.len());
+    std::fs::remove_file(c.path("w/demo/index.html")).unwrap();
+    std::fs::create_dir(c.path("w/demo/index.html")).unwrap();
+    std::fs::remove_dir_all(c.path("w/demo/pages")).unwrap();
+    c.write("w/demo/pages", "now a file\n");
+    std::fs::remove_dir_all(c.path("w/demo/images")).unwrap();
+    std::fs::remove_file(c.path("w/demo/notes.txt")).unwrap();
+    std::os::unix::fs::symlink("README.md", c.path("w/demo/notes.txt")).unwrap();
+
+    let st = c.run(&["st", "w"]).ok().stdout;
+    let mut expected = vec![
+        "M       w/demo/README.md".to_string(),
+        "~       w/demo/index.html".to_string(),
+        "~       w/demo/pages".to_string(),
+        "!       w/demo/images".to_string(),
+        "~       w/demo/notes.txt".to_string(),
+    ];
+    // Every item that was inside the two folders is missing.
+    for line in before.lines() {
+        let path = line.rsplit(' ').next().unwrap();
+        if path.starts_with("w/demo/pages/") || path.starts_with("w/demo/images/") {
+            expected.push(format!("!       {path}"));
+        }
+    }
+    assert!(expected.len() > 6, "{before}");
+    for line in &expected {
+        assert!(contains_line(&st, line), "{line} in\n{st}");
+    }
+    assert_eq!(st.lines().count(), expected.len(), "{st}");
+}

@@ -74,6 +74,23 @@ impl StatData {
     }
 }
 
+#[cfg(unix)]
+impl StatData {
+    /// The same as [`StatData::of`], from a raw `stat`.
+    // The field types differ from one Unix to another.
+    #[allow(clippy::unnecessary_cast)]
+    pub fn of_stat(st: &rustix::fs::Stat) -> Self {
+        let ns = |s: i64, n: i64| s.saturating_mul(1_000_000_000).saturating_add(n);
+        Self {
+            size: st.st_size as u64,
+            mtime_ns: ns(st.st_mtime as i64, st.st_mtime_nsec as i64),
+            ctime_ns: ns(st.st_ctime as i64, st.st_ctime_nsec as i64),
+            ino: st.st_ino as u64,
+            mode: st.st_mode as u32,
+        }
+    }
+}
+
 /// Why an item is in conflict. The three versions are kept as data (their
 /// bodies are in the pristine store), so a later update never nests markers
 /// and `resolve` can rebuild any choice; the side files beside the item are

@@ -37,34 +37,56 @@ pub fn local_state(
     local_state_at(wc, &wc.abs(rel), entry)
 }
 
+/// What a look at an item's path found.
+enum Found {
+    Missing,
+    Folder,
+    File(StatData),
+    /// Anything else: a symlink, a device…
+    Other,
+}
+
 /// [`local_state`] of the item whose working file is at `path`.
 fn local_state_at(
     wc: &WorkingCopy,
     path: &Path,
     entry: &Entry,
 ) -> Result<(LocalState, Option<StatData>)> {
-    let meta = match std::fs::symlink_metadata(path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok((LocalState::Missing, None));
+    let found = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => Found::Folder,
+        Ok(m) if m.is_file() => Found::File(StatData::of(&m)),
+        Ok(_) => Found::Other,
+        // A folder on the way that is now a file: the item is gone too.
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) =>
+        {
+            Found::Missing
         }
         Err(e) => return Err(ClientError::io(path)(e)),
     };
-    if entry.is_folder() {
-        let state = if meta.is_dir() {
-            LocalState::Clean
-        } else {
-            LocalState::WrongKind
-        };
-        return Ok((state, None));
-    }
-    if !meta.is_file() {
-        return Ok((LocalState::WrongKind, None));
-    }
+    judge(wc, entry, found, || path.to_path_buf())
+}
+
+/// The state of `entry` given what its path holds; `path` is built only
+/// when the file must be read.
+fn judge(
+    wc: &WorkingCopy,
+    entry: &Entry,
+    found: Found,
+    path: impl FnOnce() -> PathBuf,
+) -> Result<(LocalState, Option<StatData>)> {
+    let stat = match (found, entry.is_folder()) {
+        (Found::Missing, _) => return Ok((LocalState::Missing, None)),
+        (Found::Folder, true) => return Ok((LocalState::Clean, None)),
+        (Found::File(stat), false) => stat,
+        _ => return Ok((LocalState::WrongKind, None)),
+    };
     let Some(base) = entry.hash else {
         return Ok((LocalState::Modified, None));
     };
-    let stat = StatData::of(&meta);
     // Git's racy-clean rule: a file modified this close before the index
     // was written could be edited again within the same timestamp tick,
     // leaving its stat data unchanged, so it is re-read.
@@ -75,11 +97,95 @@ fn local_state_at(
     if stat.size != entry.size {
         return Ok((LocalState::Modified, None));
     }
-    let (hash, _) = fsutil::hash_file(path)?;
+    let (hash, _) = fsutil::hash_file(&path())?;
     if hash == base {
         Ok((LocalState::Clean, Some(stat)))
     } else {
         Ok((LocalState::Modified, None))
+    }
+}
+
+/// [`local_state`] of every item in `walked` (index keys), on a few
+/// threads, folder by folder: on Unix each item is statted relative to its
+/// open folder, so the kernel walks one name, not the whole path.
+fn local_states_by_key(
+    wc: &WorkingCopy,
+    walked: &[(&String, &Entry)],
+) -> Result<Vec<(LocalState, Option<StatData>)>> {
+    // By parent folder; the top folder has none here, and goes alone.
+    let mut groups: Vec<(Option<&str>, Vec<usize>)> = Vec::new();
+    let mut group_of: HashMap<Option<&str>, usize> = HashMap::new();
+    for (i, (key, _)) in walked.iter().enumerate() {
+        let parent = (!key.is_empty()).then(|| key.rsplit_once('/').map_or("", |(p, _)| p));
+        let g = *group_of.entry(parent).or_insert_with(|| {
+            groups.push((parent, Vec::new()));
+            groups.len() - 1
+        });
+        groups[g].1.push(i);
+    }
+    let done = fsutil::parallel_map(&groups, stat_threads(), |(parent, members)| {
+        in_folder(wc, parent, members, walked)
+    })?;
+    let mut states = vec![(LocalState::Missing, None); walked.len()];
+    for (members, results) in groups.iter().map(|(_, m)| m).zip(done) {
+        for (&i, state) in members.iter().zip(results) {
+            states[i] = state;
+        }
+    }
+    Ok(states)
+}
+
+/// The states of the `members` of `walked` whose folder is `parent`.
+fn in_folder(
+    wc: &WorkingCopy,
+    parent: &Option<&str>,
+    members: &[usize],
+    walked: &[(&String, &Entry)],
+) -> Result<Vec<(LocalState, Option<StatData>)>> {
+    let one_by_one = || {
+        members
+            .iter()
+            .map(|&i| local_state_at(wc, &wc.abs_key(walked[i].0), walked[i].1))
+            .collect()
+    };
+    #[cfg(unix)]
+    {
+        use rustix::fs::{AtFlags, FileType, Mode, OFlags};
+        let Some(parent) = parent else {
+            return one_by_one();
+        };
+        let dir_path = wc.abs_key(parent);
+        // A folder that is gone or no folder: the items' own paths say so.
+        let Ok(dir) = rustix::fs::open(
+            &dir_path,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        ) else {
+            return one_by_one();
+        };
+        let mut out = Vec::with_capacity(members.len());
+        for &i in members {
+            let (key, entry) = walked[i];
+            let name = key.rsplit_once('/').map_or(key.as_str(), |(_, n)| n);
+            let found = match rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+                Ok(st) => match FileType::from_raw_mode(st.st_mode) {
+                    FileType::Directory => Found::Folder,
+                    FileType::RegularFile => Found::File(StatData::of_stat(&st)),
+                    _ => Found::Other,
+                },
+                Err(rustix::io::Errno::NOENT | rustix::io::Errno::NOTDIR) => Found::Missing,
+                Err(e) => {
+                    return Err(ClientError::io(&wc.abs_key(key))(std::io::Error::from(e)));
+                }
+            };
+            out.push(judge(wc, entry, found, || wc.abs_key(key))?);
+        }
+        Ok(out)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = parent;
+        one_by_one()
     }
 }
 
@@ -295,9 +401,7 @@ fn collect(
     let reader: &WorkingCopy = wc;
     let (states, unversioned_found) = std::thread::scope(|scope| {
         let folders = (!opts.quiet).then(|| scope.spawn(|| unversioned(reader, target)));
-        let states = fsutil::parallel_map(&walked, stat_threads(), |(key, entry)| {
-            local_state_at(reader, &reader.abs_key(key), entry)
-        });
+        let states = local_states_by_key(reader, &walked);
         let found = folders.map(|f| {
             f.join().unwrap_or_else(|_| {
                 Err(ClientError::Io {
