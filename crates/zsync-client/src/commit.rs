@@ -53,16 +53,24 @@ pub fn commit_with(
     // data moved; the bytes are not known before.
     let scanning = Progress::start(ctx.ui, Phase::Scanning, selected.len() as u64, 0);
     // The local state of every item that may be edited, found at once.
-    let normal: Vec<(&RepoPath, &Entry)> = selected
+    let normal: Vec<(&String, &RepoPath)> = selected
         .iter()
-        .map(|(key, rel)| (rel, &wc.index.entries[key]))
-        .filter(|(_, e)| e.schedule == Schedule::Normal && !e.in_conflict())
+        .map(|(key, rel)| (key, rel))
+        .filter(|(key, _)| {
+            let e = &wc.index.entries[key.as_str()];
+            e.schedule == Schedule::Normal && !e.in_conflict()
+        })
         .collect();
-    let mut states: HashMap<&RepoPath, LocalState> = crate::status::local_states(&wc, &normal)?
-        .into_iter()
-        .zip(&normal)
-        .map(|((state, _), (rel, _))| (*rel, state))
+    let keyed: Vec<(&String, &Entry)> = normal
+        .iter()
+        .map(|(key, _)| (*key, &wc.index.entries[key.as_str()]))
         .collect();
+    let mut states: HashMap<&RepoPath, LocalState> =
+        crate::status::local_states_by_key(&wc, &keyed)?
+            .into_iter()
+            .zip(&normal)
+            .map(|((state, _), (_, rel))| (*rel, state))
+            .collect();
 
     for (key, rel) in &selected {
         scanning.advance(1, 0);

@@ -108,7 +108,7 @@ fn judge(
 /// [`local_state`] of every item in `walked` (index keys), on a few
 /// threads, folder by folder: on Unix each item is statted relative to its
 /// open folder, so the kernel walks one name, not the whole path.
-fn local_states_by_key(
+pub(crate) fn local_states_by_key(
     wc: &WorkingCopy,
     walked: &[(&String, &Entry)],
 ) -> Result<Vec<(LocalState, Option<StatData>)>> {
@@ -195,17 +195,6 @@ fn in_folder(
 /// with 4).
 fn stat_threads() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8))
-}
-
-/// [`local_state`] of many items, on a few threads: a walk of the whole
-/// tree is mostly `stat` calls, which wait on the kernel, not the CPU.
-pub(crate) fn local_states(
-    wc: &WorkingCopy,
-    items: &[(&RepoPath, &Entry)],
-) -> Result<Vec<(LocalState, Option<StatData>)>> {
-    fsutil::parallel_map(items, stat_threads(), |(rel, entry)| {
-        local_state(wc, rel, entry)
-    })
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
