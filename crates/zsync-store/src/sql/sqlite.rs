@@ -18,6 +18,9 @@ pub(crate) type Db = sqlx::Sqlite;
 pub(crate) type Pool = sqlx::Pool<Db>;
 pub(crate) type Tx = Transaction<'static, Db>;
 
+/// How generated SQL spells bound parameters (see [`Parameters`](super::rows::Parameters)).
+pub(crate) const PARAMETERS: super::rows::Parameters = super::rows::Parameters::Positional;
+
 /// Writers queue on SQLite's lock for at most this long before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -184,8 +187,21 @@ pub(crate) async fn engine_check(tx: &mut Tx) -> Result<Vec<String>, StoreError>
     Ok(problems)
 }
 
+/// A fresh store's database in a temporary directory, for tests of the
+/// portable modules.
+#[cfg(test)]
+pub(crate) async fn scratch_pool() -> (tempfile::TempDir, Pool) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pool = connect(&dir.path().join("zsync.db"))
+        .await
+        .expect("sqlite store");
+    (dir, pool)
+}
+
 #[path = "bodies.rs"]
 pub(crate) mod bodies;
+#[path = "bulk.rs"]
+pub(crate) mod bulk;
 #[path = "check.rs"]
 pub(crate) mod check;
 #[path = "commit.rs"]
