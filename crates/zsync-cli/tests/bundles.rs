@@ -108,6 +108,33 @@ fn a_subtree_travels_through_a_bundle_and_back() {
     assert_eq!(files(&c.path("w/demo")), files(&c.path("w2/copy")));
 }
 
+/// Into another server every body is uploaded: small ones in batches
+/// (more bodies than one batch holds), a big one alone, an empty one; the
+/// copy checks out equal to the source.
+#[test]
+fn an_import_into_another_server_uploads_every_body() {
+    let from = Server::demo();
+    let to = Server::demo();
+    let c = Client::new();
+    for i in 0..1100 {
+        c.write(&format!("t/d{}/f{i}.txt", i / 20), &format!("file {i}\n"));
+    }
+    let big: Vec<u8> = (0..(2 << 20) + 7)
+        .map(|i: u32| (i * 7 % 251) as u8)
+        .collect();
+    c.write_bytes("t/big.bin", &big);
+    c.write("t/empty.txt", "");
+    c.run(&["checkin", "-m", "tree", &from.url("tree"), "t"])
+        .ok();
+    c.run(&["export", &from.url("tree"), "tree.zsb"]).ok();
+
+    let out = c.run(&["import", "tree.zsb", &to.url("copy")]).ok();
+    assert!(out.stdout.contains("Imported 1158 new"), "{}", out.stdout);
+    c.run(&["co", &to.url("copy"), "w"]).ok();
+    assert_eq!(files(&c.path("t")), files(&c.path("w/copy")));
+    assert_eq!(std::fs::read(c.path("w/copy/big.bin")).unwrap(), big);
+}
+
 #[test]
 fn damaged_truncated_and_newer_bundles_are_refused_and_change_nothing() {
     let server = Server::demo();

@@ -354,6 +354,53 @@ fn client_killed_around_a_checkin() {
     zsyncd_check(data.path());
 }
 
+/// A big checkin uploads finished parts of the tree while it still hashes
+/// the rest. The server dying under those uploads fails the checkin whole:
+/// the directory stays a plain directory, the store is sound, and the
+/// checkin run again lands every file.
+#[test]
+fn server_killed_under_a_big_checkins_uploads() {
+    if !fault_points_built_in() {
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let client = Client::new();
+    // Over two of the scan's segments (2,000 items each).
+    for i in 0..4500 {
+        client.write(
+            &format!("tree/d{}/f{i}.txt", i / 50),
+            &format!("file {i}\n"),
+        );
+    }
+    // The demo content is stored first, without stopping.
+    let first = Zsyncd::start(data.path(), "127.0.0.1:0", None);
+    let addr = first.addr.clone();
+    let url = first.url("big");
+    first.kill();
+    let server = Zsyncd::start(data.path(), &addr, Some("upload-storing"));
+    let checkin = spawn_zsync(&client, &["checkin", "-m", "big", &url, "tree"], None);
+    wait_for(&server.faults, "upload-storing");
+    server.kill();
+    let out = checkin.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!client.exists("tree/.zsync"));
+    zsyncd_check(data.path());
+
+    let server = Zsyncd::start(data.path(), &addr, None);
+    client.run(&["checkin", "-m", "big", &url, "tree"]).ok();
+    assert_eq!(client.run(&["status", "tree"]).ok().stdout, "");
+    client.run(&["checkout", &url, "copy"]).ok();
+    assert_eq!(client.read("copy/big/d89/f4499.txt"), "file 4499\n");
+    assert_eq!(client.read("copy/big/d0/f0.txt"), "file 0\n");
+    drop(server);
+    zsyncd_check(data.path());
+}
+
 /// Kills the client while a checkout writes files and while an update
 /// applies changes: `status` says to run cleanup, every file holds its old
 /// or its new content, the local edit survives, and cleanup plus an update

@@ -4,8 +4,8 @@
 //! Both stream: export copies the server's archive stream frame by frame
 //! into the gzip encoder, checking every body's hash; import reads the
 //! bundle twice, once to check all of it (so a damaged bundle changes
-//! nothing) and once to upload the bodies the server lacks, each spooled
-//! to a temp file, then sends one commit.
+//! nothing) and once to upload the bodies the server lacks (small ones in
+//! batches, each bigger one spooled to a temp file), then sends one commit.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
@@ -20,6 +20,7 @@ use zsync_format::bundle::{self, BundleInfo};
 use zsync_format::{CommitOp, CommitRequest, Manifest, ManifestEntry};
 use zsync_model::{BodyHash, BodyHasher, CommitId, RepoPath, Rev};
 
+use crate::commit::{BATCH_BODIES, BATCH_BODY, BATCH_BYTES};
 use crate::error::{ClientError, Result};
 use crate::session::Context;
 use crate::transport::Transport;
@@ -447,7 +448,9 @@ fn join(root: &RepoPath, rel: &RepoPath) -> RepoPath {
     root.join_path(rel).unwrap_or_else(|_| rel.clone())
 }
 
-/// Second pass: each body the server lacks goes through a temp file.
+/// Second pass: the bodies the server lacks, small ones in batches (as a
+/// commit sends them: one request and one server transaction per batch),
+/// each bigger one alone through a temp file.
 fn upload(
     ctx: &Context,
     transport: &dyn Transport,
@@ -464,8 +467,20 @@ fn upload(
             format!("changed while it was imported ({e}); nothing was imported"),
         )
     };
+    let mut batch = Batch::default();
     loop {
         match archive.next_header().map_err(|e| damaged(&e))? {
+            Header::Body { hash, size } if missing.contains(&hash) && size <= BATCH_BODY => {
+                if !batch.fits(size) {
+                    batch.send(ctx, transport, file)?;
+                }
+                let mut data = Vec::with_capacity(size as usize);
+                archive
+                    .body()
+                    .read_to_end(&mut data)
+                    .map_err(|e| damaged(&e))?;
+                batch.push(hash, data);
+            }
             Header::Body { hash, size } if missing.contains(&hash) => {
                 let mut spool = tempfile::tempfile().map_err(ClientError::io(file))?;
                 io::copy(&mut archive.body(), &mut spool).map_err(|e| damaged(&e))?;
@@ -473,8 +488,62 @@ fn upload(
                 transport.upload_body(&hash, spool, size)?;
                 ctx.ui.progress_advance(1, size);
             }
-            Header::End => return Ok(()),
+            Header::End => return batch.send(ctx, transport, file),
             _ => {}
         }
+    }
+}
+
+/// Small bodies gathered for one upload batch.
+#[derive(Default)]
+struct Batch {
+    bodies: Vec<(BodyHash, Vec<u8>)>,
+    bytes: u64,
+    /// The server answered a batch with 404 (it is older than the client).
+    unbatched: bool,
+}
+
+impl Batch {
+    /// Whether a body of `size` bytes still goes into this batch.
+    fn fits(&self, size: u64) -> bool {
+        self.bodies.is_empty()
+            || (self.bytes + size <= BATCH_BYTES && self.bodies.len() < BATCH_BODIES)
+    }
+
+    fn push(&mut self, hash: BodyHash, data: Vec<u8>) {
+        self.bytes += data.len() as u64;
+        self.bodies.push((hash, data));
+    }
+
+    /// Uploads what was gathered and empties the batch; to a server
+    /// without batches, each body alone through a temp file.
+    fn send(&mut self, ctx: &Context, transport: &dyn Transport, file: &Path) -> Result<()> {
+        if self.bodies.is_empty() {
+            return Ok(());
+        }
+        let bodies = std::mem::take(&mut self.bodies);
+        let bytes = std::mem::take(&mut self.bytes);
+        if !self.unbatched {
+            let mut framed = zsync_format::batch::BatchWriter::new();
+            for (hash, data) in &bodies {
+                framed.push(hash, data);
+            }
+            match transport.upload_batch(framed.finish()) {
+                Ok(()) => {
+                    ctx.ui.progress_advance(bodies.len() as u64, bytes);
+                    return Ok(());
+                }
+                Err(ClientError::NotFound { .. }) => self.unbatched = true,
+                Err(e) => return Err(e),
+            }
+        }
+        for (hash, data) in &bodies {
+            let mut spool = tempfile::tempfile().map_err(ClientError::io(file))?;
+            spool.write_all(data).map_err(ClientError::io(file))?;
+            io::Seek::rewind(&mut spool).map_err(ClientError::io(file))?;
+            transport.upload_body(hash, spool, data.len() as u64)?;
+            ctx.ui.progress_advance(1, data.len() as u64);
+        }
+        Ok(())
     }
 }

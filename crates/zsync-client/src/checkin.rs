@@ -7,7 +7,7 @@ use std::path::Path;
 use zsync_format::{CommitOp, CommitRequest};
 use zsync_model::{BodyHash, CommitId, Kind, RepoPath, Rev};
 
-use crate::commit::upload_missing;
+use crate::commit::{upload_missing, upload_missing_with};
 use crate::error::{ClientError, Result};
 use crate::ignore_rules::IgnoreRules;
 use crate::index::{Entry, PendingCommit, PendingItem, StatData};
@@ -20,6 +20,10 @@ use crate::wc::{self, WorkingCopy};
 
 /// Files hashed into the pristine store at once.
 const SCAN_THREADS: usize = 4;
+
+/// Items per segment of a big checkin's scan: each finished segment is
+/// uploaded while the next is hashed.
+const SEGMENT_ITEMS: usize = 2000;
 
 struct Item {
     rel: RepoPath,
@@ -87,10 +91,12 @@ fn send(
     message: &str,
 ) -> Result<Rev> {
     let mut ops = Vec::with_capacity(items.len());
-    // Every file is hashed into the pristine store before anything is
-    // sent, a few at once: reading and writing wait on the filesystem.
+    // Every file is hashed into the pristine store, a few at once: reading
+    // and writing wait on the filesystem. A big tree is hashed in segments,
+    // and each finished segment's bodies go up while the next is hashed,
+    // so the server stores while the client reads.
     let scanning = Progress::start(ctx.ui, Phase::Scanning, items.len() as u64, 0);
-    let bodies = crate::fsutil::parallel_map(&items, SCAN_THREADS, |item| {
+    let scan = |item: &Item| -> Result<Option<(BodyHash, u64, StatData)>> {
         if item.kind.is_folder() {
             scanning.advance(1, 0);
             return Ok(None);
@@ -101,6 +107,46 @@ fn send(
         let (hash, size) = wc.pristine.insert_file(&abs)?;
         scanning.advance(1, size);
         Ok(Some((hash, size, stat)))
+    };
+    let shared: &WorkingCopy = wc;
+    let bodies = std::thread::scope(|scope| -> Result<Vec<_>> {
+        let (segments, scanned) = std::sync::mpsc::sync_channel::<Vec<(BodyHash, u64)>>(1);
+        let uploader = scope.spawn(move || -> Result<()> {
+            for segment in scanned {
+                upload_missing_with(None, transport, shared, segment.into_iter())?;
+            }
+            Ok(())
+        });
+        let mut bodies = Vec::with_capacity(items.len());
+        let mut scan_result = Ok(());
+        let count = items.len().div_ceil(SEGMENT_ITEMS);
+        for (i, segment) in items.chunks(SEGMENT_ITEMS).enumerate() {
+            let found = match crate::fsutil::parallel_map(segment, SCAN_THREADS, scan) {
+                Ok(found) => found,
+                Err(e) => {
+                    scan_result = Err(e);
+                    break;
+                }
+            };
+            // The last segment goes up with the rest, after the scan.
+            let last = i + 1 == count;
+            let up: Vec<(BodyHash, u64)> = found.iter().flatten().map(|b| (b.0, b.1)).collect();
+            bodies.extend(found);
+            // A refused send means the uploader stopped: its error says why.
+            if !last && segments.send(up).is_err() {
+                break;
+            }
+        }
+        drop(segments);
+        let uploaded = uploader.join().unwrap_or_else(|_| {
+            Err(ClientError::Io {
+                path: std::path::PathBuf::new(),
+                source: std::io::Error::other("an upload thread panicked"),
+            })
+        });
+        scan_result?;
+        uploaded?;
+        Ok(bodies)
     })?;
     for (item, body) in items.iter_mut().zip(bodies) {
         item.body = body;

@@ -410,12 +410,12 @@ fn moved_along(
 const UPLOAD_THREADS: usize = 4;
 
 /// Bodies up to this size go in batches; bigger ones stream alone.
-const BATCH_BODY: u64 = zsync_format::batch::MAX_BATCH_BODY;
+pub(crate) const BATCH_BODY: u64 = zsync_format::batch::MAX_BATCH_BODY;
 
 /// The most bytes and bodies in one batch, well within the server's
 /// limits; held in memory while it is built and sent.
-const BATCH_BYTES: u64 = 8 << 20;
-const BATCH_BODIES: usize = 1000;
+pub(crate) const BATCH_BYTES: u64 = 8 << 20;
+pub(crate) const BATCH_BODIES: usize = 1000;
 
 /// The fewest bytes a batch is cut at, so that a small upload still makes
 /// a few batches to overlap, without one request per few files.
@@ -439,6 +439,17 @@ pub(crate) fn upload_missing(
     wc: &WorkingCopy,
     bodies: impl Iterator<Item = (BodyHash, u64)>,
 ) -> Result<()> {
+    upload_missing_with(Some(ui), transport, wc, bodies)
+}
+
+/// [`upload_missing`], showing progress only if given a `ui` (uploads
+/// that run beside another phase's progress stay quiet).
+pub(crate) fn upload_missing_with(
+    ui: Option<&dyn Ui>,
+    transport: &dyn Transport,
+    wc: &WorkingCopy,
+    bodies: impl Iterator<Item = (BodyHash, u64)>,
+) -> Result<()> {
     let sizes: BTreeMap<BodyHash, u64> = bodies.collect();
     if sizes.is_empty() {
         return Ok(());
@@ -450,14 +461,19 @@ pub(crate) fn upload_missing(
         .filter_map(|h| sizes.get(&h).map(|&size| (h, size)))
         .collect();
     let bytes = missing.iter().map(|(_, size)| size).sum();
-    let progress = Progress::start(ui, Phase::Sending, missing.len() as u64, bytes);
+    let progress = ui.map(|ui| Progress::start(ui, Phase::Sending, missing.len() as u64, bytes));
+    let advance = |objects: u64, bytes: u64| {
+        if let Some(progress) = &progress {
+            progress.advance(objects, bytes);
+        }
+    };
     let uploads = plan_uploads(&missing);
     // A server without batches (older than the client) answers 404: then
     // every body goes alone.
     let unbatched = std::sync::atomic::AtomicBool::new(false);
     let alone = |hash: &BodyHash, size: u64| -> Result<()> {
         transport.upload_body(hash, wc.pristine.open_file(hash)?, size)?;
-        progress.advance(1, size);
+        advance(1, size);
         Ok(())
     };
     crate::fsutil::parallel_map(&uploads, UPLOAD_THREADS, |upload| match upload {
@@ -468,7 +484,7 @@ pub(crate) fn upload_missing(
                 match transport.upload_batch(read_batch(wc, bodies)?) {
                     Ok(()) => {
                         let bytes = bodies.iter().map(|(_, size)| size).sum();
-                        progress.advance(bodies.len() as u64, bytes);
+                        advance(bodies.len() as u64, bytes);
                         return Ok(());
                     }
                     Err(ClientError::NotFound { .. }) => unbatched.store(true, Ordering::Relaxed),

@@ -219,7 +219,7 @@ impl Pristine {
 
     /// Stores a body from a stream, verifying that it hashes to `expected`.
     pub fn insert_verified(&self, expected: &BodyHash, reader: &mut dyn Read) -> Result<()> {
-        self.store(reader, Some(expected)).map(|_| ())
+        self.store(reader, Some(expected), 0).map(|_| ())
     }
 
     /// Stores a body held in memory; returns its hash.
@@ -234,12 +234,14 @@ impl Pristine {
     /// Stores a copy of a working file; returns its hash and size.
     pub fn insert_file(&self, source: &Path) -> Result<(BodyHash, u64)> {
         let mut file = File::open(source).map_err(ClientError::io(source))?;
+        // Sized up front, the body is read without growing (copying) its buffer.
+        let size_hint = file.metadata().map_or(0, |m| m.len());
         let mut failed = None;
         let mut reader = RememberFailure {
             inner: &mut file,
             failed: &mut failed,
         };
-        let stored = self.store(&mut reader, None);
+        let stored = self.store(&mut reader, None, size_hint);
         match failed {
             Some(e) => Err(ClientError::io(source)(e)),
             None => stored,
@@ -248,8 +250,13 @@ impl Pristine {
 
     /// Stores a body: small ones into the pack (once the command's loose
     /// quota is spent), large ones streamed to a loose file.
-    fn store(&self, reader: &mut dyn Read, expected: Option<&BodyHash>) -> Result<(BodyHash, u64)> {
-        let mut head = Vec::new();
+    fn store(
+        &self,
+        reader: &mut dyn Read,
+        expected: Option<&BodyHash>,
+        size_hint: u64,
+    ) -> Result<(BodyHash, u64)> {
+        let mut head = Vec::with_capacity(size_hint.min(PACKED_MAX + 1) as usize);
         (&mut *reader)
             .take(PACKED_MAX + 1)
             .read_to_end(&mut head)

@@ -6,17 +6,12 @@ use std::io::SeekFrom;
 use std::path::Path;
 
 use bytes::Bytes;
-use sqlx::AssertSqlSafe;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use zsync_model::{BodyHash, BodyHasher};
 
-use super::Pool;
+use super::{Pool, bulk};
 use crate::sql::rows;
 use crate::{BodyStream, CHUNK_SIZE, StoreError};
-
-/// How many hashes one `IN (…)` lookup names; well below every engine's
-/// limit on bound parameters.
-const LOOKUP_BATCH: usize = 500;
 
 /// Read size while spooling an upload.
 const SPOOL_BUFFER: usize = 64 * 1024;
@@ -41,54 +36,39 @@ pub(crate) async fn size(pool: &Pool, hash: &BodyHash) -> Result<Option<u64>, St
 pub(crate) async fn missing(pool: &Pool, hashes: &[BodyHash]) -> Result<Vec<BodyHash>, StoreError> {
     let mut seen = HashSet::new();
     let unique: Vec<&BodyHash> = hashes.iter().filter(|h| seen.insert(*h)).collect();
-    let mut missing = Vec::new();
-    for batch in unique.chunks(LOOKUP_BATCH) {
-        let placeholders: Vec<String> = (1..=batch.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "SELECT hash FROM bodies WHERE hash IN ({})",
-            placeholders.join(", ")
-        );
-        let mut query = sqlx::query_as::<_, (String,)>(AssertSqlSafe(sql));
-        for hash in batch {
-            query = query.bind(hash.to_hex());
-        }
-        let present: HashSet<String> = query
-            .fetch_all(pool)
-            .await?
-            .into_iter()
-            .map(|(h,)| h)
-            .collect();
-        missing.extend(
-            batch
-                .iter()
-                .filter(|h| !present.contains(&h.to_hex()))
-                .map(|h| **h),
-        );
-    }
-    Ok(missing)
+    let mut conn = pool.acquire().await?;
+    let present: Vec<(String,)> = bulk::select_in(
+        &mut conn,
+        "SELECT hash FROM bodies WHERE hash IN (",
+        ")",
+        &unique,
+        |h| h.to_hex(),
+    )
+    .await?;
+    let present: HashSet<String> = present.into_iter().map(|(h,)| h).collect();
+    Ok(unique
+        .into_iter()
+        .filter(|h| !present.contains(&h.to_hex()))
+        .copied()
+        .collect())
 }
 
 pub(crate) async fn small(
     pool: &Pool,
     hashes: &[BodyHash],
 ) -> Result<Vec<(BodyHash, Bytes)>, StoreError> {
-    let mut found = Vec::new();
-    for batch in hashes.chunks(LOOKUP_BATCH) {
-        let sql = format!(
-            "SELECT b.hash, c.data FROM bodies b \
-             LEFT JOIN chunks c ON c.hash = b.hash AND c.seq = 0 \
-             WHERE b.size <= {CHUNK_SIZE} AND b.hash IN ({})",
-            rows::placeholders(1, batch.len())
-        );
-        let mut query = sqlx::query_as::<_, (String, Option<Vec<u8>>)>(AssertSqlSafe(sql));
-        for hash in batch {
-            query = query.bind(hash.to_hex());
-        }
-        for (hex, data) in query.fetch_all(pool).await? {
-            found.push((rows::hash(hex)?, Bytes::from(data.unwrap_or_default())));
-        }
-    }
-    Ok(found)
+    let mut conn = pool.acquire().await?;
+    let head = format!(
+        "SELECT b.hash, c.data FROM bodies b \
+         LEFT JOIN chunks c ON c.hash = b.hash AND c.seq = 0 \
+         WHERE b.size <= {CHUNK_SIZE} AND b.hash IN ("
+    );
+    let found: Vec<(String, Option<Vec<u8>>)> =
+        bulk::select_in(&mut conn, &head, ")", hashes, |h| h.to_hex()).await?;
+    found
+        .into_iter()
+        .map(|(hex, data)| Ok((rows::hash(hex)?, Bytes::from(data.unwrap_or_default()))))
+        .collect()
 }
 
 pub(crate) async fn put<R: AsyncRead + Unpin + Send>(
@@ -238,36 +218,26 @@ async fn store_many(
 ) -> Result<(), StoreError> {
     let mut tx = super::begin_body(conn).await?;
     crate::fault::point("upload-storing").await;
-    for group in bodies.chunks(rows::INSERT_ROWS) {
-        let sql = rows::insert_rows(
-            "INSERT INTO bodies (hash, size) VALUES",
-            2,
-            group.len(),
-            " ON CONFLICT (hash) DO NOTHING",
-        );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
-        for (hash, data) in group {
-            query = query
-                .bind(hash.to_hex())
-                .bind(rows::to_i64(data.len() as u64)?);
-        }
-        query.execute(&mut *tx).await?;
-    }
+    bulk::insert(
+        &mut tx,
+        "INSERT INTO bodies (hash, size) VALUES",
+        2,
+        " ON CONFLICT (hash) DO NOTHING",
+        bodies,
+        |q, (hash, data)| Ok(q.bind(hash.to_hex()).bind(rows::to_i64(data.len() as u64)?)),
+    )
+    .await?;
     // An empty body has no chunks.
     let filled: Vec<&(BodyHash, Bytes)> = bodies.iter().filter(|(_, d)| !d.is_empty()).collect();
-    for group in filled.chunks(rows::INSERT_ROWS) {
-        let sql = rows::insert_rows(
-            "INSERT INTO chunks (hash, seq, data) VALUES",
-            3,
-            group.len(),
-            " ON CONFLICT (hash, seq) DO NOTHING",
-        );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
-        for (hash, data) in group {
-            query = query.bind(hash.to_hex()).bind(0_i64).bind(&data[..]);
-        }
-        query.execute(&mut *tx).await?;
-    }
+    bulk::insert(
+        &mut tx,
+        "INSERT INTO chunks (hash, seq, data) VALUES",
+        3,
+        " ON CONFLICT (hash, seq) DO NOTHING",
+        &filled,
+        |q, (hash, data)| Ok(q.bind(hash.to_hex()).bind(0_i64).bind(data.to_vec())),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -13,8 +13,8 @@ use zsync_format::{
 };
 use zsync_model::{BodyHash, CommitId, Kind, Oid, RepoPath, Rev};
 
-use super::objects;
 use super::{Pool, Tx};
+use super::{bulk, objects};
 use crate::sql::rows::{self, OBJECT_COLUMNS, ObjectRow};
 use crate::{ObjectRecord, RecordedCommit, StoreError};
 
@@ -616,19 +616,15 @@ impl SiblingNames {
 
 /// Those of `paths` that objects hold now, asked a few hundred at a time.
 async fn existing_paths(tx: &mut Tx, paths: &[&str]) -> Result<HashSet<String>, StoreError> {
-    let mut found = HashSet::new();
-    for group in paths.chunks(rows::INSERT_ROWS) {
-        let sql = format!(
-            "SELECT path FROM objects WHERE path IN ({})",
-            rows::placeholders(1, group.len())
-        );
-        let mut query = sqlx::query_as::<_, (String,)>(AssertSqlSafe(sql));
-        for path in group {
-            query = query.bind(*path);
-        }
-        found.extend(query.fetch_all(&mut **tx).await?.into_iter().map(|(p,)| p));
-    }
-    Ok(found)
+    let found: Vec<(String,)> = bulk::select_in(
+        tx,
+        "SELECT path FROM objects WHERE path IN (",
+        ")",
+        paths,
+        |p| p.to_string(),
+    )
+    .await?;
+    Ok(found.into_iter().map(|(p,)| p).collect())
 }
 
 /// Sizes of bodies looked up so far in this request.
@@ -648,21 +644,19 @@ impl BodySizes {
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
-        for group in unique.chunks(rows::INSERT_ROWS) {
-            let sql = format!(
-                "SELECT hash, size FROM bodies WHERE hash IN ({})",
-                rows::placeholders(1, group.len())
-            );
-            let mut query = sqlx::query_as::<_, (String, i64)>(AssertSqlSafe(sql));
-            for hash in group {
-                query = query.bind(hash.to_hex());
-            }
-            for hash in group {
-                self.0.insert(*hash, None);
-            }
-            for (hash, size) in query.fetch_all(&mut **tx).await? {
-                self.0.insert(rows::hash(hash)?, Some(rows::size(size)?));
-            }
+        for hash in &unique {
+            self.0.insert(*hash, None);
+        }
+        let found: Vec<(String, i64)> = bulk::select_in(
+            tx,
+            "SELECT hash, size FROM bodies WHERE hash IN (",
+            ")",
+            &unique,
+            |h| h.to_hex(),
+        )
+        .await?;
+        for (hash, size) in found {
+            self.0.insert(rows::hash(hash)?, Some(rows::size(size)?));
         }
         Ok(())
     }
@@ -898,47 +892,43 @@ async fn apply(
 /// parent added in the same statement satisfies the parent reference:
 /// both engines check it at the statement's end.
 async fn insert_added(tx: &mut Tx, adds: &mut Vec<(ObjectRecord, Oid)>) -> Result<(), StoreError> {
-    for group in adds.chunks(rows::INSERT_ROWS) {
-        let sql = rows::insert_rows(
-            "INSERT INTO objects (oid, parent_oid, name, path, kind, rev, hash, size, props) VALUES",
-            9,
-            group.len(),
-            "",
-        );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
-        for (o, parent_oid) in group {
-            query = query
-                .bind(o.oid.as_str())
-                .bind(parent_oid.as_str())
-                .bind(o.path.name())
-                .bind(o.path.as_str())
-                .bind(o.kind.as_str())
+    bulk::insert(
+        tx,
+        "INSERT INTO objects (oid, parent_oid, name, path, kind, rev, hash, size, props) VALUES",
+        9,
+        "",
+        adds,
+        |q, (o, parent_oid)| {
+            Ok(q.bind(o.oid.to_string())
+                .bind(parent_oid.to_string())
+                .bind(o.path.name().to_owned())
+                .bind(o.path.to_string())
+                .bind(o.kind.to_string())
                 .bind(rows::to_i64(o.rev)?)
                 .bind(o.hash.map(|h| h.to_hex()))
                 .bind(rows::to_i64(o.size)?)
-                .bind(rows::props_json(&o.props)?);
-        }
-        query.execute(&mut **tx).await?;
-        let sql = rows::insert_rows(
-            "INSERT INTO history (oid, rev, path, kind, hash, size, props, action) VALUES",
-            8,
-            group.len(),
-            "",
-        );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
-        for (o, _) in group {
-            query = query
-                .bind(o.oid.as_str())
+                .bind(rows::props_json(&o.props)?))
+        },
+    )
+    .await?;
+    bulk::insert(
+        tx,
+        "INSERT INTO history (oid, rev, path, kind, hash, size, props, action) VALUES",
+        8,
+        "",
+        adds,
+        |q, (o, _)| {
+            Ok(q.bind(o.oid.to_string())
                 .bind(rows::to_i64(o.rev)?)
-                .bind(o.path.as_str())
-                .bind(o.kind.as_str())
+                .bind(o.path.to_string())
+                .bind(o.kind.to_string())
                 .bind(o.hash.map(|h| h.to_hex()))
                 .bind(rows::to_i64(o.size)?)
                 .bind(rows::props_json(&o.props)?)
-                .bind("A");
-        }
-        query.execute(&mut **tx).await?;
-    }
+                .bind("A"))
+        },
+    )
+    .await?;
     adds.clear();
     Ok(())
 }

@@ -15,6 +15,9 @@ pub(crate) type Db = sqlx::Postgres;
 pub(crate) type Pool = sqlx::Pool<Db>;
 pub(crate) type Tx = Transaction<'static, Db>;
 
+/// How generated SQL spells bound parameters (see [`Parameters`](super::rows::Parameters)).
+pub(crate) const PARAMETERS: super::rows::Parameters = super::rows::Parameters::Numbered;
+
 /// Connections per process; several processes share the server's limit.
 const MAX_CONNECTIONS: u32 = 16;
 
@@ -147,8 +150,22 @@ pub(crate) async fn engine_check(_tx: &mut Tx) -> Result<Vec<String>, StoreError
     Ok(Vec::new())
 }
 
+/// A fresh database of its own, for tests of the portable modules (the
+/// directory only keeps the signature alike for both engines).
+#[cfg(test)]
+pub(crate) async fn scratch_pool() -> (tempfile::TempDir, Pool) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = tokio::task::spawn_blocking(zsync_pgtest::fresh_database)
+        .await
+        .expect("PostgreSQL for tests");
+    let pool = connect(&url).await.expect("postgres store");
+    (dir, pool)
+}
+
 #[path = "bodies.rs"]
 pub(crate) mod bodies;
+#[path = "bulk.rs"]
+pub(crate) mod bulk;
 #[path = "check.rs"]
 pub(crate) mod check;
 #[path = "commit.rs"]

@@ -108,9 +108,42 @@ pub(crate) fn subtree_bounds(root: &RepoPath) -> (String, String) {
 /// 65535).
 pub(crate) const INSERT_ROWS: usize = 256;
 
-/// `HEAD ($1, …), (…) TAIL` for `rows` rows of `columns` parameters: a
+/// Keys per `SELECT … IN (…)`.
+pub(crate) const LOOKUP_KEYS: usize = 500;
+
+/// How an engine spells bound parameters in generated SQL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Parameters {
+    /// `$1, $2, …` (PostgreSQL's only form).
+    Numbered,
+    /// `?, ?, …`, numbered by position. SQLite takes `$1` as a *name*, and
+    /// binding looks each name up in a list: quadratic in a statement of
+    /// thousands of parameters, where `?` costs nothing.
+    Positional,
+}
+
+impl Parameters {
+    /// Appends parameter number `n` (from 1, in order) to `sql`.
+    fn push(self, sql: &mut String, n: usize) {
+        match self {
+            Parameters::Numbered => {
+                sql.push('$');
+                sql.push_str(&n.to_string());
+            }
+            Parameters::Positional => sql.push('?'),
+        }
+    }
+}
+
+/// `HEAD (p1, …), (…) TAIL` for `rows` rows of `columns` parameters: a
 /// multi-row `INSERT`, one statement for many rows.
-pub(crate) fn insert_rows(head: &str, columns: usize, rows: usize, tail: &str) -> String {
+pub(crate) fn insert_rows(
+    style: Parameters,
+    head: &str,
+    columns: usize,
+    rows: usize,
+    tail: &str,
+) -> String {
     let mut sql = String::with_capacity(head.len() + tail.len() + rows * columns * 6);
     sql.push_str(head);
     let mut n = 0;
@@ -121,8 +154,7 @@ pub(crate) fn insert_rows(head: &str, columns: usize, rows: usize, tail: &str) -
             if column > 0 {
                 sql.push_str(", ");
             }
-            sql.push('$');
-            sql.push_str(&n.to_string());
+            style.push(&mut sql, n);
         }
         sql.push(')');
     }
@@ -130,10 +162,44 @@ pub(crate) fn insert_rows(head: &str, columns: usize, rows: usize, tail: &str) -
     sql
 }
 
-/// `$first, $first+1, …` for `count` parameters, for `IN (…)`.
-pub(crate) fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+/// `HEAD p1, p2, … TAIL` for `count` parameters, for `IN (…)`.
+pub(crate) fn in_list(style: Parameters, head: &str, count: usize, tail: &str) -> String {
+    let mut sql = String::with_capacity(head.len() + tail.len() + count * 6);
+    sql.push_str(head);
+    for n in 1..=count {
+        if n > 1 {
+            sql.push_str(", ");
+        }
+        style.push(&mut sql, n);
+    }
+    sql.push_str(tail);
+    sql
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_parameters_follow_the_engine() {
+        assert_eq!(
+            insert_rows(
+                Parameters::Numbered,
+                "INSERT INTO t (a, b) VALUES",
+                2,
+                2,
+                " X"
+            ),
+            "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4) X"
+        );
+        assert_eq!(
+            insert_rows(Parameters::Positional, "I", 3, 1, ""),
+            "I (?, ?, ?)"
+        );
+        assert_eq!(
+            in_list(Parameters::Numbered, "IN (", 3, ")"),
+            "IN ($1, $2, $3)"
+        );
+        assert_eq!(in_list(Parameters::Positional, "(", 2, ")"), "(?, ?)");
+    }
 }

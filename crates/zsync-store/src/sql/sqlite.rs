@@ -18,8 +18,15 @@ pub(crate) type Db = sqlx::Sqlite;
 pub(crate) type Pool = sqlx::Pool<Db>;
 pub(crate) type Tx = Transaction<'static, Db>;
 
+/// How generated SQL spells bound parameters (see [`Parameters`](super::rows::Parameters)).
+pub(crate) const PARAMETERS: super::rows::Parameters = super::rows::Parameters::Positional;
+
 /// Writers queue on SQLite's lock for at most this long before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Each connection's page cache, in KiB (negative: SQLite's unit for
+/// KiB). It grows only as far as it is used.
+const CACHE_SIZE: &str = "-32768";
 
 /// SQLite allows one writer at a time anyway; a few connections let reads
 /// proceed while a commit runs.
@@ -79,7 +86,13 @@ pub(crate) async fn connect(db_file: &Path) -> Result<Pool, StoreError> {
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
-        .busy_timeout(BUSY_TIMEOUT);
+        .busy_timeout(BUSY_TIMEOUT)
+        // A body batch or a big commit's transaction (megabytes) fits in
+        // the page cache instead of spilling pages to the log midway.
+        .pragma("cache_size", CACHE_SIZE)
+        // Statement journals (multi-row statements inside a transaction)
+        // stay in memory.
+        .pragma("temp_store", "memory");
     let pool = SqlitePoolOptions::new()
         .max_connections(MAX_CONNECTIONS)
         .connect_with(options)
@@ -184,8 +197,21 @@ pub(crate) async fn engine_check(tx: &mut Tx) -> Result<Vec<String>, StoreError>
     Ok(problems)
 }
 
+/// A fresh store's database in a temporary directory, for tests of the
+/// portable modules.
+#[cfg(test)]
+pub(crate) async fn scratch_pool() -> (tempfile::TempDir, Pool) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pool = connect(&dir.path().join("zsync.db"))
+        .await
+        .expect("sqlite store");
+    (dir, pool)
+}
+
 #[path = "bodies.rs"]
 pub(crate) mod bodies;
+#[path = "bulk.rs"]
+pub(crate) mod bulk;
 #[path = "check.rs"]
 pub(crate) mod check;
 #[path = "commit.rs"]
