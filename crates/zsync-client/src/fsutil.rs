@@ -230,6 +230,39 @@ pub fn write_atomic_checked(
     result.map(|h| (h, renamed)).map_err(ClientError::io(path))
 }
 
+/// Creates `path`, which must not exist, holding `data`; returns its
+/// metadata, read from the open file (no second lookup by name). Not a
+/// temp name and a rename: for a fresh checkout, which is published as a
+/// whole by its index (see `WorkingCopy::begin_checkout`).
+pub fn write_new(path: &Path, data: &[u8]) -> Result<fs::Metadata> {
+    let written = (|| -> io::Result<fs::Metadata> {
+        let mut file = create_with_mode(path, None)?;
+        file.write_all(data)?;
+        file.metadata()
+    })();
+    written.map_err(ClientError::io(path))
+}
+
+/// [`write_new`] streaming from `reader`, keeping the file only if
+/// `accept` takes the content's hash; `None` if it did not.
+pub fn write_new_checked(
+    path: &Path,
+    reader: &mut dyn Read,
+    accept: impl FnOnce(&BodyHash) -> bool,
+) -> Result<Option<fs::Metadata>> {
+    let mut file = create_with_mode(path, None).map_err(ClientError::io(path))?;
+    let written = copy_hashing(reader, &mut file).and_then(|(hash, _)| Ok((hash, file.metadata()?)));
+    drop(file);
+    match written {
+        Ok((hash, meta)) if accept(&hash) => Ok(Some(meta)),
+        other => {
+            // Made by this call: never left holding the wrong content.
+            let _ = fs::remove_file(path);
+            other.map(|_| None).map_err(ClientError::io(path))
+        }
+    }
+}
+
 fn create_with_mode(path: &Path, mode: Option<u32>) -> io::Result<File> {
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);
