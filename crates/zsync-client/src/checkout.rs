@@ -480,6 +480,10 @@ fn populate(
         });
     }
     crate::locks::fit_all(&mut wc)?;
+    // Every item was just written: a check that they are all still here
+    // lets the save leave a glance, so the first update need not stat
+    // them all again (a sparse copy leaves none; see `Glance::of`).
+    wc.verify_present()?;
     wc.save()?;
     Ok(CheckoutResult {
         root: dest.to_path_buf(),

@@ -87,7 +87,7 @@ pub fn update(ctx: &Context, target: &Target, accept: Option<Accept>) -> Result<
         .filter(|(_, e)| e.in_conflict())
         .map(|(k, _)| k.clone())
         .collect();
-    let plan = plan_from_feed(&wc, transport.as_ref(), target)?;
+    let plan = plan_from_feed(&wc, transport.as_ref(), target, !stale_glance)?;
     if let Plan::Unchanged(head) = plan {
         // Nothing to write unless the head moved on elsewhere, or the next
         // no-op could be answered at a glance.
@@ -984,8 +984,16 @@ const MAX_FEED_PATHS: usize = 64;
 /// Every item is at least at the index's revision (an update of the whole
 /// copy sets it), so the feed since that revision lists everything the
 /// copy lacks. Moves, sparse depths and uncommitted local moves are left
-/// to the full comparison, which handles them.
-fn plan_from_feed(wc: &WorkingCopy, transport: &dyn Transport, target: &Target) -> Result<Plan> {
+/// to the full comparison, which handles them, and so is an item deleted
+/// by hand (which the update restores). `intact`: a glance proved every
+/// item present, so none is statted (on a cold cache that is most of an
+/// update receiving a few files).
+fn plan_from_feed(
+    wc: &WorkingCopy,
+    transport: &dyn Transport,
+    target: &Target,
+    intact: bool,
+) -> Result<Plan> {
     let root = wc.server_path(&RepoPath::root())?;
     let feed = match transport.changes(&root, wc.index.rev, 0) {
         Ok(feed) => feed,
@@ -993,7 +1001,10 @@ fn plan_from_feed(wc: &WorkingCopy, transport: &dyn Transport, target: &Target) 
         Err(ClientError::NotFound { .. }) => return Ok(Plan::Full),
         Err(e) => return Err(e),
     };
-    if wc.index.incomplete || feed.through < feed.head || any_missing(wc, target)? {
+    if wc.index.incomplete
+        || feed.through < feed.head
+        || (!intact && wc.any_missing(&target.paths)?)
+    {
         return Ok(Plan::Full);
     }
     if feed.revisions.is_empty() {
@@ -1055,25 +1066,6 @@ fn plan_from_feed(wc: &WorkingCopy, transport: &dyn Transport, target: &Target) 
         through: feed.through,
         paths,
     })
-}
-
-/// Whether a versioned item under the target was deleted by hand: update
-/// restores it, which takes the full comparison.
-fn any_missing(wc: &WorkingCopy, target: &Target) -> Result<bool> {
-    let keys: Vec<&String> = wc
-        .index
-        .entries
-        .iter()
-        .filter(|(_, e)| e.schedule == Schedule::Normal)
-        .map(|(k, _)| k)
-        .collect();
-    // The stats wait on the filesystem: a few threads at once.
-    let gone = crate::fsutil::parallel_map(&keys, 4, |key| {
-        let rel = parse_key(wc, key)?;
-        Ok(target.paths.iter().any(|t| t.contains(&rel))
-            && std::fs::symlink_metadata(wc.abs(&rel)).is_err())
-    })?;
-    Ok(gone.into_iter().any(|g| g))
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use zsync_model::{ADMIN_DIR, RepoPath};
 use crate::error::{ClientError, Result};
 use crate::fsutil::{self, Unsynced};
 use crate::glance::Glance;
-use crate::index::{FORMAT_VERSION, Index, JSON_FORMAT_VERSION, disk};
+use crate::index::{FORMAT_VERSION, Index, JSON_FORMAT_VERSION, Schedule, disk};
 use crate::pristine::Pristine;
 use crate::url::ServerUrl;
 
@@ -161,6 +161,35 @@ impl WorkingCopy {
     /// item is present (and restores what is not).
     pub fn verifying_from_now(&mut self) {
         self.verified_since = Some(now_ns());
+    }
+
+    /// Checks, now, that every versioned item is present; if so, saves
+    /// from here on leave a glance (see [`crate::glance`]), as after an
+    /// update of the whole copy. For a command that wrote every item.
+    pub fn verify_present(&mut self) -> Result<bool> {
+        let since = now_ns();
+        let present = !self.any_missing(&[RepoPath::root()])?;
+        self.verified_since = present.then_some(since);
+        Ok(present)
+    }
+
+    /// Whether a versioned item under one of `targets` is gone from disk
+    /// (deleted by hand, or by a command killed half-way).
+    pub fn any_missing(&self, targets: &[RepoPath]) -> Result<bool> {
+        let keys: Vec<&String> = self
+            .index
+            .entries
+            .iter()
+            .filter(|(_, e)| e.schedule == Schedule::Normal)
+            .map(|(k, _)| k)
+            .collect();
+        // The stats wait on the filesystem: a few threads at once.
+        let gone = fsutil::parallel_map(&keys, 4, |key| {
+            let rel = crate::status::parse_key(self, key)?;
+            Ok(targets.iter().any(|t| t.contains(&rel))
+                && fs::symlink_metadata(self.abs(&rel)).is_err())
+        })?;
+        Ok(gone.into_iter().any(|g| g))
     }
 
     /// Takes the working copy's lock, so two commands never change it at
