@@ -210,6 +210,10 @@ fn fill(ctx: &Context, url: &ServerUrl, dest: &Path, stream: ByteStream) -> Resu
         });
     }
     crate::locks::fit_all(&mut wc)?;
+    // Every item was just written: a check that they are all still here
+    // lets the save leave a glance, so the first update need not stat
+    // them all again (see `Glance::of`).
+    wc.verify_present()?;
     wc.save()?;
     wc.end_checkout()?;
     Ok(CheckoutResult {
