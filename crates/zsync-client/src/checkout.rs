@@ -252,7 +252,7 @@ fn receive_into_files(
     let write = |(hash, data, targets): FileJob, done: &mut Vec<(usize, StatData)>| {
         // Verified here: a body that does not match its hash is never
         // written anywhere.
-        wc.pristine.insert_verified(&hash, &mut &data[..])?;
+        wc.pristine.insert_verified_bytes(&hash, &data)?;
         for i in targets {
             let meta = fsutil::write_new(&paths[i], &data)?;
             done.push((i, StatData::of(&meta)));

@@ -227,6 +227,18 @@ impl Pristine {
         self.store(reader, Some(expected)).map(|_| ())
     }
 
+    /// Stores a body held in memory, verifying that it hashes to
+    /// `expected` (without copying it first, as a stream would be).
+    pub fn insert_verified_bytes(&self, expected: &BodyHash, data: &[u8]) -> Result<()> {
+        if data.len() as u64 > PACKED_MAX
+            || self.loose_stored.fetch_add(1, Ordering::Relaxed) < LOOSE_PER_COMMAND
+        {
+            return self.store_loose(&mut &data[..], Some(expected)).map(|_| ());
+        }
+        check_expected(Some(expected), &BodyHash::of(data))?;
+        self.append(*expected, data)
+    }
+
     /// Stores a body held in memory; returns its hash.
     pub fn insert_bytes(&self, data: &[u8]) -> Result<BodyHash> {
         let hash = BodyHash::of(data);
