@@ -251,7 +251,8 @@ pub fn write_new_checked(
     accept: impl FnOnce(&BodyHash) -> bool,
 ) -> Result<Option<fs::Metadata>> {
     let mut file = create_with_mode(path, None).map_err(ClientError::io(path))?;
-    let written = copy_hashing(reader, &mut file).and_then(|(hash, _)| Ok((hash, file.metadata()?)));
+    let written =
+        copy_hashing(reader, &mut file).and_then(|(hash, _)| Ok((hash, file.metadata()?)));
     drop(file);
     match written {
         Ok((hash, meta)) if accept(&hash) => Ok(Some(meta)),
@@ -353,6 +354,27 @@ pub fn sorted_children(dir: &Path) -> Result<Vec<fs::DirEntry>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A new file is made only where nothing is, and kept only with the
+    /// content asked for; what was there is never touched.
+    #[test]
+    fn a_new_file_never_replaces_one_and_wrong_content_is_not_kept() {
+        let root = tempfile::tempdir().unwrap();
+        let path = root.path().join("f");
+        let meta = write_new(&path, b"body\n").unwrap();
+        assert_eq!(meta.len(), 5);
+        assert!(write_new(&path, b"other").is_err());
+        assert!(write_new_checked(&path, &mut &b"x"[..], |_| true).is_err());
+        assert_eq!(fs::read(&path).unwrap(), b"body\n");
+
+        let other = root.path().join("g");
+        let refused = write_new_checked(&other, &mut &b"data"[..], |_| false).unwrap();
+        assert!(refused.is_none() && !other.exists());
+        let want = BodyHash::of(b"data");
+        let kept = write_new_checked(&other, &mut &b"data"[..], |h| *h == want).unwrap();
+        assert_eq!(kept.map(|m| m.len()), Some(4));
+        assert_eq!(fs::read(&other).unwrap(), b"data");
+    }
 
     /// Enough files for the threaded path; one is gone by the time of the
     /// sync (a later step of the command replaced it), which is no error.
