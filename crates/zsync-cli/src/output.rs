@@ -162,7 +162,7 @@ pub fn info(info: &zsync_client::info::Info) {
         println!("Last Changed Author: {}", e.author);
         println!("Last Changed Rev: {}", e.rev);
     }
-    match &e.conflict {
+    match e.conflict.as_deref() {
         Some(Conflict::Text { mine, old, new, .. }) => {
             println!("Conflict Previous Base File: {old}");
             println!("Conflict Previous Working File: {mine}");
@@ -235,7 +235,7 @@ pub mod json {
         }
     }
 
-    fn conflict(c: &Option<Conflict>) -> Value {
+    fn conflict(c: Option<&Conflict>) -> Value {
         match c {
             None => Value::Null,
             Some(Conflict::Text { mine, old, new, .. }) => {
@@ -273,7 +273,7 @@ pub mod json {
             "last_changed_author": author,
             "moved_from": item.moved_from.as_deref().map(&display),
             "moved_to": item.moved_to.as_deref().map(&display),
-            "conflict": conflict(&item.conflict),
+            "conflict": conflict(item.conflict.as_ref()),
         })
     }
 
@@ -295,7 +295,7 @@ pub mod json {
             "revision": committed.then(|| info.wc_rev.max(e.rev)),
             "last_changed_rev": committed.then_some(e.rev),
             "last_changed_author": committed.then_some(&e.author),
-            "conflict": conflict(&e.conflict),
+            "conflict": conflict(e.conflict.as_deref()),
             "property_conflicts": e.prop_conflicts.keys().collect::<Vec<_>>(),
         })
     }

@@ -99,7 +99,7 @@ fn check_applies(
     let Some(entry) = wc.index.entries.get(key) else {
         return Ok(());
     };
-    if matches!(entry.conflict, Some(Conflict::Tree { .. }))
+    if matches!(entry.conflict.as_deref(), Some(Conflict::Tree { .. }))
         && matches!(
             accept,
             Accept::Base | Accept::MineConflict | Accept::TheirsConflict
@@ -136,7 +136,7 @@ pub(crate) fn resolve_entry(
             .map(Option::unwrap_or_default)
     };
 
-    let conflict = entry.conflict.take();
+    let conflict = entry.conflict.take().map(|c| *c);
     let sides: Vec<PathBuf> = conflict
         .iter()
         .flat_map(|c| c.side_files())

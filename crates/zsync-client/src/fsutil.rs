@@ -122,10 +122,13 @@ impl Unsynced {
                 dir = d.parent();
             }
         }
-        sync_all_parallel(&files)?;
-        #[cfg(unix)]
-        sync_all_parallel(&dirs.into_iter().collect::<Vec<_>>())?;
-        Ok(())
+        // Files and folders at once: both must be on disk before the index
+        // names them, in no particular order.
+        let mut paths = files;
+        if cfg!(unix) {
+            paths.extend(dirs);
+        }
+        sync_all_parallel(&paths)
     }
 }
 
@@ -139,7 +142,13 @@ fn sync_all_parallel(paths: &[PathBuf]) -> Result<()> {
             other => other.map_err(ClientError::io(path)),
         }
     };
-    parallel_map(paths, SYNC_THREADS, sync).map(|_| ())
+    // Every fsync waits on the disk, not the CPU: even two go at once
+    // (a commit of 10 files flushes about 20 paths, 4 ms each one by one).
+    let threads = SYNC_THREADS.min(paths.len());
+    if threads < 2 {
+        return paths.iter().try_for_each(sync);
+    }
+    run_parallel(paths, threads, sync).map(|_| ())
 }
 
 /// Runs `f` on every item, on up to `threads` threads that each take the
@@ -151,10 +160,19 @@ pub fn parallel_map<T: Sync, R: Send>(
     threads: usize,
     f: impl Fn(&T) -> Result<R> + Sync,
 ) -> Result<Vec<R>> {
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     if items.len() < 2 * threads || threads < 2 {
         return items.iter().map(&f).collect();
     }
+    run_parallel(items, threads, f)
+}
+
+/// [`parallel_map`] on exactly `threads` threads, however few the items.
+fn run_parallel<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(&T) -> Result<R> + Sync,
+) -> Result<Vec<R>> {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let worker = || -> Result<Vec<(usize, R)>> {

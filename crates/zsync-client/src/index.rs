@@ -32,8 +32,8 @@ pub enum Schedule {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatData {
     pub size: u64,
-    pub mtime_ns: i128,
-    pub ctime_ns: i128,
+    pub mtime_ns: i64,
+    pub ctime_ns: i64,
     pub ino: u64,
     pub mode: u32,
 }
@@ -43,7 +43,9 @@ impl StatData {
         #[cfg(unix)]
         {
             use std::os::unix::fs::MetadataExt;
-            let ns = |s: i64, n: i64| s as i128 * 1_000_000_000 + n as i128;
+            // i64 nanoseconds reach the year 2262; beyond, a stat cache
+            // entry just saturates (and compares equal to itself).
+            let ns = |s: i64, n: i64| s.saturating_mul(1_000_000_000).saturating_add(n);
             Self {
                 size: meta.len(),
                 mtime_ns: ns(meta.mtime(), meta.mtime_nsec()),
@@ -58,7 +60,7 @@ impl StatData {
                 .modified()
                 .ok()
                 .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .map(|d| d.as_nanos() as i128)
+                .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
                 .unwrap_or(0);
             Self {
                 size: meta.len(),
@@ -160,8 +162,9 @@ pub struct Entry {
     pub schedule: Schedule,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stat: Option<StatData>,
+    /// Boxed: rare, and half the size of the rest of an entry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub conflict: Option<Conflict>,
+    pub conflict: Option<Box<Conflict>>,
     /// Properties in conflict, by name (status column 2 `C`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub prop_conflicts: BTreeMap<String, PropClash>,
@@ -183,6 +186,10 @@ pub struct Entry {
 }
 
 impl Entry {
+    pub fn set_conflict(&mut self, conflict: Conflict) {
+        self.conflict = Some(Box::new(conflict));
+    }
+
     pub fn from_manifest(m: &ManifestEntry) -> Self {
         Self {
             kind: m.kind.clone(),
@@ -360,7 +367,7 @@ impl Index {
         const SECOND: i128 = 1_000_000_000;
         let mut granularity = SECOND;
         for stat in self.entries.values().filter_map(|e| e.stat.as_ref()) {
-            while granularity > 1 && stat.mtime_ns % granularity != 0 {
+            while granularity > 1 && i128::from(stat.mtime_ns) % granularity != 0 {
                 granularity /= 10;
             }
             if granularity == 1 {
@@ -400,7 +407,7 @@ pub enum MergeRecord {
 mod tests {
     use super::*;
 
-    fn index_with_mtimes(mtimes: &[i128]) -> Index {
+    fn index_with_mtimes(mtimes: &[i64]) -> Index {
         let mut entries = BTreeMap::new();
         for (i, &mtime_ns) in mtimes.iter().enumerate() {
             let mut e = Entry::added(Kind::file(), Props::new());
@@ -428,7 +435,7 @@ mod tests {
 
     #[test]
     fn racy_window_follows_the_timestamp_granularity() {
-        const S: i128 = 1_000_000_000;
+        const S: i64 = 1_000_000_000;
         // Nothing to go by, or whole seconds only: the coarse window.
         assert_eq!(
             index_with_mtimes(&[]).racy_window_ns(),

@@ -566,7 +566,7 @@ impl Merger<'_, '_> {
             }
         };
         if let Some(e) = self.wc.index.entries.get_mut(rel.as_str()) {
-            e.conflict = Some(conflict);
+            e.set_conflict(conflict);
             e.stat = None;
         }
         self.fresh.push((rel.to_string(), rel.clone()));
@@ -608,7 +608,7 @@ impl Merger<'_, '_> {
 
     fn tree_conflict(&mut self, rel: &RepoPath, reason: &str, incoming_delete: bool) {
         if let Some(e) = self.wc.index.entries.get_mut(rel.as_str()) {
-            e.conflict = Some(Conflict::Tree {
+            e.set_conflict(Conflict::Tree {
                 reason: reason.into(),
                 incoming_delete,
             });

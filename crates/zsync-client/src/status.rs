@@ -3,7 +3,7 @@
 //! others are hashed and compared with their base.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use zsync_format::ChangeAction;
 use zsync_model::{ADMIN_DIR, Kind, RepoPath, Rev};
@@ -34,13 +34,21 @@ pub fn local_state(
     rel: &RepoPath,
     entry: &Entry,
 ) -> Result<(LocalState, Option<StatData>)> {
-    let path = wc.abs(rel);
-    let meta = match std::fs::symlink_metadata(&path) {
+    local_state_at(wc, &wc.abs(rel), entry)
+}
+
+/// [`local_state`] of the item whose working file is at `path`.
+fn local_state_at(
+    wc: &WorkingCopy,
+    path: &Path,
+    entry: &Entry,
+) -> Result<(LocalState, Option<StatData>)> {
+    let meta = match std::fs::symlink_metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Ok((LocalState::Missing, None));
         }
-        Err(e) => return Err(ClientError::io(&path)(e)),
+        Err(e) => return Err(ClientError::io(path)(e)),
     };
     if entry.is_folder() {
         let state = if meta.is_dir() {
@@ -60,14 +68,14 @@ pub fn local_state(
     // Git's racy-clean rule: a file modified this close before the index
     // was written could be edited again within the same timestamp tick,
     // leaving its stat data unchanged, so it is re-read.
-    let racy = stat.mtime_ns + wc.racy_window_ns() >= wc.index.stamp_ns;
+    let racy = i128::from(stat.mtime_ns) + wc.racy_window_ns() >= wc.index.stamp_ns;
     if entry.stat == Some(stat) && !racy {
         return Ok((LocalState::Clean, None));
     }
     if stat.size != entry.size {
         return Ok((LocalState::Modified, None));
     }
-    let (hash, _) = fsutil::hash_file(&path)?;
+    let (hash, _) = fsutil::hash_file(path)?;
     if hash == base {
         Ok((LocalState::Clean, Some(stat)))
     } else {
@@ -264,20 +272,58 @@ fn collect(
     let mut items = BTreeMap::new();
     let mut refreshed = Vec::new();
 
-    let mut walked = Vec::new();
+    // Most of a large copy is clean: its keys are not parsed into paths
+    // unless a part of the copy is asked for.
+    let whole = target.paths.iter().any(RepoPath::is_root);
+    let mut walked: Vec<(&String, &Entry)> = Vec::with_capacity(wc.index.entries.len());
     for (key, entry) in &wc.index.entries {
-        let rel = parse_key(wc, key)?;
-        if target.paths.iter().any(|t| t.contains(&rel)) {
-            walked.push((key, rel, entry));
+        let under = whole || {
+            let rel = parse_key(wc, key)?;
+            target.paths.iter().any(|t| t.contains(&rel))
+        };
+        if under {
+            walked.push((key, entry));
         }
     }
-    let pairs: Vec<(&RepoPath, &Entry)> = walked.iter().map(|(_, r, e)| (r, *e)).collect();
-    let states = local_states(wc, &pairs)?;
-    for ((key, rel, entry), (state, fresh)) in walked.iter().zip(states) {
-        let (key, rel, entry) = (*key, rel.clone(), *entry);
+    // Versioned items are statted while the folders are read for
+    // unversioned ones: both wait on the kernel.
+    let reader: &WorkingCopy = wc;
+    let (states, unversioned_found) = std::thread::scope(|scope| {
+        let folders = (!opts.quiet).then(|| scope.spawn(|| unversioned(reader, target)));
+        let states = fsutil::parallel_map(&walked, STAT_THREADS, |(key, entry)| {
+            local_state_at(reader, &reader.abs_key(key), entry)
+        });
+        let found = folders.map(|f| {
+            f.join().unwrap_or_else(|_| {
+                Err(ClientError::Io {
+                    path: reader.root.clone(),
+                    source: std::io::Error::other("a folder-reading thread panicked"),
+                })
+            })
+        });
+        (states, found)
+    });
+    let states = states?;
+    let unversioned_found = unversioned_found.transpose()?;
+    for ((key, entry), (state, fresh)) in walked.iter().zip(states) {
+        let (key, entry) = (*key, *entry);
         if let Some(stat) = fresh {
             refreshed.push((key.clone(), stat));
         }
+        // Clean and plain, and nothing asked of the server: no path needed.
+        if state == LocalState::Clean
+            && remote.is_none()
+            && !opts.verbose
+            && entry.schedule == Schedule::Normal
+            && entry.conflict.is_none()
+            && entry.moved_from.is_none()
+            && entry.prop_conflicts.is_empty()
+            && entry.lock_token.is_none()
+            && !entry.props_modified()
+        {
+            continue;
+        }
+        let rel = parse_key(wc, key)?;
         let move_root = entry.moved_from.is_some() && wc.index.is_move_root(key);
         let text = match (&entry.conflict, entry.schedule, state) {
             (Some(c), _, _) if !c.is_tree() => 'C',
@@ -312,10 +358,10 @@ fn collect(
             path: rel.clone(),
             text,
             props,
-            tree_conflict: entry.conflict.as_ref().is_some_and(Conflict::is_tree),
+            tree_conflict: entry.conflict.as_deref().is_some_and(Conflict::is_tree),
             base: Some((entry.rev, entry.kind.clone(), entry.author.clone())),
             working_rev: entry.oid.as_ref().map(|_| wc.index.rev.max(entry.rev)),
-            conflict: entry.conflict.clone(),
+            conflict: entry.conflict.as_deref().cloned(),
             copied: entry.moved_from.is_some(),
             lock,
             out_of_date: stale(&rel),
@@ -357,9 +403,9 @@ fn collect(
         }
     }
 
-    if !opts.quiet {
+    if let Some(found) = unversioned_found {
         let rules = IgnoreRules::with_globals(&wc.root, true, &ctx.config.global_ignores);
-        for rel in unversioned(wc, target)? {
+        for rel in found {
             let abs = wc.abs(&rel);
             let ignored = rules.is_ignored(&abs, abs.is_dir());
             let new = remote.is_some_and(|r| r.new.contains(&rel));

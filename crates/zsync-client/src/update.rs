@@ -145,7 +145,7 @@ pub fn update(ctx: &Context, target: &Target, accept: Option<Accept>) -> Result<
     let (mut text, mut tree, mut prop) = (0, 0, 0);
     for (key, _) in &fresh {
         if let Some(e) = u.wc.index.entries.get(key) {
-            match &e.conflict {
+            match e.conflict.as_deref() {
                 Some(Conflict::Tree { .. }) => tree += 1,
                 Some(_) => text += 1,
                 None => {}
@@ -367,7 +367,7 @@ impl Updater<'_, '_> {
                 self.ctx.display(&self.wc.abs(&to))
             );
             if let Some(e) = self.wc.index.entries.get_mut(from.as_str()) {
-                e.conflict = Some(Conflict::Tree {
+                e.set_conflict(Conflict::Tree {
                     reason,
                     incoming_delete: false,
                 });
@@ -496,7 +496,7 @@ impl Updater<'_, '_> {
             self.wc.index.entries.insert(key, added);
         }
         if let Some(e) = self.wc.index.entries.get_mut(rel.as_str()) {
-            e.conflict = Some(Conflict::Tree {
+            e.set_conflict(Conflict::Tree {
                 reason: "local edit, incoming delete upon update".into(),
                 incoming_delete: true,
             });
@@ -559,7 +559,7 @@ impl Updater<'_, '_> {
             if let Some(l) = &local {
                 entry.new_props = l.new_props.clone().filter(|p| p != &m.props);
             }
-            entry.conflict = Some(Conflict::Tree {
+            entry.set_conflict(Conflict::Tree {
                 reason: reason.into(),
                 incoming_delete: false,
             });
@@ -574,7 +574,7 @@ impl Updater<'_, '_> {
             (true, false) => "local unversioned folder, incoming file add upon update",
             _ => "local unversioned file, incoming folder add upon update",
         };
-        entry.conflict = Some(Conflict::Tree {
+        entry.set_conflict(Conflict::Tree {
             reason: reason.into(),
             incoming_delete: false,
         });
@@ -615,7 +615,7 @@ impl Updater<'_, '_> {
         new.depth = e.depth;
         new.lock_token = e.lock_token.clone();
         if e.is_folder() != m.kind.is_folder() {
-            new.conflict = Some(Conflict::Tree {
+            new.set_conflict(Conflict::Tree {
                 reason: "incoming change between file and folder upon update".into(),
                 incoming_delete: false,
             });
@@ -630,7 +630,7 @@ impl Updater<'_, '_> {
             return Ok(());
         }
         if e.schedule == Schedule::Delete {
-            new.conflict = Some(Conflict::Tree {
+            new.set_conflict(Conflict::Tree {
                 reason: "local delete, incoming edit upon update".into(),
                 incoming_delete: false,
             });
@@ -684,7 +684,7 @@ impl Updater<'_, '_> {
                 return Ok('U');
             }
             LocalState::WrongKind => {
-                new.conflict = Some(Conflict::Tree {
+                new.set_conflict(Conflict::Tree {
                     reason: "local obstruction, incoming edit upon update".into(),
                     incoming_delete: false,
                 });
@@ -710,7 +710,7 @@ impl Updater<'_, '_> {
         {
             self.wc
                 .write_file(&path.with_file_name(&new_side), &theirs)?;
-            new.conflict = Some(Conflict::Binary {
+            new.set_conflict(Conflict::Binary {
                 new: new_side,
                 old_hash: e.hash,
                 mine_hash: self.wc.pristine.insert_bytes(&mine)?,
@@ -736,7 +736,7 @@ impl Updater<'_, '_> {
         self.wc
             .write_file(&path.with_file_name(&new_side), &theirs)?;
         self.wc.write_file(&path, &outcome.merged)?;
-        new.conflict = Some(Conflict::Text {
+        new.set_conflict(Conflict::Text {
             mine: mine_side,
             old: old_side,
             new: new_side,
@@ -816,7 +816,7 @@ fn settle(
         let Some(entry) = wc.index.entries.get(key) else {
             return Ok(());
         };
-        let (what, choices) = match &entry.conflict {
+        let (what, choices) = match entry.conflict.as_deref() {
             Some(Conflict::Tree { reason, .. }) => (
                 format!("Tree conflict on '{}': {reason}.", ctx.display(&path)),
                 TREE_CHOICES,

@@ -435,10 +435,19 @@ impl WorkingCopy {
     }
 
     pub fn abs(&self, rel: &RepoPath) -> PathBuf {
-        let mut p = self.root.clone();
+        let mut p = PathBuf::with_capacity(self.root.as_os_str().len() + rel.as_str().len() + 1);
+        p.push(&self.root);
         for c in rel.components() {
             p.push(c);
         }
+        p
+    }
+
+    /// [`WorkingCopy::abs`] of an index key (a valid path, `/`-separated).
+    pub fn abs_key(&self, key: &str) -> PathBuf {
+        let mut p = PathBuf::with_capacity(self.root.as_os_str().len() + key.len() + 1);
+        p.push(&self.root);
+        p.extend(key.split('/').filter(|c| !c.is_empty()));
         p
     }
 

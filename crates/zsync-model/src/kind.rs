@@ -1,13 +1,15 @@
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
 /// The content type name of an object: `folder`, `file`, `document`, `image`,
 /// or one that an application registered. Kinds are open-ended, so this is a
-/// validated name rather than an enum.
+/// validated name rather than an enum. The built-in names are not copied
+/// (a working copy's index holds one kind per item).
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct Kind(String);
+pub struct Kind(Cow<'static, str>);
 
 impl Kind {
     pub const FOLDER: &'static str = "folder";
@@ -25,8 +27,19 @@ impl Kind {
             && name
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c));
-        if ok {
-            Ok(Self(name.to_owned()))
+        let builtin = [
+            Self::FOLDER,
+            Self::FILE,
+            Self::DOCUMENT,
+            Self::IMAGE,
+            Self::RECORD,
+        ]
+        .into_iter()
+        .find(|b| *b == name);
+        if let Some(builtin) = builtin {
+            Ok(Self(Cow::Borrowed(builtin)))
+        } else if ok {
+            Ok(Self(Cow::Owned(name.to_owned())))
         } else {
             Err(format!(
                 "invalid kind {name:?}: use lowercase letters, digits, '-', '_' or '.'"
@@ -35,23 +48,23 @@ impl Kind {
     }
 
     pub fn folder() -> Self {
-        Self(Self::FOLDER.into())
+        Self(Cow::Borrowed(Self::FOLDER))
     }
 
     pub fn file() -> Self {
-        Self(Self::FILE.into())
+        Self(Cow::Borrowed(Self::FILE))
     }
 
     pub fn document() -> Self {
-        Self(Self::DOCUMENT.into())
+        Self(Cow::Borrowed(Self::DOCUMENT))
     }
 
     pub fn image() -> Self {
-        Self(Self::IMAGE.into())
+        Self(Cow::Borrowed(Self::IMAGE))
     }
 
     pub fn record() -> Self {
-        Self(Self::RECORD.into())
+        Self(Cow::Borrowed(Self::RECORD))
     }
 
     pub fn is_folder(&self) -> bool {
@@ -72,7 +85,7 @@ impl TryFrom<String> for Kind {
 
 impl From<Kind> for String {
     fn from(k: Kind) -> String {
-        k.0
+        k.0.into_owned()
     }
 }
 

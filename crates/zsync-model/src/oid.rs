@@ -24,6 +24,11 @@ impl Oid {
         Self(hex::encode(bytes))
     }
 
+    /// The id of 16 raw bytes (as a compact index stores it).
+    pub fn from_bytes(bytes: [u8; 16]) -> Self {
+        Self(hex::encode(bytes))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

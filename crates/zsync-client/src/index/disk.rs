@@ -63,7 +63,7 @@ struct Extra {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     new_props: Option<Props>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    conflict: Option<Conflict>,
+    conflict: Option<Box<Conflict>>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     prop_conflicts: BTreeMap<String, PropClash>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -165,8 +165,8 @@ pub fn encode(index: &Index, glance: Option<&Glance>) -> Result<Vec<u8>, String>
         }
         if let Some(stat) = &entry.stat {
             put_varint(&mut body, stat.size);
-            put_signed(&mut body, stat.mtime_ns);
-            put_signed(&mut body, stat.ctime_ns);
+            put_signed(&mut body, stat.mtime_ns.into());
+            put_signed(&mut body, stat.ctime_ns.into());
             put_varint(&mut body, stat.ino);
             put_varint(&mut body, u64::from(stat.mode));
         }
@@ -278,8 +278,7 @@ pub fn decode_payload(payload: &[u8]) -> Result<(Index, Option<Glance>), String>
             }
         };
         let oid = if flags & HAS_OID != 0 {
-            let hex = hex::encode(r.array::<16>()?);
-            Some(hex.parse::<Oid>().map_err(|e| e.to_string())?)
+            Some(Oid::from_bytes(r.array::<16>()?))
         } else {
             None
         };
@@ -300,8 +299,8 @@ pub fn decode_payload(payload: &[u8]) -> Result<(Index, Option<Glance>), String>
         let stat = if flags & HAS_STAT != 0 {
             Some(StatData {
                 size: r.varint()?,
-                mtime_ns: r.signed()?,
-                ctime_ns: r.signed()?,
+                mtime_ns: r.signed64()?,
+                ctime_ns: r.signed64()?,
                 ino: r.varint()?,
                 mode: u32::try_from(r.varint()?).map_err(|e| e.to_string())?,
             })
@@ -460,6 +459,10 @@ impl<'a> Reader<'a> {
         Err("a number in the index file is too long".into())
     }
 
+    fn signed64(&mut self) -> Result<i64, String> {
+        i64::try_from(self.signed()?).map_err(|_| "a time in the index file is out of range".into())
+    }
+
     /// A count, which cannot exceed the bytes left (each counted thing
     /// takes at least one): a damaged count never allocates wildly.
     fn len(&mut self) -> Result<usize, String> {
@@ -514,7 +517,7 @@ mod tests {
         moved.moved_from = Some("a/b.html".into());
         moved.depth = Some(Depth::Files);
         moved.lock_token = Some("tok".into());
-        moved.conflict = Some(Conflict::Tree {
+        moved.set_conflict(Conflict::Tree {
             reason: "local edit, incoming delete".into(),
             incoming_delete: true,
         });
