@@ -344,14 +344,14 @@ pub(crate) fn record(wc: &mut WorkingCopy, author: &str, response: &CommitRespon
             if let Some(props) = &obj.props {
                 // The server's word, with what it derived from the body.
                 entry.new_props = None;
-                entry.props = props.clone();
+                entry.props = props.clone().into();
             }
         }
         entry.rev = response.rev;
         entry.author = author.to_owned();
         entry.schedule = Schedule::Normal;
         if let Some(props) = entry.new_props.take() {
-            entry.props = props;
+            entry.props = props.into();
         }
         if let Some((hash, size, stat)) = p.body {
             entry.hash = Some(hash);

@@ -248,7 +248,7 @@ pub(crate) fn resolve_entry(
                 None => props.remove(&name),
             };
         }
-        entry.new_props = Some(props).filter(|p| p != &entry.props);
+        entry.new_props = Some(props).filter(|p| p != &*entry.props);
     }
     for side in sides {
         fsutil::remove_file_if_exists(&side)?;

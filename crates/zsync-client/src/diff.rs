@@ -179,7 +179,7 @@ fn base(entry: &Entry) -> Option<Version> {
             (Some(hash), false) => Body::Pristine(*hash),
             _ => Body::None,
         },
-        props: entry.props.clone(),
+        props: (*entry.props).clone(),
         tag: format!("revision {}", entry.rev),
     })
 }

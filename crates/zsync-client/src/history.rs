@@ -253,7 +253,7 @@ pub fn restore(ctx: &Context, paths: &[PathBuf], rev: Rev) -> Result<()> {
         if entry.schedule == Schedule::Delete {
             entry.schedule = Schedule::Normal;
         }
-        entry.new_props = if entry.schedule == Schedule::Add || old.props != entry.props {
+        entry.new_props = if entry.schedule == Schedule::Add || old.props != *entry.props {
             Some(old.props.clone())
         } else {
             None

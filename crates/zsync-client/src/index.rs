@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::Metadata;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use zsync_format::ManifestEntry;
@@ -151,9 +152,10 @@ pub struct Entry {
     pub hash: Option<BodyHash>,
     #[serde(default)]
     pub size: u64,
-    /// The base properties.
-    #[serde(default, skip_serializing_if = "Props::is_empty")]
-    pub props: Props,
+    /// The base properties, shared by the entries that have the same
+    /// (most items of a tree carry the same few).
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub props: Arc<Props>,
     /// Properties as the user wants them, when they differ from the base
     /// (and the initial properties of an added item).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -185,6 +187,10 @@ pub struct Entry {
     pub lock_token: Option<String>,
 }
 
+fn is_empty(props: &Arc<Props>) -> bool {
+    props.is_empty()
+}
+
 impl Entry {
     pub fn set_conflict(&mut self, conflict: Conflict) {
         self.conflict = Some(Box::new(conflict));
@@ -198,7 +204,7 @@ impl Entry {
             author: m.author.clone(),
             hash: m.hash,
             size: m.size,
-            props: m.props.clone(),
+            props: Arc::new(m.props.clone()),
             new_props: None,
             schedule: Schedule::Normal,
             stat: None,
@@ -218,7 +224,7 @@ impl Entry {
             author: String::new(),
             hash: None,
             size: 0,
-            props: Props::new(),
+            props: Arc::default(),
             new_props: Some(props),
             schedule: Schedule::Add,
             stat: None,
@@ -251,7 +257,7 @@ impl Entry {
     }
 
     pub fn props_modified(&self) -> bool {
-        self.schedule != Schedule::Add && self.new_props.as_ref().is_some_and(|p| p != &self.props)
+        self.schedule != Schedule::Add && self.new_props.as_ref().is_some_and(|p| p != &*self.props)
     }
 }
 

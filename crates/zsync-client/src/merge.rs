@@ -296,7 +296,7 @@ fn base_tree(src: &WorkingCopy, dst: &WorkingCopy) -> Result<Tree> {
             MergeNode {
                 kind: e.kind.clone(),
                 hash: e.hash,
-                props: e.props.clone(),
+                props: (*e.props).clone(),
             },
         );
     }
@@ -480,7 +480,7 @@ impl Merger<'_, '_> {
         };
         let (merged, clashes) = merge_props(base, entry.working_props(), theirs);
         let column = if clashes.is_empty() { " U  " } else { " C  " };
-        entry.new_props = if entry.schedule == Schedule::Add || merged != entry.props {
+        entry.new_props = if entry.schedule == Schedule::Add || merged != *entry.props {
             Some(merged)
         } else {
             None

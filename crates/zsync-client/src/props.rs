@@ -80,7 +80,7 @@ pub fn set(ctx: &Context, name: &str, value: Option<&str>, paths: &[PathBuf]) ->
             Some(v) => props.insert(name.to_owned(), v.to_owned()),
             None => props.remove(name),
         };
-        entry.new_props = if entry.schedule == Schedule::Add || props != entry.props {
+        entry.new_props = if entry.schedule == Schedule::Add || props != *entry.props {
             Some(props)
         } else {
             None
@@ -252,7 +252,7 @@ pub fn edit(ctx: &Context, path: &Path) -> Result<Edited> {
             props.insert(k.clone(), v.clone());
         }
     }
-    entry.new_props = if entry.schedule == Schedule::Add || props != entry.props {
+    entry.new_props = if entry.schedule == Schedule::Add || props != *entry.props {
         Some(props)
     } else {
         None

@@ -83,8 +83,13 @@ fn local_state_at(
     }
 }
 
-/// Threads statting working files at once.
-const STAT_THREADS: usize = 4;
+/// Threads statting working files at once: one per core. Warm stats are
+/// kernel CPU work; more threads than cores only add start-up cost (each
+/// touches fresh memory: a 20,000-file status on 2 cores took 5% longer
+/// with 4).
+fn stat_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8))
+}
 
 /// [`local_state`] of many items, on a few threads: a walk of the whole
 /// tree is mostly `stat` calls, which wait on the kernel, not the CPU.
@@ -92,7 +97,7 @@ pub(crate) fn local_states(
     wc: &WorkingCopy,
     items: &[(&RepoPath, &Entry)],
 ) -> Result<Vec<(LocalState, Option<StatData>)>> {
-    fsutil::parallel_map(items, STAT_THREADS, |(rel, entry)| {
+    fsutil::parallel_map(items, stat_threads(), |(rel, entry)| {
         local_state(wc, rel, entry)
     })
 }
@@ -290,7 +295,7 @@ fn collect(
     let reader: &WorkingCopy = wc;
     let (states, unversioned_found) = std::thread::scope(|scope| {
         let folders = (!opts.quiet).then(|| scope.spawn(|| unversioned(reader, target)));
-        let states = fsutil::parallel_map(&walked, STAT_THREADS, |(key, entry)| {
+        let states = fsutil::parallel_map(&walked, stat_threads(), |(key, entry)| {
             local_state_at(reader, &reader.abs_key(key), entry)
         });
         let found = folders.map(|f| {
@@ -507,7 +512,7 @@ pub fn unversioned(wc: &WorkingCopy, target: &Target) -> Result<Vec<RepoPath>> {
         }
     }
     // Reading folders waits on the kernel, like statting files.
-    let found = fsutil::parallel_map(&folders, STAT_THREADS, |(key, dir_rel)| {
+    let found = fsutil::parallel_map(&folders, stat_threads(), |(key, dir_rel)| {
         unversioned_in(wc, target, key, dir_rel)
     })?;
     Ok(found.into_iter().flatten().collect())

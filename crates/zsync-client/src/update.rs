@@ -590,7 +590,7 @@ impl Updater<'_, '_> {
             return Ok(());
         };
         let body_changed = m.hash != e.hash;
-        let props_changed = m.props != e.props;
+        let props_changed = m.props != *e.props;
         if !body_changed && !props_changed && m.kind == e.kind {
             if m.rev != e.rev {
                 let entry = self.wc.index.entries.get_mut(&key);

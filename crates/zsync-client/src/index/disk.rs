@@ -14,6 +14,7 @@
 //! file is refused rather than half-read.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use zsync_model::{BodyHash, Kind, Oid, Props};
@@ -159,7 +160,7 @@ pub fn encode(index: &Index, glance: Option<&Glance>) -> Result<Vec<u8>, String>
         }
         put_varint(&mut body, entry.size);
         put_varint(&mut body, entry.props.len() as u64);
-        for (name, value) in &entry.props {
+        for (name, value) in entry.props.iter() {
             put_varint(&mut body, strings.id(name));
             put_varint(&mut body, strings.id(value));
         }
@@ -255,6 +256,10 @@ pub fn decode_payload(payload: &[u8]) -> Result<(Index, Option<Glance>), String>
             .ok_or_else(|| format!("string {id} is not in the table"))
     };
 
+    // Entries with the same properties share one map: most items of a
+    // tree carry the same few.
+    let mut shared_props: HashMap<Vec<(u64, u64)>, Arc<Props>> = HashMap::new();
+    let mut prop_ids: Vec<(u64, u64)> = Vec::new();
     let count = r.len()?;
     let mut entries = Vec::with_capacity(count);
     let mut key = String::new();
@@ -290,12 +295,22 @@ pub fn decode_payload(payload: &[u8]) -> Result<(Index, Option<Glance>), String>
             None
         };
         let size = r.varint()?;
-        let mut props = Props::new();
+        prop_ids.clear();
         for _ in 0..r.len()? {
-            let name = string(r.varint()?)?;
-            let value = string(r.varint()?)?;
-            props.insert(name.clone(), value.clone());
+            prop_ids.push((r.varint()?, r.varint()?));
         }
+        let props = match shared_props.get(prop_ids.as_slice()) {
+            Some(props) => props.clone(),
+            None => {
+                let mut props = Props::new();
+                for &(name, value) in &prop_ids {
+                    props.insert(string(name)?.clone(), string(value)?.clone());
+                }
+                let props = Arc::new(props);
+                shared_props.insert(prop_ids.clone(), props.clone());
+                props
+            }
+        };
         let stat = if flags & HAS_STAT != 0 {
             Some(StatData {
                 size: r.varint()?,
@@ -503,7 +518,7 @@ mod tests {
         file.author = "zsync".into();
         file.hash = Some(BodyHash::of(b"hello"));
         file.size = 5;
-        file.props.insert("content_type".into(), "text/html".into());
+        Arc::make_mut(&mut file.props).insert("content_type".into(), "text/html".into());
         file.new_props = None;
         file.stat = Some(StatData {
             size: 5,
