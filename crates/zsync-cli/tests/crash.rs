@@ -403,8 +403,9 @@ fn server_killed_under_a_big_checkins_uploads() {
 
 /// Kills the client while a checkout writes files and while an update
 /// applies changes: `status` says to run cleanup, every file holds its old
-/// or its new content, the local edit survives, and cleanup plus an update
-/// bring the working copy to the server's state.
+/// or its new content (or, in the unfinished checkout, any content), the
+/// local edit survives, and cleanup plus an update bring the working copy
+/// to the server's state.
 #[test]
 fn client_killed_during_checkout_and_update() {
     if !fault_points_built_in() {
@@ -431,9 +432,24 @@ fn client_killed_during_checkout_and_update() {
     wait_for(&faults, "client-checkout-file");
     checkout.kill().unwrap();
     checkout.wait().unwrap();
+    // The files are written straight to their names and the index comes
+    // last: what is there is marked as an unfinished checkout.
+    assert!(!client.path("wc/demo/.zsync/index").exists());
+    assert!(client.path("wc/demo/.zsync/checkout").is_file());
     let status = client.run(&["status", "wc/demo"]).fails(1);
     assert!(status.stderr.contains("zsync cleanup"), "{}", status.stderr);
+    // A file cut off while it was written is restored, not taken for an
+    // edit.
+    let written: Vec<&&str> = files
+        .iter()
+        .filter(|f| client.path(&format!("wc/demo/{f}")).is_file())
+        .collect();
+    assert!(!written.is_empty());
+    let cut = format!("wc/demo/{}", written[0]);
+    let whole = client.read(&cut);
+    client.write(&cut, &whole[..whole.len() / 2]);
     client.run(&["cleanup", "wc/demo"]).ok();
+    assert!(!client.path("wc/demo/.zsync/checkout").exists());
     client.run(&["update", "wc/demo"]).ok();
     for (f, old) in files.iter().zip(&old) {
         assert_eq!(&client.read(&format!("wc/demo/{f}")), old, "{f}");

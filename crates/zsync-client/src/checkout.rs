@@ -98,8 +98,11 @@ pub fn checkout_depth(
         // All or nothing: leave no partial checkout behind.
         if created_dest {
             let _ = std::fs::remove_dir_all(&dest);
-        } else {
-            let _ = std::fs::remove_dir_all(WorkingCopy::admin_dir_of(&dest));
+        } else if let Ok(children) = std::fs::read_dir(&dest) {
+            // It was empty: everything in it now is this checkout's.
+            for child in children.flatten() {
+                let _ = fsutil::remove_path(&child.path());
+            }
         }
         if created_target {
             let _ = std::fs::remove_dir(&target);
@@ -113,6 +116,10 @@ enum Source {
     Sparse(Manifest, Depth),
 }
 
+/// A whole checkout: the files are written from the stream as the bodies
+/// arrive, each straight to its name, while the bodies also go into the
+/// pristine store; the index, saved last, publishes the copy (see
+/// [`WorkingCopy::begin_checkout`] for an interrupted one).
 fn fill(ctx: &Context, url: &ServerUrl, dest: &Path, stream: ByteStream) -> Result<CheckoutResult> {
     let mut archive = ArchiveReader::new(stream)?;
     let manifest = match archive.next_header()? {
@@ -123,12 +130,250 @@ fn fill(ctx: &Context, url: &ServerUrl, dest: &Path, stream: ByteStream) -> Resu
             ));
         }
     };
-    let needed: Vec<BodyHash> = manifest.entries.iter().filter_map(|e| e.hash).collect();
+    check_manifest(&manifest, url)?;
+    if manifest.omitted > 0 {
+        ctx.ui.notify(Notification::Warning(format!(
+            "{} item(s) you may not read were left out",
+            manifest.omitted
+        )));
+    }
+    let mut wc = WorkingCopy::create(dest, url, manifest.head)?;
+    for m in &manifest.entries {
+        wc.index
+            .entries
+            .insert(m.path.to_string(), Entry::from_manifest(m));
+    }
+    crate::depth::settle(&mut wc.index);
+    wc.begin_checkout()?;
+
+    for m in manifest.entries.iter().filter(|m| m.kind.is_folder()) {
+        fsutil::create_dir_all(&wc.abs(&m.path))?;
+    }
+    let files: Vec<&ManifestEntry> = manifest
+        .entries
+        .iter()
+        .filter(|m| !m.kind.is_folder())
+        .collect();
+    let mut plan = FilePlan::default();
+    for (i, m) in files.iter().enumerate() {
+        if let Some(hash) = m.hash {
+            plan.wanted.entry(hash).or_default().push(i);
+        }
+        plan.paths.push(wc.abs(&m.path));
+    }
+    let needed: Vec<BodyHash> = plan.wanted.keys().copied().collect();
     let (objects, bytes) = body_totals(&needed, manifest.entries.iter());
-    populate(ctx, url, dest, manifest, None, |wc| {
+    let mut stats: Vec<Option<StatData>> = vec![None; files.len()];
+    let later = {
         let _progress = Progress::start(ctx.ui, Phase::Receiving, objects, bytes);
-        receive(&mut archive, wc, ctx.ui)
+        receive_into_files(&mut archive, &wc, ctx.ui, &mut plan, &mut stats)?
+    };
+    if let Some(hash) = plan.wanted.keys().next() {
+        return Err(ClientError::Protocol(format!(
+            "the archive from the server lacks body {hash}"
+        )));
+    }
+
+    // What the stream wrote is reported at once; bodies too large to hold
+    // were stored first and are copied now.
+    let all_bytes = manifest.entries.iter().map(|m| m.size).sum();
+    let progress = Progress::start(
+        ctx.ui,
+        Phase::Writing,
+        manifest.entries.len() as u64,
+        all_bytes,
+    );
+    let later_bytes: u64 = later.iter().map(|&i| files[i].size).sum();
+    progress.advance(
+        (manifest.entries.len() - later.len()) as u64,
+        all_bytes - later_bytes,
+    );
+    let copied = fsutil::parallel_map(&later, WRITE_THREADS, |&i| {
+        let stat = materialize_new(&wc, files[i], &plan.paths[i])?;
+        crate::fault::point("client-checkout-file");
+        progress.advance(1, files[i].size);
+        Ok((i, stat))
+    })?;
+    drop(progress);
+    for (i, stat) in copied {
+        stats[i] = Some(stat);
+    }
+    for (m, stat) in files.iter().zip(stats) {
+        if let Some(entry) = wc.index.entries.get_mut(m.path.as_str()) {
+            entry.stat = stat;
+        }
+    }
+    for m in manifest.entries.iter().filter(|m| !m.path.is_root()) {
+        ctx.ui.notify(Notification::Update {
+            columns: "A   ".into(),
+            path: ctx.display(&wc.abs(&m.path)),
+        });
+    }
+    crate::locks::fit_all(&mut wc)?;
+    // Every item was just written: a check that they are all still here
+    // lets the save leave a glance, so the first update need not stat
+    // them all again (see `Glance::of`).
+    wc.verify_present()?;
+    wc.save()?;
+    wc.end_checkout()?;
+    Ok(CheckoutResult {
+        root: dest.to_path_buf(),
+        rev: manifest.head,
     })
+}
+
+/// Where a fresh checkout's bodies go: the working files (by position)
+/// holding each body not yet received, and every file's path.
+#[derive(Default)]
+struct FilePlan {
+    wanted: HashMap<BodyHash, Vec<usize>>,
+    paths: Vec<PathBuf>,
+}
+
+/// A body read whole, to store and to write as these files.
+type FileJob = (BodyHash, Vec<u8>, Vec<usize>);
+
+/// Reads body frames until the end frame: small bodies are stored and
+/// written as their working files by a few threads while the next ones
+/// are read (their stat data lands in `stats`); large ones are streamed
+/// into the pristine store, and the files holding them returned, to be
+/// copied from there.
+fn receive_into_files(
+    archive: &mut ArchiveReader<ByteStream>,
+    wc: &WorkingCopy,
+    ui: &dyn Ui,
+    plan: &mut FilePlan,
+    stats: &mut [Option<StatData>],
+) -> Result<Vec<usize>> {
+    use std::sync::{Mutex, mpsc};
+    let (tx, rx) = mpsc::sync_channel::<FileJob>(4 * WRITE_THREADS);
+    let rx = Mutex::new(rx);
+    let paths = std::mem::take(&mut plan.paths);
+    let write = |(hash, data, targets): FileJob, done: &mut Vec<(usize, StatData)>| {
+        // Verified here: a body that does not match its hash is never
+        // written anywhere.
+        wc.pristine.insert_verified_bytes(&hash, &data)?;
+        for i in targets {
+            let meta = fsutil::write_new(&paths[i], &data)?;
+            done.push((i, StatData::of(&meta)));
+            crate::fault::point("client-checkout-file");
+        }
+        Ok::<(), ClientError>(())
+    };
+    let mut later = Vec::new();
+    let outcome = std::thread::scope(|scope| {
+        let writers: Vec<_> = (0..WRITE_THREADS)
+            .map(|_| {
+                scope.spawn(|| -> Result<Vec<(usize, StatData)>> {
+                    let mut done = Vec::new();
+                    loop {
+                        let job = rx.lock().ok().and_then(|rx| rx.recv().ok());
+                        let Some(job) = job else {
+                            return Ok(done);
+                        };
+                        write(job, &mut done)?;
+                    }
+                })
+            })
+            .collect();
+        let read = read_file_bodies(archive, wc, &tx, ui, &mut plan.wanted, &mut later);
+        drop(tx);
+        let mut outcome = read;
+        for writer in writers {
+            let written = writer.join().unwrap_or_else(|_| {
+                Err(ClientError::io(&wc.root)(std::io::Error::other(
+                    "a thread writing working files panicked",
+                )))
+            });
+            match written {
+                Ok(done) => {
+                    for (i, stat) in done {
+                        stats[i] = Some(stat);
+                    }
+                }
+                // A writer's failure explains a read that stopped early.
+                Err(e) => outcome = Err(e),
+            }
+        }
+        outcome
+    });
+    plan.paths = paths;
+    outcome.map(|()| later)
+}
+
+fn read_file_bodies(
+    archive: &mut ArchiveReader<ByteStream>,
+    wc: &WorkingCopy,
+    writers: &std::sync::mpsc::SyncSender<FileJob>,
+    ui: &dyn Ui,
+    wanted: &mut HashMap<BodyHash, Vec<usize>>,
+    later: &mut Vec<usize>,
+) -> Result<()> {
+    use std::io::Read;
+    loop {
+        match archive.next_header()? {
+            Header::End => return Ok(()),
+            Header::Body { hash, size } if size <= HANDED_OFF_BODY => {
+                let mut data = Vec::with_capacity(size as usize);
+                archive.body().read_to_end(&mut data).map_err(|e| {
+                    ClientError::Protocol(format!(
+                        "the archive from the server broke off in body {hash}: {e}"
+                    ))
+                })?;
+                let got = data.len() as u64;
+                let targets = wanted.remove(&hash).unwrap_or_default();
+                if writers.send((hash, data, targets)).is_err() {
+                    // Every writer stopped: their error is the answer.
+                    return Ok(());
+                }
+                ui.progress_advance(1, got);
+            }
+            Header::Body { hash, .. } => {
+                let mut body = ReadFailure {
+                    inner: CountingReader {
+                        inner: archive.body(),
+                        ui,
+                    },
+                    failed: None,
+                };
+                let inserted = wc.pristine.insert_verified(&hash, &mut body);
+                ui.progress_advance(1, 0);
+                if let Err(e) = inserted {
+                    return Err(match body.failed {
+                        Some(why) => ClientError::Protocol(format!(
+                            "the archive from the server broke off in body {hash}: {why}"
+                        )),
+                        None => e,
+                    });
+                }
+                later.extend(wanted.remove(&hash).unwrap_or_default());
+            }
+            Header::Manifest(_) => {
+                return Err(ClientError::Protocol(
+                    "a second manifest in the archive".into(),
+                ));
+            }
+        }
+    }
+}
+
+/// Writes a new working file (a fresh checkout's) from the pristine store,
+/// checked against its hash; returns its stat data.
+fn materialize_new(wc: &WorkingCopy, m: &ManifestEntry, path: &Path) -> Result<StatData> {
+    let hash: BodyHash = m
+        .hash
+        .ok_or_else(|| ClientError::Protocol(format!("{} has no body hash", m.path)))?;
+    let mut source = wc.pristine.open(&hash)?;
+    match fsutil::write_new_checked(path, &mut source, |h| *h == hash)? {
+        Some(meta) => Ok(StatData::of(&meta)),
+        None => Err(ClientError::Corrupt {
+            root: wc.root.clone(),
+            detail: format!(
+                "base copy {} is damaged: its content no longer matches its hash",
+                hash.to_hex()
+            ),
+        }),
+    }
 }
 
 fn fill_sparse(

@@ -248,6 +248,40 @@ pub fn write_atomic_checked(
     result.map(|h| (h, renamed)).map_err(ClientError::io(path))
 }
 
+/// Creates `path`, which must not exist, holding `data`; returns its
+/// metadata, read from the open file (no second lookup by name). Not a
+/// temp name and a rename: for a fresh checkout, which is published as a
+/// whole by its index (see `WorkingCopy::begin_checkout`).
+pub fn write_new(path: &Path, data: &[u8]) -> Result<fs::Metadata> {
+    let written = (|| -> io::Result<fs::Metadata> {
+        let mut file = create_with_mode(path, None)?;
+        file.write_all(data)?;
+        file.metadata()
+    })();
+    written.map_err(ClientError::io(path))
+}
+
+/// [`write_new`] streaming from `reader`, keeping the file only if
+/// `accept` takes the content's hash; `None` if it did not.
+pub fn write_new_checked(
+    path: &Path,
+    reader: &mut dyn Read,
+    accept: impl FnOnce(&BodyHash) -> bool,
+) -> Result<Option<fs::Metadata>> {
+    let mut file = create_with_mode(path, None).map_err(ClientError::io(path))?;
+    let written =
+        copy_hashing(reader, &mut file).and_then(|(hash, _)| Ok((hash, file.metadata()?)));
+    drop(file);
+    match written {
+        Ok((hash, meta)) if accept(&hash) => Ok(Some(meta)),
+        other => {
+            // Made by this call: never left holding the wrong content.
+            let _ = fs::remove_file(path);
+            other.map(|_| None).map_err(ClientError::io(path))
+        }
+    }
+}
+
 fn create_with_mode(path: &Path, mode: Option<u32>) -> io::Result<File> {
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -338,6 +372,27 @@ pub fn sorted_children(dir: &Path) -> Result<Vec<fs::DirEntry>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A new file is made only where nothing is, and kept only with the
+    /// content asked for; what was there is never touched.
+    #[test]
+    fn a_new_file_never_replaces_one_and_wrong_content_is_not_kept() {
+        let root = tempfile::tempdir().unwrap();
+        let path = root.path().join("f");
+        let meta = write_new(&path, b"body\n").unwrap();
+        assert_eq!(meta.len(), 5);
+        assert!(write_new(&path, b"other").is_err());
+        assert!(write_new_checked(&path, &mut &b"x"[..], |_| true).is_err());
+        assert_eq!(fs::read(&path).unwrap(), b"body\n");
+
+        let other = root.path().join("g");
+        let refused = write_new_checked(&other, &mut &b"data"[..], |_| false).unwrap();
+        assert!(refused.is_none() && !other.exists());
+        let want = BodyHash::of(b"data");
+        let kept = write_new_checked(&other, &mut &b"data"[..], |h| *h == want).unwrap();
+        assert_eq!(kept.map(|m| m.len()), Some(4));
+        assert_eq!(fs::read(&other).unwrap(), b"data");
+    }
 
     /// Enough files for the threaded path; one is gone by the time of the
     /// sync (a later step of the command replaced it), which is no error.

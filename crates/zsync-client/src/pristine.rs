@@ -43,6 +43,9 @@ pub const MAX_PACKS: usize = 8;
 const PACKS_DIR: &str = "packs";
 const PACK_MAGIC: &[u8; 8] = b"ZSPACK01";
 const IDX_MAGIC: &[u8; 8] = b"ZSPIDX01";
+/// Appended bytes handed to the disk at a time (see
+/// `PackWriter::start_writeback`).
+const WRITEBACK_STEP: u64 = 8 << 20;
 /// An index entry: hash, offset, length.
 const IDX_ENTRY: usize = 32 + 8 + 8;
 
@@ -90,6 +93,8 @@ struct PackWriter {
     len: u64,
     /// Length of the pack when its index was last written.
     flushed_len: u64,
+    /// Where the bytes not yet handed to the disk begin.
+    writeback_from: u64,
 }
 
 impl Pristine {
@@ -222,6 +227,18 @@ impl Pristine {
         self.store(reader, Some(expected), 0).map(|_| ())
     }
 
+    /// Stores a body held in memory, verifying that it hashes to
+    /// `expected` (without copying it first, as a stream would be).
+    pub fn insert_verified_bytes(&self, expected: &BodyHash, data: &[u8]) -> Result<()> {
+        if data.len() as u64 > PACKED_MAX
+            || self.loose_stored.fetch_add(1, Ordering::Relaxed) < LOOSE_PER_COMMAND
+        {
+            return self.store_loose(&mut &data[..], Some(expected)).map(|_| ());
+        }
+        check_expected(Some(expected), &BodyHash::of(data))?;
+        self.append(*expected, data)
+    }
+
     /// Stores a body held in memory; returns its hash.
     pub fn insert_bytes(&self, data: &[u8]) -> Result<BodyHash> {
         let hash = BodyHash::of(data);
@@ -335,6 +352,7 @@ impl Pristine {
             .write_all(data)
             .map_err(ClientError::io(&writer.pack.path))?;
         writer.len += data.len() as u64;
+        writer.start_writeback();
         writer.entries.push((hash, offset, data.len() as u64));
         state.bodies.insert(
             hash,
@@ -438,7 +456,34 @@ impl PackWriter {
             entries: Vec::new(),
             len: PACK_MAGIC.len() as u64,
             flushed_len: 0,
+            writeback_from: 0,
         })
+    }
+
+    /// Has the disk start writing what was appended since the last call,
+    /// once that is [`WRITEBACK_STEP`] or more, without waiting for it: the
+    /// flush at save then finds little left to write (a checkout's pack is
+    /// as large as its tree; otherwise all of it waits for that one fsync).
+    fn start_writeback(&mut self) {
+        if self.len - self.writeback_from < WRITEBACK_STEP {
+            return;
+        }
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            // Only a hint: an error here leaves the work to the fsync.
+            // SAFETY: the descriptor is the pack's, open for as long as
+            // `self.pack`; the call reads no memory of ours.
+            unsafe {
+                libc::sync_file_range(
+                    self.pack.file.as_raw_fd(),
+                    self.writeback_from as libc::off64_t,
+                    (self.len - self.writeback_from) as libc::off64_t,
+                    libc::SYNC_FILE_RANGE_WRITE,
+                );
+            }
+        }
+        self.writeback_from = self.len;
     }
 
     fn write_index(&mut self) -> Result<()> {

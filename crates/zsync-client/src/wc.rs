@@ -19,6 +19,9 @@ const INDEX_FILE: &str = "index";
 /// Where format 1 kept the index, as JSON.
 const JSON_INDEX_FILE: &str = "index.json";
 const LOCK_FILE: &str = "lock";
+/// The index a fresh checkout will save, kept while it writes the files:
+/// an interrupted checkout is recognised by it and `cleanup` finishes it.
+const CHECKOUT_FILE: &str = "checkout";
 
 pub struct WorkingCopy {
     /// Absolute path of the working copy's top folder.
@@ -44,6 +47,12 @@ impl WorkingCopy {
     pub fn is_root(dir: &Path) -> bool {
         Self::index_file_of(dir).is_file()
             || Self::admin_dir_of(dir).join(JSON_INDEX_FILE).is_file()
+            || Self::checkout_file_of(dir).is_file()
+    }
+
+    /// See [`CHECKOUT_FILE`].
+    fn checkout_file_of(root: &Path) -> PathBuf {
+        Self::admin_dir_of(root).join(CHECKOUT_FILE)
     }
 
     /// The lock file of the working copy at `root`: there while a command
@@ -112,6 +121,15 @@ impl WorkingCopy {
                     _ => {}
                 }
                 disk::decode(&data).map_err(|e| corrupt(&index_path, e))?.0
+            }
+            // A fresh checkout that never finished: `cleanup` finishes it.
+            Err(e)
+                if e.kind() == std::io::ErrorKind::NotFound
+                    && Self::checkout_file_of(root).is_file() =>
+            {
+                return Err(ClientError::Interrupted {
+                    root: root.to_path_buf(),
+                });
             }
             // Written by an earlier zsync: JSON, converted by the next save.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -254,14 +272,96 @@ impl WorkingCopy {
     }
 
     /// Removes a lock left by a command that was killed, and temp files.
+    /// A fresh checkout killed before its index was saved becomes a
+    /// working copy whose next `update` brings what is missing (see
+    /// [`WorkingCopy::finish_interrupted_checkout`]).
     pub fn cleanup(root: &Path) -> Result<()> {
         let admin = Self::admin_dir_of(root);
+        let marker = Self::checkout_file_of(root);
+        if marker.is_file() {
+            if !Self::index_file_of(root).is_file() {
+                Self::finish_interrupted_checkout(root)?;
+            }
+            fsutil::remove_file_if_exists(&marker)?;
+        }
         fsutil::remove_file_if_exists(&Self::lock_file_of(root))?;
         let tmp = admin.join("tmp");
         if tmp.is_dir() {
             fs::remove_dir_all(&tmp).map_err(ClientError::io(&tmp))?;
         }
         fsutil::create_dir_all(&tmp)
+    }
+
+    /// Notes, before a fresh checkout writes anything else, the index it
+    /// will save (marked incomplete), so that if it is interrupted the
+    /// copy is recognised as such and `cleanup` can finish it.
+    pub fn begin_checkout(&mut self) -> Result<()> {
+        let was = std::mem::replace(&mut self.index.incomplete, true);
+        let encoded = disk::encode(&self.index, None);
+        self.index.incomplete = was;
+        let data = encoded.map_err(|detail| ClientError::Corrupt {
+            root: self.root.clone(),
+            detail,
+        })?;
+        fsutil::write_atomic_synced(&Self::checkout_file_of(&self.root), &data)
+    }
+
+    /// After the index is saved: the checkout is complete.
+    pub fn end_checkout(&self) -> Result<()> {
+        fsutil::remove_file_if_exists(&Self::checkout_file_of(&self.root))
+    }
+
+    /// Turns an interrupted fresh checkout into a working copy that the
+    /// next `update` completes. The checkout wrote its files in place (no
+    /// temp names) and never flushed its base copies, so neither is
+    /// trusted: the pristine store is emptied (update fetches every body
+    /// again) and a file that does not hold its body (one cut off while
+    /// being written; nobody else could have worked in a copy every
+    /// command refused as interrupted) is removed, for update to restore.
+    fn finish_interrupted_checkout(root: &Path) -> Result<()> {
+        let marker = Self::checkout_file_of(root);
+        let data = fs::read(&marker).map_err(ClientError::io(&marker))?;
+        let (mut index, _) = disk::decode(&data).map_err(|e| ClientError::Corrupt {
+            root: root.to_path_buf(),
+            detail: format!("cannot read {}: {e}", marker.display()),
+        })?;
+        index.incomplete = true;
+        let pristine = Self::admin_dir_of(root).join("pristine");
+        if pristine.exists() {
+            fs::remove_dir_all(&pristine).map_err(ClientError::io(&pristine))?;
+        }
+        fsutil::create_dir_all(&pristine)?;
+        let unsynced = Arc::new(Unsynced::new(root.to_path_buf()));
+        let mut wc = Self {
+            root: root.to_path_buf(),
+            index,
+            pristine: Pristine::new(pristine, unsynced.clone()),
+            lock: None,
+            unsynced,
+            racy_window: OnceLock::new(),
+            verified_since: None,
+        };
+        let files: Vec<(PathBuf, zsync_model::BodyHash)> = wc
+            .index
+            .entries
+            .iter()
+            .filter_map(|(key, e)| {
+                let rel = RepoPath::parse(key).ok()?;
+                Some((wc.abs(&rel), e.hash?))
+            })
+            .collect();
+        fsutil::parallel_map(&files, 4, |(path, hash)| {
+            match fsutil::hash_file(path) {
+                Ok((h, _)) if h == *hash => Ok(()),
+                Ok(_) => fsutil::remove_file_if_exists(path),
+                // Never written (or not a file): update restores it.
+                Err(_) => Ok(()),
+            }
+        })?;
+        for e in wc.index.entries.values_mut() {
+            e.stat = None;
+        }
+        wc.save()
     }
 
     /// How close to the index's stamp a file's mtime may be before its
