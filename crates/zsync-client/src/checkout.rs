@@ -203,18 +203,7 @@ fn fill(ctx: &Context, url: &ServerUrl, dest: &Path, stream: ByteStream) -> Resu
             entry.stat = stat;
         }
     }
-    for m in manifest.entries.iter().filter(|m| !m.path.is_root()) {
-        ctx.ui.notify(Notification::Update {
-            columns: "A   ".into(),
-            path: ctx.display(&wc.abs(&m.path)),
-        });
-    }
-    crate::locks::fit_all(&mut wc)?;
-    // Every item was just written: a check that they are all still here
-    // lets the save leave a glance, so the first update need not stat
-    // them all again (see `Glance::of`).
-    wc.verify_present()?;
-    wc.save()?;
+    finish(ctx, &mut wc, manifest.entries.iter().map(|m| &m.path))?;
     wc.end_checkout()?;
     Ok(CheckoutResult {
         root: dest.to_path_buf(),
@@ -309,52 +298,16 @@ fn read_file_bodies(
     wanted: &mut HashMap<BodyHash, Vec<usize>>,
     later: &mut Vec<usize>,
 ) -> Result<()> {
-    use std::io::Read;
-    loop {
-        match archive.next_header()? {
-            Header::End => return Ok(()),
-            Header::Body { hash, size } if size <= HANDED_OFF_BODY => {
-                let mut data = Vec::with_capacity(size as usize);
-                archive.body().read_to_end(&mut data).map_err(|e| {
-                    ClientError::Protocol(format!(
-                        "the archive from the server broke off in body {hash}: {e}"
-                    ))
-                })?;
-                let got = data.len() as u64;
-                let targets = wanted.remove(&hash).unwrap_or_default();
-                if writers.send((hash, data, targets)).is_err() {
-                    // Every writer stopped: their error is the answer.
-                    return Ok(());
-                }
-                ui.progress_advance(1, got);
-            }
-            Header::Body { hash, .. } => {
-                let mut body = ReadFailure {
-                    inner: CountingReader {
-                        inner: archive.body(),
-                        ui,
-                    },
-                    failed: None,
-                };
-                let inserted = wc.pristine.insert_verified(&hash, &mut body);
-                ui.progress_advance(1, 0);
-                if let Err(e) = inserted {
-                    return Err(match body.failed {
-                        Some(why) => ClientError::Protocol(format!(
-                            "the archive from the server broke off in body {hash}: {why}"
-                        )),
-                        None => e,
-                    });
-                }
-                later.extend(wanted.remove(&hash).unwrap_or_default());
-            }
-            Header::Manifest(_) => {
-                return Err(ClientError::Protocol(
-                    "a second manifest in the archive".into(),
-                ));
+    read_archive_bodies(archive, wc, ui, |hash, data| {
+        let targets = wanted.remove(&hash).unwrap_or_default();
+        match data {
+            Some(data) => writers.send((hash, data, targets)).is_ok(),
+            None => {
+                later.extend(targets);
+                true
             }
         }
-    }
+    })
 }
 
 /// Writes a new working file (a fresh checkout's) from the pristine store,
@@ -477,22 +430,32 @@ fn populate(
             entry.stat = Some(stat);
         }
     }
-    for m in kept.iter().filter(|m| !m.path.is_root()) {
-        ctx.ui.notify(Notification::Update {
-            columns: "A   ".into(),
-            path: ctx.display(&wc.abs(&m.path)),
-        });
-    }
-    crate::locks::fit_all(&mut wc)?;
-    // Every item was just written: a check that they are all still here
-    // lets the save leave a glance, so the first update need not stat
-    // them all again (a sparse copy leaves none; see `Glance::of`).
-    wc.verify_present()?;
-    wc.save()?;
+    finish(ctx, &mut wc, kept.iter().map(|m| &m.path))?;
     Ok(CheckoutResult {
         root: dest.to_path_buf(),
         rev: manifest.head,
     })
+}
+
+/// Reports the items a checkout wrote, sets `needs-lock` files read-only,
+/// and saves the index.
+fn finish<'a>(
+    ctx: &Context,
+    wc: &mut WorkingCopy,
+    written: impl Iterator<Item = &'a RepoPath>,
+) -> Result<()> {
+    for path in written.filter(|p| !p.is_root()) {
+        ctx.ui.notify(Notification::Update {
+            columns: "A   ".into(),
+            path: ctx.display(&wc.abs(path)),
+        });
+    }
+    crate::locks::fit_all(wc)?;
+    // Every item was just written: a check that they are all still here
+    // lets the save leave a glance, so the first update need not stat
+    // them all again (a sparse copy leaves none; see `Glance::of`).
+    wc.verify_present()?;
+    wc.save()
 }
 
 /// The root must be a folder; every body must be named with a hash.
@@ -680,6 +643,23 @@ fn read_bodies(
     writers: &std::sync::mpsc::SyncSender<(BodyHash, Vec<u8>)>,
     ui: &dyn Ui,
 ) -> Result<()> {
+    read_archive_bodies(archive, wc, ui, |hash, data| match data {
+        Some(data) => writers.send((hash, data)).is_ok(),
+        None => true,
+    })
+}
+
+/// Reads the archive's bodies to its end. A small one is handed to
+/// `on_body` with its bytes (to be checked and stored by the receiver; a
+/// `false` answer means the receiver stopped, whose error explains it); a
+/// large one is streamed into the pristine store, verified, and then
+/// announced without bytes.
+fn read_archive_bodies(
+    archive: &mut ArchiveReader<ByteStream>,
+    wc: &WorkingCopy,
+    ui: &dyn Ui,
+    mut on_body: impl FnMut(BodyHash, Option<Vec<u8>>) -> bool,
+) -> Result<()> {
     use std::io::Read;
     loop {
         match archive.next_header()? {
@@ -692,7 +672,7 @@ fn read_bodies(
                     ))
                 })?;
                 let got = data.len() as u64;
-                if writers.send((hash, data)).is_err() {
+                if !on_body(hash, Some(data)) {
                     // Every writer stopped: their error is the answer.
                     return Ok(());
                 }
@@ -718,6 +698,7 @@ fn read_bodies(
                         None => e,
                     });
                 }
+                on_body(hash, None);
             }
             Header::Manifest(_) => {
                 return Err(ClientError::Protocol(
