@@ -130,14 +130,7 @@ fn fill(ctx: &Context, url: &ServerUrl, dest: &Path, stream: ByteStream) -> Resu
             ));
         }
     };
-    check_manifest(&manifest, url)?;
-    if manifest.omitted > 0 {
-        ctx.ui.notify(Notification::Warning(format!(
-            "{} item(s) you may not read were left out",
-            manifest.omitted
-        )));
-    }
-    let mut wc = WorkingCopy::create(dest, url, manifest.head)?;
+    let mut wc = start(ctx, url, dest, &manifest)?;
     for m in &manifest.entries {
         wc.index
             .entries
@@ -378,14 +371,7 @@ fn populate(
     depth: Option<Depth>,
     bodies: impl FnOnce(&WorkingCopy) -> Result<()>,
 ) -> Result<CheckoutResult> {
-    check_manifest(&manifest, url)?;
-    if manifest.omitted > 0 {
-        ctx.ui.notify(Notification::Warning(format!(
-            "{} item(s) you may not read were left out",
-            manifest.omitted
-        )));
-    }
-    let mut wc = WorkingCopy::create(dest, url, manifest.head)?;
+    let mut wc = start(ctx, url, dest, &manifest)?;
     for m in &manifest.entries {
         let mut entry = Entry::from_manifest(m);
         if m.path.is_root() {
@@ -435,6 +421,19 @@ fn populate(
         root: dest.to_path_buf(),
         rev: manifest.head,
     })
+}
+
+/// Checks the manifest, warns of what was left out, and starts the
+/// working copy.
+fn start(ctx: &Context, url: &ServerUrl, dest: &Path, manifest: &Manifest) -> Result<WorkingCopy> {
+    check_manifest(manifest, url)?;
+    if manifest.omitted > 0 {
+        ctx.ui.notify(Notification::Warning(format!(
+            "{} item(s) you may not read were left out",
+            manifest.omitted
+        )));
+    }
+    WorkingCopy::create(dest, url, manifest.head)
 }
 
 /// Reports the items a checkout wrote, sets `needs-lock` files read-only,
