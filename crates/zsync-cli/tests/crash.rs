@@ -438,8 +438,8 @@ fn client_killed_during_checkout_and_update() {
     assert!(client.path("wc/demo/.zsync/checkout").is_file());
     let status = client.run(&["status", "wc/demo"]).fails(1);
     assert!(status.stderr.contains("zsync cleanup"), "{}", status.stderr);
-    // A file cut off while it was written is restored, not taken for an
-    // edit.
+    // A file cut off while it was written (or edited since: zsync cannot
+    // tell) is moved aside, not taken for an edit, and restored.
     let written: Vec<&&str> = files
         .iter()
         .filter(|f| client.path(&format!("wc/demo/{f}")).is_file())
@@ -454,7 +454,13 @@ fn client_killed_during_checkout_and_update() {
     for (f, old) in files.iter().zip(&old) {
         assert_eq!(&client.read(&format!("wc/demo/{f}")), old, "{f}");
     }
-    assert_eq!(client.run(&["status", "wc/demo"]).ok().stdout, "");
+    let aside = format!("{cut}.interrupted");
+    assert_eq!(client.read(&aside), whole[..whole.len() / 2]);
+    assert_eq!(
+        client.run(&["status", "wc/demo"]).ok().stdout,
+        format!("?       {aside}\n")
+    );
+    std::fs::remove_file(client.path(&aside)).unwrap();
 
     // Someone else changes three files; we edit a fourth.
     for f in &files[1..] {

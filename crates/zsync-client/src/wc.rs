@@ -316,8 +316,8 @@ impl WorkingCopy {
     /// temp names) and never flushed its base copies, so neither is
     /// trusted: the pristine store is emptied (update fetches every body
     /// again) and a file that does not hold its body (one cut off while
-    /// being written; nobody else could have worked in a copy every
-    /// command refused as interrupted) is removed, for update to restore.
+    /// being written, or edited by hand since) is moved aside to
+    /// `NAME.interrupted`, so nothing is lost, and update restores NAME.
     fn finish_interrupted_checkout(root: &Path) -> Result<()> {
         let marker = Self::checkout_file_of(root);
         let data = fs::read(&marker).map_err(ClientError::io(&marker))?;
@@ -353,7 +353,7 @@ impl WorkingCopy {
         fsutil::parallel_map(&files, 4, |(path, hash)| {
             match fsutil::hash_file(path) {
                 Ok((h, _)) if h == *hash => Ok(()),
-                Ok(_) => fsutil::remove_file_if_exists(path),
+                Ok(_) => move_aside(path),
                 // Never written (or not a file): update restores it.
                 Err(_) => Ok(()),
             }
@@ -481,6 +481,23 @@ pub fn now_ns() -> i128 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos() as i128)
         .unwrap_or(0)
+}
+
+/// Renames `path` to the first free `NAME.interrupted`, `NAME.interrupted-2`, …
+fn move_aside(path: &Path) -> Result<()> {
+    let mut n = 1;
+    loop {
+        let mut name = path.as_os_str().to_owned();
+        name.push(".interrupted");
+        if n > 1 {
+            name.push(format!("-{n}"));
+        }
+        let aside = PathBuf::from(name);
+        if fs::symlink_metadata(&aside).is_err() {
+            return fs::rename(path, &aside).map_err(ClientError::io(path));
+        }
+        n += 1;
+    }
 }
 
 /// Makes `path` absolute against `cwd` and folds `.` and `..` lexically.
