@@ -408,20 +408,6 @@ fn collect(
         if let Some(stat) = fresh {
             refreshed.push((key.clone(), stat));
         }
-        // Clean and plain, and nothing asked of the server: no path needed.
-        if state == LocalState::Clean
-            && remote.is_none()
-            && !opts.verbose
-            && entry.schedule == Schedule::Normal
-            && entry.conflict.is_none()
-            && entry.moved_from.is_none()
-            && entry.prop_conflicts.is_empty()
-            && entry.lock_token.is_none()
-            && !entry.props_modified()
-        {
-            continue;
-        }
-        let rel = parse_key(wc, key)?;
         let move_root = entry.moved_from.is_some() && wc.index.is_move_root(key);
         let text = match (&entry.conflict, entry.schedule, state) {
             (Some(c), _, _) if !c.is_tree() => 'C',
@@ -441,14 +427,20 @@ fn collect(
         } else {
             ' '
         };
-        let lock = crate::locks::lock_column(entry, remote.map(|r| r.locks.get(&rel)));
-        // Most items of a large copy are clean: no item built for them.
+        // Most items of a large copy are clean: no item built for them, and
+        // unless the server was asked (its locks and news are by path), no
+        // path parsed either.
         let plain = text == ' '
             && props == ' '
-            && lock == ' '
+            && entry.lock_token.is_none()
             && entry.conflict.is_none()
             && entry.moved_from.is_none();
-        if plain && !opts.verbose && !stale(&rel) {
+        if plain && !opts.verbose && remote.is_none() {
+            continue;
+        }
+        let rel = parse_key(wc, key)?;
+        let lock = crate::locks::lock_column(entry, remote.map(|r| r.locks.get(&rel)));
+        if plain && lock == ' ' && !opts.verbose && !stale(&rel) {
             continue;
         }
         let item = StatusItem {
