@@ -227,60 +227,76 @@ fn receive_into_files(
     plan: &mut FilePlan,
     stats: &mut [Option<StatData>],
 ) -> Result<Vec<usize>> {
-    use std::sync::{Mutex, mpsc};
-    let (tx, rx) = mpsc::sync_channel::<FileJob>(4 * WRITE_THREADS);
-    let rx = Mutex::new(rx);
-    let paths = std::mem::take(&mut plan.paths);
-    let write = |(hash, data, targets): FileJob, done: &mut Vec<(usize, StatData)>| {
-        // Verified here: a body that does not match its hash is never
-        // written anywhere.
-        wc.pristine.insert_verified_bytes(&hash, &data)?;
-        for i in targets {
-            let meta = fsutil::write_new(&paths[i], &data)?;
-            done.push((i, StatData::of(&meta)));
-            crate::fault::point("client-checkout-file");
-        }
-        Ok::<(), ClientError>(())
-    };
+    let FilePlan { wanted, paths } = plan;
+    let paths: &[PathBuf] = paths;
     let mut later = Vec::new();
-    let outcome = std::thread::scope(|scope| {
+    let written = with_writers(
+        wc,
+        "working files",
+        |(hash, data, targets): FileJob, done: &mut Vec<(usize, StatData)>| {
+            // Verified here: a body that does not match its hash is never
+            // written anywhere.
+            wc.pristine.insert_verified_bytes(&hash, &data)?;
+            for i in targets {
+                let meta = fsutil::write_new(&paths[i], &data)?;
+                done.push((i, StatData::of(&meta)));
+                crate::fault::point("client-checkout-file");
+            }
+            Ok(())
+        },
+        |tx| read_file_bodies(archive, wc, tx, ui, wanted, &mut later),
+    )?;
+    for (i, stat) in written {
+        stats[i] = Some(stat);
+    }
+    Ok(later)
+}
+
+/// Runs `read` on this thread while [`WRITE_THREADS`] threads take the jobs
+/// it sends and do `work` on each (writing waits on the filesystem while
+/// the next bodies arrive); returns what the workers collected. A worker's
+/// failure explains a read that stopped early, so it is the answer.
+fn with_writers<J: Send, R: Send>(
+    wc: &WorkingCopy,
+    writing: &str,
+    work: impl Fn(J, &mut Vec<R>) -> Result<()> + Sync,
+    read: impl FnOnce(&std::sync::mpsc::SyncSender<J>) -> Result<()>,
+) -> Result<Vec<R>> {
+    use std::sync::{Mutex, mpsc};
+    let (tx, rx) = mpsc::sync_channel::<J>(4 * WRITE_THREADS);
+    let rx = Mutex::new(rx);
+    std::thread::scope(|scope| {
         let writers: Vec<_> = (0..WRITE_THREADS)
             .map(|_| {
-                scope.spawn(|| -> Result<Vec<(usize, StatData)>> {
+                scope.spawn(|| -> Result<Vec<R>> {
                     let mut done = Vec::new();
                     loop {
                         let job = rx.lock().ok().and_then(|rx| rx.recv().ok());
                         let Some(job) = job else {
                             return Ok(done);
                         };
-                        write(job, &mut done)?;
+                        work(job, &mut done)?;
                     }
                 })
             })
             .collect();
-        let read = read_file_bodies(archive, wc, &tx, ui, &mut plan.wanted, &mut later);
+        let read = read(&tx);
         drop(tx);
-        let mut outcome = read;
+        let mut outcome = read.map(|()| Vec::new());
         for writer in writers {
             let written = writer.join().unwrap_or_else(|_| {
-                Err(ClientError::io(&wc.root)(std::io::Error::other(
-                    "a thread writing working files panicked",
-                )))
+                Err(ClientError::io(&wc.root)(std::io::Error::other(format!(
+                    "a thread writing {writing} panicked"
+                ))))
             });
-            match written {
-                Ok(done) => {
-                    for (i, stat) in done {
-                        stats[i] = Some(stat);
-                    }
-                }
-                // A writer's failure explains a read that stopped early.
-                Err(e) => outcome = Err(e),
+            match (written, &mut outcome) {
+                (Ok(done), Ok(all)) => all.extend(done),
+                (Ok(_), Err(_)) => {}
+                (Err(e), _) => outcome = Err(e),
             }
         }
         outcome
-    });
-    plan.paths = paths;
-    outcome.map(|()| later)
+    })
 }
 
 fn read_file_bodies(
@@ -601,39 +617,15 @@ impl Ui for NoProgress {
 }
 
 fn receive(archive: &mut ArchiveReader<ByteStream>, wc: &WorkingCopy, ui: &dyn Ui) -> Result<()> {
-    use std::sync::{Mutex, mpsc};
-    let (tx, rx) = mpsc::sync_channel::<(BodyHash, Vec<u8>)>(4 * WRITE_THREADS);
-    let rx = Mutex::new(rx);
-    std::thread::scope(|scope| {
-        let writers: Vec<_> = (0..WRITE_THREADS)
-            .map(|_| {
-                scope.spawn(|| -> Result<()> {
-                    loop {
-                        let job = rx.lock().ok().and_then(|rx| rx.recv().ok());
-                        let Some((hash, data)) = job else {
-                            return Ok(());
-                        };
-                        wc.pristine.insert_verified(&hash, &mut &data[..])?;
-                    }
-                })
-            })
-            .collect();
-        let read = read_bodies(archive, wc, &tx, ui);
-        drop(tx);
-        let mut outcome = read;
-        for writer in writers {
-            let written = writer.join().unwrap_or_else(|_| {
-                Err(ClientError::io(&wc.root)(std::io::Error::other(
-                    "a thread writing base copies panicked",
-                )))
-            });
-            // A writer's failure explains a read that stopped early.
-            if let Err(e) = written {
-                outcome = Err(e);
-            }
-        }
-        outcome
-    })
+    with_writers(
+        wc,
+        "base copies",
+        |(hash, data): (BodyHash, Vec<u8>), _: &mut Vec<()>| {
+            wc.pristine.insert_verified(&hash, &mut &data[..])
+        },
+        |tx| read_bodies(archive, wc, tx, ui),
+    )
+    .map(|_| ())
 }
 
 fn read_bodies(
