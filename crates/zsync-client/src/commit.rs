@@ -53,23 +53,16 @@ pub fn commit_with(
     // data moved; the bytes are not known before.
     let scanning = Progress::start(ctx.ui, Phase::Scanning, selected.len() as u64, 0);
     // The local state of every item that may be edited, found at once.
-    let normal: Vec<(&String, &RepoPath)> = selected
+    let (keyed, rels): (Vec<(&String, &Entry)>, Vec<&RepoPath>) = selected
         .iter()
-        .map(|(key, rel)| (key, rel))
-        .filter(|(key, _)| {
-            let e = &wc.index.entries[key.as_str()];
-            e.schedule == Schedule::Normal && !e.in_conflict()
-        })
-        .collect();
-    let keyed: Vec<(&String, &Entry)> = normal
-        .iter()
-        .map(|(key, _)| (*key, &wc.index.entries[key.as_str()]))
-        .collect();
+        .map(|(key, rel)| ((key, &wc.index.entries[key.as_str()]), rel))
+        .filter(|((_, e), _)| e.schedule == Schedule::Normal && !e.in_conflict())
+        .unzip();
     let mut states: HashMap<&RepoPath, LocalState> =
         crate::status::local_states_by_key(&wc, &keyed)?
             .into_iter()
-            .zip(&normal)
-            .map(|((state, _), (_, rel))| (*rel, state))
+            .zip(rels)
+            .map(|((state, _), rel)| (rel, state))
             .collect();
 
     for (key, rel) in &selected {
