@@ -25,8 +25,10 @@ pub(crate) const PARAMETERS: super::rows::Parameters = super::rows::Parameters::
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Each connection's page cache, in KiB (negative: SQLite's unit for
-/// KiB). It grows only as far as it is used.
-const CACHE_SIZE: &str = "-32768";
+/// KiB). It grows only as far as it is used: twice an 8 MiB upload batch,
+/// and no more, as a big body's upload fills it too (at 32 MiB, a 64 MiB
+/// upload grew the server by up to 60 MiB).
+const CACHE_SIZE: &str = "-16384";
 
 /// SQLite allows one writer at a time anyway; a few connections let reads
 /// proceed while a commit runs.
