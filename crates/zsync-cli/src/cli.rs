@@ -403,6 +403,19 @@ impl Cli {
         self.editor_cmd.as_deref()
     }
 
+    /// Whether the command receives bodies into a working copy, through
+    /// the pool of writer threads and the fsync threads (see
+    /// `small_pages` in main.rs).
+    pub fn receives_bodies(&self) -> bool {
+        matches!(
+            self.command,
+            Command::Checkout { .. }
+                | Command::Update { .. }
+                | Command::Merge { .. }
+                | Command::Restore { .. }
+        )
+    }
+
     /// Whether the command prints one JSON document (so notifications are
     /// collected into it rather than printed).
     pub fn wants_json(&self) -> bool {

@@ -19,6 +19,9 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
+    if args.receives_bodies() {
+        small_pages();
+    }
     let config = match cli::load_config() {
         Ok(config) => config,
         Err(e) => {
@@ -41,5 +44,26 @@ fn main() -> ExitCode {
             output::print_error(&e);
             ExitCode::from(1)
         }
+    }
+}
+
+/// Turns transparent huge pages off for the rest of this process.
+/// mimalloc asks for them (it advises its arena `MADV_HUGEPAGE`) and starts
+/// each thread's heap at its own place in the arena, so every thread that
+/// allocates touches a 2 MiB page of its own. A command receiving bodies
+/// runs a dozen threads (writers, fsyncs, the HTTP client's): with huge
+/// pages a 64 MiB checkout peaked at 36–40 MiB RSS instead of 18 (release)
+/// and a 20,000-file one at ~165 MiB instead of 97, and neither was faster,
+/// as writing files waits on the disk. Commands that mostly decode the
+/// index on one thread (status, info, commit) keep them: at 20,000 files
+/// they take 14x fewer page faults, 13–20 ms less. Called before any helper
+/// thread starts (only the argument parsing's pages are huge); child
+/// processes (ssh) inherit it.
+fn small_pages() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: PR_SET_THP_DISABLE takes plain integers and touches no memory
+    // of ours; if it fails (an old kernel), huge pages stay as they were.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
     }
 }
