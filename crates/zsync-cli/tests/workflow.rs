@@ -417,6 +417,11 @@ fn stale_commit_is_refused_whole_listing_every_path() {
     c.run(&["co", &server.url("demo"), "c"]).ok();
     assert_ne!(c.read("c/demo/README.md"), "b\n");
     assert_eq!(b.run(&["st", "b"]).ok().stdout.lines().count(), 3);
+    // Nothing is left pending either: the next commands do not ask.
+    assert!(!b.path("b/demo/.zsync/pending-commit").exists());
+    let up = b.run(&["up", "b"]).fails(1);
+    assert!(!up.stderr.contains("commit"), "{}", up.stderr);
+    assert!(up.stdout.contains("Text conflicts: 2"), "{}", up.stdout);
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! server lacks are uploaded; the commit names the base revision of every
 //! object it touches, so the server refuses it whole if any is stale.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use zsync_format::{CommitOp, CommitRequest, CommitResponse, KnownObject};
 use zsync_model::{BodyHash, CommitId, RepoPath, Rev};
@@ -53,28 +53,30 @@ pub fn commit_with(
     // data moved; the bytes are not known before.
     let scanning = Progress::start(ctx.ui, Phase::Scanning, selected.len() as u64, 0);
     // The local state of every item that may be edited, found at once.
-    let (keyed, rels): (Vec<(&String, &Entry)>, Vec<&RepoPath>) = selected
+    let scanned: Vec<(&String, &Entry)> = selected
+        .into_iter()
+        .map(|key| (key, &wc.index.entries[key.as_str()]))
+        .collect();
+    let editable = |e: &Entry| e.schedule == Schedule::Normal && !e.in_conflict();
+    let keyed: Vec<(&String, &Entry)> = scanned
         .iter()
-        .map(|(key, rel)| ((key, &wc.index.entries[key.as_str()]), rel))
-        .filter(|((_, e), _)| e.schedule == Schedule::Normal && !e.in_conflict())
-        .unzip();
-    let mut states: HashMap<&RepoPath, LocalState> =
-        crate::status::local_states_by_key(&wc, &keyed)?
-            .into_iter()
-            .zip(rels)
-            .map(|((state, _), rel)| (rel, state))
-            .collect();
+        .copied()
+        .filter(|(_, e)| editable(e))
+        .collect();
+    // In the order of `scanned`, one for each editable item.
+    let mut states = crate::status::local_states_by_key(&wc, &keyed)?
+        .into_iter()
+        .map(|(state, _)| state);
 
-    for (key, rel) in &selected {
+    for (key, entry) in scanned {
         scanning.advance(1, 0);
-        let entry = &wc.index.entries[key];
-        // Most items are clean: skip them before anything is formatted.
-        if entry.moved_from.is_none()
-            && !entry.props_modified()
-            && states.get(rel) == Some(&LocalState::Clean)
+        let state = if editable(entry) { states.next() } else { None };
+        // Most items are clean: skip them before their path is parsed.
+        if entry.moved_from.is_none() && !entry.props_modified() && state == Some(LocalState::Clean)
         {
             continue;
         }
+        let rel = &parse_key(&wc, key)?;
         let shown = ctx.display(&wc.abs(rel));
         if entry.in_conflict() {
             conflicts.push(shown);
@@ -134,7 +136,7 @@ pub fn commit_with(
                 });
             }
             Schedule::Normal => {
-                let state = match states.remove(rel) {
+                let state = match state {
                     Some(state) => state,
                     None => local_state(&wc, rel, entry)?.0,
                 };
@@ -241,11 +243,10 @@ pub fn commit_with(
     // Recorded before it is sent, so a lost answer is found out later
     // instead of the commit being sent again as a new one.
     let id = CommitId::random();
-    wc.index.pending_commit = Some(PendingCommit {
+    wc.save_pending(PendingCommit {
         id: id.clone(),
         items: planned,
-    });
-    wc.save()?;
+    })?;
     crate::fault::point("client-commit-sent");
     let sent = transport.commit(&CommitRequest {
         message: message.to_owned(),
@@ -265,8 +266,7 @@ pub fn commit_with(
         }
         Err(e) => {
             // A refusal: nothing was committed, nothing is pending.
-            wc.index.pending_commit = None;
-            wc.save()?;
+            wc.drop_pending()?;
             return Err(show_server_paths(ctx, &wc, e));
         }
     };
@@ -309,7 +309,7 @@ pub(crate) fn settle_pending(
             )));
         }
         None => {
-            wc.index.pending_commit = None;
+            wc.index.settled_commit = wc.index.pending_commit.take().map(|p| p.id);
             ctx.ui.notify(Notification::Warning(
                 "an interrupted commit did not reach the server; \
                  its changes are still local, commit them again"
@@ -325,6 +325,7 @@ pub(crate) fn record(wc: &mut WorkingCopy, author: &str, response: &CommitRespon
     let Some(pending) = wc.index.pending_commit.take() else {
         return Ok(());
     };
+    wc.index.settled_commit = Some(pending.id.clone());
     let oids: BTreeMap<&RepoPath, _> = response.objects.iter().map(|o| (&o.path, o)).collect();
     for p in pending.items {
         let server_path = wc.server_path(&p.rel)?;
@@ -538,10 +539,15 @@ fn read_batch(wc: &WorkingCopy, bodies: &[(BodyHash, u64)]) -> Result<Vec<u8>> {
     Ok(batch.finish())
 }
 
-/// Entries to commit: everything under the target paths, plus added
-/// folders above added items (a new file cannot go in without its folder).
-fn select(wc: &WorkingCopy, target: &Target) -> Result<Vec<(String, RepoPath)>> {
-    let mut out = BTreeMap::new();
+/// Index keys to commit, in order: everything under the target paths,
+/// plus added folders above added items (a new file cannot go in without
+/// its folder).
+fn select<'a>(wc: &'a WorkingCopy, target: &Target) -> Result<Vec<&'a String>> {
+    // The whole copy: every key, none parsed (most are clean, and skipped).
+    if target.paths.iter().any(RepoPath::is_root) {
+        return Ok(wc.index.entries.keys().collect());
+    }
+    let mut out = BTreeSet::new();
     for (key, entry) in &wc.index.entries {
         let rel = parse_key(wc, key)?;
         // A move belongs to both of its places.
@@ -557,16 +563,16 @@ fn select(wc: &WorkingCopy, target: &Target) -> Result<Vec<(String, RepoPath)>> 
         if entry.schedule == Schedule::Add {
             let mut parent = rel.parent();
             while let Some(p) = parent {
-                match wc.index.entries.get(p.as_str()) {
-                    Some(e) if e.schedule == Schedule::Add => {
-                        out.insert(p.to_string(), p.clone());
+                match wc.index.entries.get_key_value(p.as_str()) {
+                    Some((k, e)) if e.schedule == Schedule::Add => {
+                        out.insert(k);
                     }
                     _ => break,
                 }
                 parent = p.parent();
             }
         }
-        out.insert(key.clone(), rel);
+        out.insert(key);
     }
     Ok(out.into_iter().collect())
 }

@@ -341,6 +341,18 @@ pub fn remove_file_if_exists(path: &Path) -> Result<()> {
     }
 }
 
+/// [`remove_file_if_exists`], durably: its folder is synced after.
+pub fn remove_file_synced(path: &Path) -> Result<()> {
+    remove_file_if_exists(path)?;
+    #[cfg(unix)]
+    if let Some(dir) = path.parent() {
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(ClientError::io(dir))?;
+    }
+    Ok(())
+}
+
 pub fn create_dir_all(path: &Path) -> Result<()> {
     fs::create_dir_all(path).map_err(ClientError::io(path))
 }

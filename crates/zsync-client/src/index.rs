@@ -303,6 +303,11 @@ pub struct Index {
     /// lost the next `commit` or `update` asks the server by its id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_commit: Option<PendingCommit>,
+    /// The last pending commit whose fate this index records (landed and
+    /// recorded, or found not to have landed): a pending-commit file with
+    /// this id is left over, not pending.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settled_commit: Option<CommitId>,
     /// An update left conflicts, so items may be missing or below `rev`
     /// (an obstructed add is skipped): the next update must compare the
     /// manifest rather than trust the change feed's "nothing new".
@@ -452,6 +457,7 @@ mod tests {
             entries,
             merges: BTreeMap::new(),
             pending_commit: None,
+            settled_commit: None,
             incomplete: false,
         }
     }

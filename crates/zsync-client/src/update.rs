@@ -939,8 +939,11 @@ fn at_a_glance(ctx: &Context, target: &Target) -> Result<Glanced> {
         transport: None,
         stale: true,
     });
-    // Another command at work, or one interrupted: the long way says so.
-    if WorkingCopy::lock_file_of(&target.root).exists() {
+    // Another command at work, or one interrupted, or a commit's answer
+    // to find out: the long way says so, or does it.
+    if WorkingCopy::lock_file_of(&target.root).exists()
+        || WorkingCopy::pending_file_of(&target.root).exists()
+    {
         return closer;
     }
     let Ok(data) = std::fs::read(WorkingCopy::index_file_of(&target.root)) else {

@@ -11,7 +11,7 @@ use zsync_model::{ADMIN_DIR, RepoPath};
 use crate::error::{ClientError, Result};
 use crate::fsutil::{self, Unsynced};
 use crate::glance::Glance;
-use crate::index::{FORMAT_VERSION, Index, JSON_FORMAT_VERSION, Schedule, disk};
+use crate::index::{FORMAT_VERSION, Index, JSON_FORMAT_VERSION, PendingCommit, Schedule, disk};
 use crate::pristine::Pristine;
 use crate::url::ServerUrl;
 
@@ -19,6 +19,10 @@ const INDEX_FILE: &str = "index";
 /// Where format 1 kept the index, as JSON.
 const JSON_INDEX_FILE: &str = "index.json";
 const LOCK_FILE: &str = "lock";
+/// A commit sent (or about to be) whose answer is not yet recorded: a
+/// small file of its own, so a commit does not save the whole index
+/// twice (see [`WorkingCopy::save_pending`]).
+const PENDING_FILE: &str = "pending-commit";
 /// The index a fresh checkout will save, kept while it writes the files:
 /// an interrupted checkout is recognised by it and `cleanup` finishes it.
 const CHECKOUT_FILE: &str = "checkout";
@@ -55,6 +59,11 @@ impl WorkingCopy {
         Self::admin_dir_of(root).join(CHECKOUT_FILE)
     }
 
+    /// See [`PENDING_FILE`].
+    pub fn pending_file_of(root: &Path) -> PathBuf {
+        Self::admin_dir_of(root).join(PENDING_FILE)
+    }
+
     /// The lock file of the working copy at `root`: there while a command
     /// changes it, or after one was killed.
     pub fn lock_file_of(root: &Path) -> PathBuf {
@@ -81,6 +90,7 @@ impl WorkingCopy {
             entries: Default::default(),
             merges: Default::default(),
             pending_commit: None,
+            settled_commit: None,
             incomplete: false,
         };
         let unsynced = Arc::new(Unsynced::new(root.to_path_buf()));
@@ -145,6 +155,10 @@ impl WorkingCopy {
             }
             Err(e) => return Err(ClientError::io(&index_path)(e)),
         };
+        let mut index = index;
+        if index.pending_commit.is_none() {
+            index.pending_commit = Self::read_pending(root, &index)?;
+        }
         let unsynced = Arc::new(Unsynced::new(root.to_path_buf()));
         Ok(Self {
             root: root.to_path_buf(),
@@ -155,6 +169,46 @@ impl WorkingCopy {
             racy_window: OnceLock::new(),
             verified_since: None,
         })
+    }
+
+    /// The pending commit in [`PENDING_FILE`], unless the index already
+    /// recorded what became of it (the file outlived the save that did).
+    fn read_pending(root: &Path, index: &Index) -> Result<Option<PendingCommit>> {
+        let path = Self::pending_file_of(root);
+        let data = match fs::read(&path) {
+            Ok(data) => data,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(ClientError::io(&path)(e)),
+        };
+        let pending: PendingCommit =
+            serde_json::from_slice(&data).map_err(|e| ClientError::Corrupt {
+                root: root.to_path_buf(),
+                detail: format!("cannot read {}: {e}", path.display()),
+            })?;
+        Ok((index.settled_commit.as_ref() != Some(&pending.id)).then_some(pending))
+    }
+
+    /// Records, durably, a commit about to be sent, with the base copies
+    /// of the bodies it sends, so that if its answer is lost the next
+    /// `commit` or `update` asks the server by its id. Only this small
+    /// file is written: the index is saved once, when the answer is in.
+    pub fn save_pending(&mut self, pending: PendingCommit) -> Result<()> {
+        self.pristine.flush()?;
+        self.unsynced.sync()?;
+        let data = serde_json::to_vec(&pending).map_err(|e| ClientError::Corrupt {
+            root: self.root.clone(),
+            detail: e.to_string(),
+        })?;
+        fsutil::write_atomic_synced(&Self::pending_file_of(&self.root), &data)?;
+        self.index.pending_commit = Some(pending);
+        Ok(())
+    }
+
+    /// Forgets the pending commit: the server refused it, so nothing
+    /// landed and the index is as it was.
+    pub fn drop_pending(&mut self) -> Result<()> {
+        self.index.pending_commit = None;
+        fsutil::remove_file_synced(&Self::pending_file_of(&self.root))
     }
 
     /// Notes that this command checks, from now on, that every versioned
@@ -404,7 +458,12 @@ impl WorkingCopy {
             })?;
         let admin = Self::admin_dir_of(&self.root);
         fsutil::write_atomic_synced(&admin.join(INDEX_FILE), &data)?;
-        // Only once the binary index is in place: an index of format 1.
+        // Only once the index is in place: a pending commit it settled
+        // (should this removal be lost, `settled_commit` tells), and an
+        // index of format 1.
+        if self.index.pending_commit.is_none() {
+            fsutil::remove_file_if_exists(&admin.join(PENDING_FILE))?;
+        }
         fsutil::remove_file_if_exists(&admin.join(JSON_INDEX_FILE))
     }
 

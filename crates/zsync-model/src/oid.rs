@@ -26,7 +26,34 @@ impl Oid {
 
     /// The id of 16 raw bytes (as a compact index stores it).
     pub fn from_bytes(bytes: [u8; 16]) -> Self {
-        Self(hex::encode(bytes))
+        // Through a buffer: `hex::encode` builds its string a char at a
+        // time, which showed in decoding a large index.
+        let mut hex = [0u8; 32];
+        // Cannot fail: the buffer is twice the input's length.
+        let _ = hex::encode_to_slice(bytes, &mut hex);
+        Self(String::from_utf8_lossy(&hex).into_owned())
+    }
+
+    /// The id's 16 raw bytes; `None` only for an id not made by
+    /// [`FromStr`] or [`Oid::from_bytes`], which there is none of.
+    pub fn to_bytes(&self) -> Option<[u8; 16]> {
+        // By hand: `hex::decode_to_slice` was most of encoding an index.
+        fn nibble(c: u8) -> Option<u8> {
+            match c {
+                b'0'..=b'9' => Some(c - b'0'),
+                b'a'..=b'f' => Some(c - b'a' + 10),
+                _ => None,
+            }
+        }
+        let hex = self.0.as_bytes();
+        if hex.len() != 32 {
+            return None;
+        }
+        let mut out = [0u8; 16];
+        for (byte, pair) in out.iter_mut().zip(hex.chunks_exact(2)) {
+            *byte = (nibble(pair[0])? << 4) | nibble(pair[1])?;
+        }
+        Some(out)
     }
 
     pub fn as_str(&self) -> &str {
@@ -80,5 +107,16 @@ mod tests {
         assert_eq!(a.as_str().parse::<Oid>().unwrap(), a);
         assert_ne!(a, Oid::random());
         assert!("ABC".parse::<Oid>().is_err());
+    }
+
+    #[test]
+    fn raw_bytes_round_trip_as_lowercase_hex() {
+        let bytes: [u8; 16] = std::array::from_fn(|i| (i as u8).wrapping_mul(37) ^ 0xa5);
+        let oid = Oid::from_bytes(bytes);
+        assert_eq!(oid.as_str(), hex::encode(bytes));
+        assert_eq!(oid.to_bytes(), Some(bytes));
+        assert_eq!(Oid::root().to_bytes(), Some([0; 16]));
+        let random = Oid::random();
+        assert_eq!(Oid::from_bytes(random.to_bytes().unwrap()), random);
     }
 }

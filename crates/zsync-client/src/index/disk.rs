@@ -13,11 +13,13 @@
 //! the entries, and a BLAKE3 hash of everything before it, so a damaged
 //! file is refused rather than half-read.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
+// Fx: the keys are small and ours (no untrusted input to flood a table).
+use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
-use zsync_model::{BodyHash, Kind, Oid, Props};
+use zsync_model::{BodyHash, CommitId, Kind, Oid, Props};
 
 use super::{Conflict, Entry, FORMAT_VERSION, Index, MergeRecord, PendingCommit, PropClash};
 use super::{Schedule, StatData};
@@ -44,6 +46,8 @@ struct Header {
     merges: BTreeMap<String, MergeRecord>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pending_commit: Option<PendingCommit>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    settled_commit: Option<CommitId>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     incomplete: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -77,21 +81,21 @@ struct Extra {
 
 impl Extra {
     fn of(entry: &Entry) -> Option<Self> {
-        let extra = Self {
+        // Most entries have none: nothing is cloned for them.
+        let empty = entry.new_props.is_none()
+            && entry.conflict.is_none()
+            && entry.prop_conflicts.is_empty()
+            && entry.moved_from.is_none()
+            && entry.depth.is_none()
+            && entry.lock_token.is_none();
+        (!empty).then(|| Self {
             new_props: entry.new_props.clone(),
             conflict: entry.conflict.clone(),
             prop_conflicts: entry.prop_conflicts.clone(),
             moved_from: entry.moved_from.clone(),
             depth: entry.depth,
             lock_token: entry.lock_token.clone(),
-        };
-        let empty = extra.new_props.is_none()
-            && extra.conflict.is_none()
-            && extra.prop_conflicts.is_empty()
-            && extra.moved_from.is_none()
-            && extra.depth.is_none()
-            && extra.lock_token.is_none();
-        (!empty).then_some(extra)
+        })
     }
 }
 
@@ -119,6 +123,7 @@ pub fn encode(index: &Index, glance: Option<&Glance>) -> Result<Vec<u8>, String>
         stamp_ns: index.stamp_ns,
         merges: index.merges.clone(),
         pending_commit: index.pending_commit.clone(),
+        settled_commit: index.settled_commit.clone(),
         incomplete: index.incomplete,
         glance: glance.cloned(),
     })
@@ -150,7 +155,9 @@ pub fn encode(index: &Index, glance: Option<&Glance>) -> Result<Vec<u8>, String>
         body.push(flags);
         put_varint(&mut body, strings.id(entry.kind.as_str()));
         if let Some(oid) = &entry.oid {
-            let raw = hex::decode(oid.as_str()).map_err(|e| e.to_string())?;
+            let raw = oid
+                .to_bytes()
+                .ok_or_else(|| format!("entry {key:?}: a malformed object id"))?;
             body.extend_from_slice(&raw);
         }
         put_varint(&mut body, entry.rev);
@@ -248,7 +255,7 @@ pub fn decode_payload(payload: &[u8]) -> Result<(Index, Option<Glance>), String>
         strings.push(r.str()?.to_owned());
     }
     // A kind is validated once per distinct string, not once per entry.
-    let mut kinds: HashMap<usize, Kind> = HashMap::new();
+    let mut kinds: HashMap<usize, Kind> = HashMap::default();
     let string = |id: u64| -> Result<&String, String> {
         usize::try_from(id)
             .ok()
@@ -258,7 +265,7 @@ pub fn decode_payload(payload: &[u8]) -> Result<(Index, Option<Glance>), String>
 
     // Entries with the same properties share one map: most items of a
     // tree carry the same few.
-    let mut shared_props: HashMap<Vec<(u64, u64)>, Arc<Props>> = HashMap::new();
+    let mut shared_props: HashMap<Vec<(u64, u64)>, Arc<Props>> = HashMap::default();
     let mut prop_ids: Vec<(u64, u64)> = Vec::new();
     let count = r.len()?;
     let mut entries = Vec::with_capacity(count);
@@ -370,6 +377,7 @@ pub fn decode_payload(payload: &[u8]) -> Result<(Index, Option<Glance>), String>
         entries: entries.into_iter().collect(),
         merges: header.merges,
         pending_commit: header.pending_commit,
+        settled_commit: header.settled_commit,
         incomplete: header.incomplete,
     };
     Ok((index, header.glance))
@@ -561,6 +569,7 @@ mod tests {
                     moved: false,
                 }],
             }),
+            settled_commit: Some(CommitId::random()),
             incomplete: true,
         }
     }
