@@ -13,7 +13,7 @@ use zsync_format::{
 use zsync_model::{BodyHash, CommitId, RepoPath, Rev};
 
 use crate::error::{ClientError, Result};
-use crate::url::{ServerUrl, percent_encode};
+use crate::url::{Scheme, ServerUrl, percent_encode};
 
 /// A byte stream from the server (an archive).
 pub type ByteStream = Box<dyn Read + Send>;
@@ -142,6 +142,9 @@ pub struct TlsOptions {
     pub insecure: bool,
 }
 
+/// Redirects followed, as reqwest does by default.
+const MAX_REDIRECTS: usize = 10;
+
 pub struct HttpTransport {
     client: reqwest::blocking::Client,
     url: ServerUrl,
@@ -173,9 +176,27 @@ impl HttpTransport {
     }
 
     pub fn with_tls(url: &ServerUrl, auth: Auth, tls: &TlsOptions) -> Result<Self> {
-        let client = reqwest::blocking::Client::builder()
+        let builder = reqwest::blocking::Client::builder();
+        let builder = if url.scheme == Scheme::Http {
+            // Plain HTTP needs no roots (loading the system's was a few ms
+            // of every command); a redirect to https:// would then fail
+            // on its certificate, so it is refused with a hint instead.
+            builder
+                .tls_certs_only(Vec::new())
+                .redirect(reqwest::redirect::Policy::custom(|attempt| {
+                    if attempt.url().scheme() == "https" {
+                        attempt.error("the server redirects to https://; use the https:// URL")
+                    } else if attempt.previous().len() >= MAX_REDIRECTS {
+                        attempt.error("too many redirects")
+                    } else {
+                        attempt.follow()
+                    }
+                }))
+        } else {
             // Extra roots are trusted besides the system's, not instead.
-            .tls_certs_merge(ca_certificates(tls)?)
+            builder.tls_certs_merge(ca_certificates(tls)?)
+        };
+        let client = builder
             .tls_danger_accept_invalid_certs(tls.insecure)
             .connect_timeout(Duration::from_secs(15))
             // Archives of large trees stream for a long time: no overall
