@@ -205,6 +205,36 @@ fn a_server_that_sends_an_escaping_path_is_refused() {
 }
 
 #[test]
+fn a_redirect_from_http_to_https_is_refused_with_a_hint() {
+    // A plain http:// client loads no certificate roots, so it refuses to
+    // follow the server to https:// rather than fail on a certificate.
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = std::thread::spawn(move || {
+        let mut s = listener.incoming().next().unwrap().unwrap();
+        let mut buf = [0u8; 4096];
+        let _ = s.read(&mut buf).unwrap();
+        let head = format!(
+            "HTTP/1.1 301 Moved Permanently\r\nLocation: https://127.0.0.1:{port}/api/v1/login\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        s.write_all(head.as_bytes()).unwrap();
+    });
+    let c = Client::new();
+    let out = c
+        .run(&["co", &format!("http://u:p@127.0.0.1:{port}/demo"), "w"])
+        .fails(1);
+    assert!(
+        out.stderr
+            .contains("redirects to https://; use the https:// URL"),
+        "{}",
+        out.stderr
+    );
+    assert!(!c.exists("w"));
+    handle.join().unwrap();
+}
+
+#[test]
 fn names_that_collide_on_other_filesystems_are_refused() {
     let server = Server::demo();
     let c = Client::new();
