@@ -56,11 +56,7 @@ pub fn write_atomic_synced(path: &Path, data: &[u8]) -> Result<()> {
         file.sync_all()?;
         drop(file);
         fs::rename(&tmp, path)?;
-        #[cfg(unix)]
-        if let Some(dir) = path.parent() {
-            File::open(dir)?.sync_all()?;
-        }
-        Ok(())
+        sync_parent(path)
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
@@ -344,11 +340,15 @@ pub fn remove_file_if_exists(path: &Path) -> Result<()> {
 /// [`remove_file_if_exists`], durably: its folder is synced after.
 pub fn remove_file_synced(path: &Path) -> Result<()> {
     remove_file_if_exists(path)?;
+    sync_parent(path).map_err(ClientError::io(path.parent().unwrap_or(path)))
+}
+
+/// Flushes the folder holding `path`, so a rename or removal in it is
+/// durable (elsewhere than Unix, folders cannot be opened to sync).
+fn sync_parent(path: &Path) -> io::Result<()> {
     #[cfg(unix)]
     if let Some(dir) = path.parent() {
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(ClientError::io(dir))?;
+        File::open(dir)?.sync_all()?;
     }
     Ok(())
 }

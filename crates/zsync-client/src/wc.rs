@@ -122,7 +122,7 @@ impl WorkingCopy {
             ),
         };
         let index_path = admin.join(INDEX_FILE);
-        let index = match fs::read(&index_path) {
+        let mut index = match fs::read(&index_path) {
             Ok(data) => {
                 match disk::format_of(&data) {
                     Some(format) if disk::is_binary(&data) && format != FORMAT_VERSION => {
@@ -155,7 +155,6 @@ impl WorkingCopy {
             }
             Err(e) => return Err(ClientError::io(&index_path)(e)),
         };
-        let mut index = index;
         if index.pending_commit.is_none() {
             index.pending_commit = Self::read_pending(root, &index)?;
         }

@@ -20,8 +20,7 @@ impl Oid {
     }
 
     pub fn random() -> Self {
-        let bytes: [u8; 16] = rand::random();
-        Self(hex::encode(bytes))
+        Self::from_bytes(rand::random())
     }
 
     /// The id of 16 raw bytes (as a compact index stores it).
