@@ -525,6 +525,43 @@ fn status_verbose_and_unversioned() {
     );
 }
 
+/// Status keeps what each folder held (`.zsync/listings`) and does not
+/// read a folder again while it is unchanged; a name added or removed on
+/// disk, or an entry the index no longer holds, still shows.
+#[test]
+fn status_trusts_a_folder_listing_only_while_nothing_changed() {
+    // Past the racy window: a folder changed within it is not recorded.
+    let settle = || std::thread::sleep(std::time::Duration::from_millis(200));
+    let server = Server::demo();
+    let c = Client::new();
+    c.run(&["co", &server.url("demo"), "w"]).ok();
+    c.write("w/demo/pages/stray.txt", "x");
+    settle();
+    let stray = "?       w/demo/pages/stray.txt\n";
+    assert_eq!(c.run(&["st", "w"]).ok().stdout, stray);
+    assert!(c.exists("w/demo/.zsync/listings"));
+    assert_eq!(c.run(&["st", "w"]).ok().stdout, stray);
+
+    c.write("w/demo/new.txt", "n");
+    std::fs::remove_file(c.path("w/demo/pages/stray.txt")).unwrap();
+    let new = "?       w/demo/new.txt\n";
+    assert_eq!(c.run(&["st", "w"]).ok().stdout, new);
+
+    // Removed from version control but kept: the folder is unchanged on
+    // disk, and only the index says the file is no longer versioned.
+    c.run(&["rm", "--keep-local", "w/demo/notes.txt"]).ok();
+    settle();
+    let st = c.run(&["st", "w"]).ok().stdout;
+    assert_eq!(st, format!("{new}D       w/demo/notes.txt\n"));
+    c.run(&["ci", "-m", "unversion notes", "w"]).ok();
+    let st = c.run(&["st", "w"]).ok().stdout;
+    assert_eq!(st, format!("{new}?       w/demo/notes.txt\n"));
+
+    // A damaged listing is ignored, not believed.
+    std::fs::write(c.path("w/demo/.zsync/listings"), "zsynclst junk").unwrap();
+    assert_eq!(c.run(&["st", "w"]).ok().stdout, st);
+}
+
 #[test]
 fn checkin_creates_a_folder_and_a_working_copy() {
     let server = Server::demo();

@@ -512,7 +512,15 @@ fn finish<'a>(
     // lets the save leave a glance, so the first update need not stat
     // them all again (a sparse copy leaves none; see `Glance::of`).
     wc.verify_present()?;
-    wc.save()
+    wc.save()?;
+    // What each folder holds, so the first status need not read them all
+    // again (a cache: failing to record it fails nothing).
+    let whole = crate::session::Target {
+        root: wc.root.clone(),
+        paths: vec![RepoPath::root()],
+    };
+    let _ = crate::status::unversioned(wc, &whole);
+    Ok(())
 }
 
 /// The root must be a folder; every body must be named with a hash.

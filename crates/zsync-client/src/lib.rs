@@ -25,6 +25,7 @@ pub mod ignore_rules;
 pub mod index;
 pub mod info;
 pub mod known_hosts;
+pub mod listings;
 pub mod locks;
 pub mod merge;
 pub mod moves;

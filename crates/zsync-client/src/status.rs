@@ -12,6 +12,7 @@ use crate::error::{ClientError, Result};
 use crate::fsutil;
 use crate::ignore_rules::IgnoreRules;
 use crate::index::{Conflict, Entry, Schedule, StatData};
+use crate::listings::{Fingerprints, Listing, Listings};
 use crate::session::{Context, Target};
 use crate::transport::Transport;
 use crate::ui::Notification;
@@ -389,7 +390,8 @@ fn collect(
     // unversioned ones: both wait on the kernel.
     let reader: &WorkingCopy = wc;
     let (states, unversioned_found) = std::thread::scope(|scope| {
-        let folders = (!opts.quiet).then(|| scope.spawn(|| unversioned(reader, target)));
+        // One thread: the stat threads use every core already.
+        let folders = (!opts.quiet).then(|| scope.spawn(|| unversioned_on(reader, target, 1)));
         let states = local_states_by_key(reader, &walked);
         let found = folders.map(|f| {
             f.join().unwrap_or_else(|_| {
@@ -580,8 +582,18 @@ pub(crate) fn parse_key(wc: &WorkingCopy, key: &str) -> Result<RepoPath> {
 }
 
 /// Unversioned items inside versioned folders under the target. An
-/// unversioned folder is listed, not descended into (as svn does).
+/// unversioned folder is listed, not descended into (as svn does). A
+/// folder unchanged since it was last read is not read again (see
+/// [`crate::listings`]).
 pub fn unversioned(wc: &WorkingCopy, target: &Target) -> Result<Vec<RepoPath>> {
+    unversioned_on(wc, target, stat_threads())
+}
+
+/// [`unversioned`], reading folders on `threads` threads.
+fn unversioned_on(wc: &WorkingCopy, target: &Target, threads: usize) -> Result<Vec<RepoPath>> {
+    // Taken before any folder is looked at: a folder changed since then
+    // could have changed again in the same tick after it was read.
+    let since = crate::wc::now_ns();
     let mut folders = Vec::new();
     for (key, entry) in &wc.index.entries {
         if !entry.is_folder() || entry.schedule == Schedule::Delete {
@@ -596,28 +608,80 @@ pub fn unversioned(wc: &WorkingCopy, target: &Target) -> Result<Vec<RepoPath>> {
             folders.push((key.as_str(), dir_rel));
         }
     }
+    let admin = WorkingCopy::admin_dir_of(&wc.root);
+    let mut listings = Listings::load(&admin);
+    let fingerprints = Fingerprints::of(wc.index.entries.keys().map(String::as_str));
+    let trusted_before = since - wc.racy_window_ns();
     // Reading folders waits on the kernel, like statting files.
-    let found = fsutil::parallel_map(&folders, stat_threads(), |(key, dir_rel)| {
-        unversioned_in(wc, target, key, dir_rel)
+    let listed = fsutil::parallel_map(&folders, threads, |(key, dir_rel)| {
+        let versioned = fingerprints.of_folder(key);
+        listed_in(wc, &listings, key, dir_rel, versioned, trusted_before)
     })?;
-    Ok(found.into_iter().flatten().collect())
+    let mut out = Vec::new();
+    for ((key, dir_rel), (others, fresh)) in folders.iter().zip(listed) {
+        for name in &others {
+            if let Ok(rel) = dir_rel.join(name)
+                && target.paths.iter().any(|t| t.contains(&rel))
+            {
+                out.push(rel);
+            }
+        }
+        if let Some(fresh) = fresh {
+            listings.record(key, fresh);
+        }
+    }
+    listings.save_if_changed(&admin, |key| {
+        wc.index.entries.get(key).is_some_and(Entry::is_folder)
+    });
+    Ok(out)
 }
 
-/// The unversioned children of the versioned folder at `key`.
-fn unversioned_in(
+/// The names in the versioned folder at `key` that the index does not
+/// hold, from its listing if that still holds, else read; and, when it was
+/// read, the listing to record (`None` inside: not recordable).
+fn listed_in(
     wc: &WorkingCopy,
-    target: &Target,
+    listings: &Listings,
     key: &str,
     dir_rel: &RepoPath,
-) -> Result<Vec<RepoPath>> {
-    let mut out = Vec::new();
+    versioned: u64,
+    trusted_before: i128,
+) -> Result<(Vec<String>, Option<Option<Listing>>)> {
     let dir = wc.abs(dir_rel);
-    let Ok(read) = std::fs::read_dir(&dir) else {
+    // The folder itself, not what a symlink in its place points to: only
+    // a real folder's ctime says whether its names changed.
+    let stat = std::fs::symlink_metadata(&dir)
+        .ok()
+        .filter(std::fs::Metadata::is_dir)
+        .map(|m| StatData::of(&m));
+    if let Some(stat) = stat
+        && let Some(listing) = listings.valid(key, stat.ctime_ns, stat.ino, versioned)
+    {
+        return Ok((listing.others.clone(), None));
+    }
+    let others = unlisted_in(wc, key, dir_rel, &dir)?;
+    // Elsewhere than on Unix, stat data has no ctime to go by.
+    let fresh = stat
+        .filter(|s| cfg!(unix) && i128::from(s.ctime_ns) < trusted_before)
+        .map(|s| Listing {
+            ctime_ns: s.ctime_ns,
+            ino: s.ino,
+            versioned,
+            others: others.clone(),
+        });
+    Ok((others, Some(fresh)))
+}
+
+/// Reads the names in the versioned folder at `key` (on disk at `dir`)
+/// that the index does not hold.
+fn unlisted_in(wc: &WorkingCopy, key: &str, dir_rel: &RepoPath, dir: &Path) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    let Ok(read) = std::fs::read_dir(dir) else {
         return Ok(out);
     };
     let mut child_key = String::with_capacity(key.len() + 64);
     for item in read {
-        let item = item.map_err(ClientError::io(&dir))?;
+        let item = item.map_err(ClientError::io(dir))?;
         let name = item.file_name();
         let name = name.to_string_lossy();
         if dir_rel.is_root() && name == ADMIN_DIR {
@@ -634,18 +698,17 @@ fn unversioned_in(
         if wc.index.entries.contains_key(child_key.as_str()) {
             continue;
         }
-        let Ok(rel) = dir_rel.join(&name) else {
-            // A name zsync cannot version still shows up, by its lossy name.
-            if let Ok(rel) = dir_rel.join(&name.replace(|c: char| c.is_control() || c == '\\', "?"))
-            {
-                out.push(rel);
+        if let Ok(rel) = dir_rel.join(&name) {
+            // The path may be normalised from the name on disk.
+            if !wc.index.entries.contains_key(rel.as_str()) {
+                out.push(name.into_owned());
             }
-            continue;
-        };
-        if !wc.index.entries.contains_key(rel.as_str())
-            && target.paths.iter().any(|t| t.contains(&rel))
-        {
-            out.push(rel);
+        } else {
+            // A name zsync cannot version still shows up, by its lossy name.
+            let shown = name.replace(|c: char| c.is_control() || c == '\\', "?");
+            if dir_rel.join(&shown).is_ok() {
+                out.push(shown);
+            }
         }
     }
     Ok(out)
