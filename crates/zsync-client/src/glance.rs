@@ -14,6 +14,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
 use zsync_model::RepoPath;
 
@@ -96,21 +97,76 @@ impl Glance {
         let under = |key: &str| {
             RepoPath::parse(key).map_or(true, |p| targets.iter().any(|t| t.contains(&p)))
         };
-        let folders: Vec<&String> = self.folders.iter().filter(|k| under(k)).collect();
+        // By parent folder: each folder is statted from its parent's open
+        // folder, so the kernel walks one name rather than the whole path
+        // (most of a no-op update of a large tree).
+        let mut groups: Vec<(Option<&str>, Vec<&str>)> = Vec::new();
+        let mut group_of: HashMap<Option<&str>, usize> = HashMap::default();
+        for key in self.folders.iter().filter(|k| under(k)) {
+            let parent = (!key.is_empty()).then(|| key.rsplit_once('/').map_or("", |(p, _)| p));
+            let g = *group_of.entry(parent).or_insert_with(|| {
+                groups.push((parent, Vec::new()));
+                groups.len() - 1
+            });
+            groups[g].1.push(key);
+        }
         let after = self.since_ns - self.racy_ns;
-        let ok = crate::fsutil::parallel_map(&folders, 4, |key| {
-            if !changed_since(root, key, after) {
-                return Ok(true);
-            }
-            let Some(children) = self.changed.get(*key) else {
-                return Ok(false);
-            };
-            let dir = path_of(root, key);
-            Ok(children
-                .iter()
-                .all(|name| std::fs::symlink_metadata(dir.join(name)).is_ok()))
+        let ok = crate::fsutil::parallel_map(&groups, 4, |(parent, keys)| {
+            let changed = changed_in(root, *parent, keys, after);
+            Ok(keys.iter().zip(changed).all(|(key, changed)| {
+                if !changed {
+                    return true;
+                }
+                let Some(children) = self.changed.get(*key) else {
+                    return false;
+                };
+                let dir = path_of(root, key);
+                children
+                    .iter()
+                    .all(|name| std::fs::symlink_metadata(dir.join(name)).is_ok())
+            }))
         });
         ok.is_ok_and(|all| all.into_iter().all(|ok| ok))
+    }
+}
+
+/// [`changed_since`] of each of the folders at `keys`, whose parent folder
+/// is at `parent` (`None` for the top).
+fn changed_in(root: &Path, parent: Option<&str>, keys: &[&str], after_ns: i128) -> Vec<bool> {
+    let one_by_one = || {
+        keys.iter()
+            .map(|k| changed_since(root, k, after_ns))
+            .collect()
+    };
+    #[cfg(unix)]
+    {
+        use rustix::fs::{AtFlags, FileType, Mode, OFlags};
+        let Some(parent) = parent else {
+            return one_by_one();
+        };
+        let Ok(dir) = rustix::fs::open(
+            path_of(root, parent),
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        ) else {
+            return one_by_one();
+        };
+        keys.iter()
+            .map(|key| {
+                let name = key.rsplit_once('/').map_or(*key, |(_, n)| n);
+                match rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+                    Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Directory => {
+                        i128::from(crate::index::StatData::of_stat(&st).ctime_ns) >= after_ns
+                    }
+                    _ => true,
+                }
+            })
+            .collect()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = parent;
+        one_by_one()
     }
 }
 

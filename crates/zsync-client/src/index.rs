@@ -14,8 +14,13 @@ pub mod disk;
 
 /// Bumped whenever the on-disk format changes incompatibly. Format 1 was
 /// JSON (`.zsync/index.json`); it is still read, and replaced by the
-/// binary form ([`disk`]) on the next save.
-pub const FORMAT_VERSION: u32 = 2;
+/// binary form ([`disk`]) on the next save. Format 2 had no hash of its
+/// header alone; it is still read, and replaced by format 3 on the next
+/// save.
+pub const FORMAT_VERSION: u32 = 3;
+
+/// The oldest binary format still read.
+pub const OLDEST_BINARY_FORMAT: u32 = 2;
 
 /// The last JSON format.
 pub const JSON_FORMAT_VERSION: u32 = 1;

@@ -4,6 +4,7 @@
 //! conflicts that are recorded in the index and never lose a local change.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
 
 use zsync_format::archive::ArchiveReader;
 use zsync_format::{ChangeAction, Manifest, ManifestEntry};
@@ -14,7 +15,7 @@ use crate::checkout::{receive_bodies_shown, write_from_pristine};
 use crate::conflict::{Accept, resolve_entry};
 use crate::error::{ClientError, Result};
 use crate::fsutil;
-use crate::index::{Conflict, Entry, PropClash, Schedule};
+use crate::index::{Conflict, Entry, PropClash, Schedule, disk};
 use crate::schedule::subtree_keys;
 use crate::session::{Context, Target};
 use crate::status::{LocalState, local_state, parse_key, unversioned};
@@ -946,25 +947,32 @@ fn at_a_glance(ctx: &Context, target: &Target) -> Result<Glanced> {
     {
         return closer;
     }
-    let Ok(data) = std::fs::read(WorkingCopy::index_file_of(&target.root)) else {
-        return closer;
-    };
-    let Ok(head) = crate::index::disk::decode_head(&data) else {
+    // The header alone, not the entries: a few KiB of a file of megabytes.
+    let Ok(head) = read_head(&WorkingCopy::index_file_of(&target.root)) else {
         return closer;
     };
     let Some(glance) = head.glance else {
         return closer;
     };
-    if !glance.intact(&target.root, &target.paths) {
-        return closer;
-    }
     let Ok(url) = WorkingCopy::url_of(&target.root, &head.url, &head.server_root) else {
         return closer;
     };
-    let transport = ctx.connect(&url)?;
-    match transport.changes(&url.path, head.rev, 0) {
+    // The folders are statted while the server is asked: both wait.
+    let (intact, asked) = std::thread::scope(|scope| {
+        let check = scope.spawn(|| glance.intact(&target.root, &target.paths));
+        let asked = ctx.connect(&url).map(|transport| {
+            let feed = transport.changes(&url.path, head.rev, 0);
+            (transport, feed)
+        });
+        (check.join().unwrap_or(false), asked)
+    });
+    let (transport, feed) = asked?;
+    match feed {
         Ok(feed)
-            if feed.revisions.is_empty() && feed.through == feed.head && feed.head == head.rev =>
+            if intact
+                && feed.revisions.is_empty()
+                && feed.through == feed.head
+                && feed.head == head.rev =>
         {
             crate::fault::point("update-at-a-glance");
             Ok(Glanced::Unchanged(UpdateSummary {
@@ -975,9 +983,34 @@ fn at_a_glance(ctx: &Context, target: &Target) -> Result<Glanced> {
         }
         _ => Ok(Glanced::LookCloser {
             transport: Some(transport),
-            stale: false,
+            stale: !intact,
         }),
     }
+}
+
+/// The index file's header (see [`disk::decode_head`]).
+fn read_head(path: &Path) -> Result<disk::Head> {
+    use std::io::Read;
+    let corrupt = |detail: String| ClientError::Corrupt {
+        root: path.to_path_buf(),
+        detail,
+    };
+    // Enough for the header of most copies; a larger one is read on.
+    const FIRST: usize = 64 * 1024;
+    let mut file = std::fs::File::open(path).map_err(ClientError::io(path))?;
+    let mut start = Vec::with_capacity(FIRST);
+    (&mut file)
+        .take(FIRST as u64)
+        .read_to_end(&mut start)
+        .map_err(ClientError::io(path))?;
+    let len = disk::head_len(&start).ok_or_else(|| corrupt("no header to read alone".into()))?;
+    if len > start.len() {
+        (&mut file)
+            .take((len - start.len()) as u64)
+            .read_to_end(&mut start)
+            .map_err(ClientError::io(path))?;
+    }
+    disk::decode_head(&start).map_err(corrupt)
 }
 
 /// Beyond this many changed paths one manifest of the whole tree is

@@ -11,7 +11,8 @@ use zsync_model::{ADMIN_DIR, RepoPath};
 use crate::error::{ClientError, Result};
 use crate::fsutil::{self, Unsynced};
 use crate::glance::Glance;
-use crate::index::{FORMAT_VERSION, Index, JSON_FORMAT_VERSION, PendingCommit, Schedule, disk};
+use crate::index::{FORMAT_VERSION, Index, JSON_FORMAT_VERSION, OLDEST_BINARY_FORMAT};
+use crate::index::{PendingCommit, Schedule, disk};
 use crate::pristine::Pristine;
 use crate::url::ServerUrl;
 
@@ -125,7 +126,10 @@ impl WorkingCopy {
         let mut index = match fs::read(&index_path) {
             Ok(data) => {
                 match disk::format_of(&data) {
-                    Some(format) if disk::is_binary(&data) && format != FORMAT_VERSION => {
+                    Some(format)
+                        if disk::is_binary(&data)
+                            && !(OLDEST_BINARY_FORMAT..=FORMAT_VERSION).contains(&format) =>
+                    {
                         return Err(newer(format));
                     }
                     _ => {}

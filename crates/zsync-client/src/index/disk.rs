@@ -9,9 +9,12 @@
 //! merge records) stays JSON inside it, so those types evolve without
 //! code here.
 //!
-//! Layout: [`MAGIC`], the format (u32 LE), a JSON header, the string table,
-//! the entries, and a BLAKE3 hash of everything before it, so a damaged
-//! file is refused rather than half-read.
+//! Layout: [`MAGIC`], the format (u32 LE), a JSON header, a BLAKE3 hash of
+//! everything before it, the string table, the entries, and a BLAKE3 hash
+//! of everything before that, so a damaged file is refused rather than
+//! half-read. The header's own hash lets a no-op update read and trust
+//! the header alone: it stays flat as the tree grows (format 2 had only
+//! the hash at the end, so the whole file had to be read and hashed).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -129,6 +132,8 @@ pub fn encode(index: &Index, glance: Option<&Glance>) -> Result<Vec<u8>, String>
     })
     .map_err(|e| e.to_string())?;
     put_bytes(&mut out, &header);
+    let head_sum = BodyHash::of(&out);
+    out.extend_from_slice(head_sum.as_bytes());
 
     let mut strings = Strings::default();
     let mut body = Vec::with_capacity(index.entries.len() * 96);
@@ -200,10 +205,32 @@ pub fn decode(data: &[u8]) -> Result<(Index, Option<Glance>), String> {
     decode_payload(verified(data)?)
 }
 
-/// Decodes the header only; a pending commit or an incomplete update
-/// leaves no glance to use.
-pub fn decode_head(data: &[u8]) -> Result<Head, String> {
-    let (header, _) = header(verified(data)?)?;
+/// How many bytes from the start of an index file its header and the
+/// header's hash take, as far as `start` (at least the first 16 bytes)
+/// tells; `None` if `start` is no index this version can read by its head.
+pub fn head_len(start: &[u8]) -> Option<usize> {
+    if !is_binary(start) || format_of(start)? != FORMAT_VERSION {
+        return None;
+    }
+    let mut r = Reader {
+        data: start,
+        pos: MAGIC.len() + 4,
+    };
+    let n = usize::try_from(r.varint().ok()?).ok()?;
+    r.pos.checked_add(n)?.checked_add(32)
+}
+
+/// Decodes the header only, from the first [`head_len`] bytes of the
+/// file (or more), checked by its own hash; a pending commit or an
+/// incomplete update leaves no glance to use.
+pub fn decode_head(start: &[u8]) -> Result<Head, String> {
+    let len = head_len(start).ok_or("not an index whose header can be read alone")?;
+    let head = start.get(..len).ok_or("the index file is truncated")?;
+    let (payload, sum) = head.split_at(len - 32);
+    if BodyHash::of(payload).as_bytes()[..] != sum[..] {
+        return Err("the index file is damaged (its header's checksum does not match)".into());
+    }
+    let (header, _) = header(payload)?;
     let usable = header.pending_commit.is_none() && !header.incomplete;
     Ok(Head {
         url: header.url,
@@ -248,6 +275,10 @@ fn header(payload: &[u8]) -> Result<(Header, Reader<'_>), String> {
 pub fn decode_payload(payload: &[u8]) -> Result<(Index, Option<Glance>), String> {
     let (header, mut r) = header(payload)?;
     let format = format_of(payload).ok_or("the index file is truncated")?;
+    if format >= 3 {
+        // The header's own hash; the one at the end covers it too.
+        r.array::<32>()?;
+    }
 
     let count = r.len()?;
     let mut strings = Vec::with_capacity(count);
@@ -587,6 +618,54 @@ mod tests {
         let data = encode(&index, None).unwrap();
         same(&decode(&data).unwrap().0, &index);
         assert_eq!(format_of(&data), Some(FORMAT_VERSION));
+    }
+
+    #[test]
+    fn the_head_reads_alone_and_is_checked() {
+        let mut index = sample();
+        index.pending_commit = None;
+        index.incomplete = false;
+        let glance = Glance {
+            since_ns: 5,
+            racy_ns: 1,
+            folders: vec!["".into(), "a".into()],
+            changed: BTreeMap::new(),
+        };
+        let data = encode(&index, Some(&glance)).unwrap();
+        let len = head_len(&data[..16]).unwrap();
+        assert!(len < data.len() / 2, "{len} of {}", data.len());
+        let head = decode_head(&data[..len]).unwrap();
+        assert_eq!((head.rev, head.glance), (9, Some(glance)));
+        assert!(decode_head(&data[..len - 1]).is_err());
+        for at in [13, len / 2, len - 1] {
+            let mut damaged = data.clone();
+            damaged[at] ^= 0x20;
+            assert!(decode_head(&damaged).is_err(), "damage at {at}");
+        }
+    }
+
+    /// Format 2 had no hash after the header: it is still read whole.
+    #[test]
+    fn a_format_2_index_is_still_read() {
+        let index = sample();
+        let data = encode(&index, None).unwrap();
+        let len = head_len(&data).unwrap();
+        let mut old = data[..len - 32].to_vec();
+        old[MAGIC.len()..MAGIC.len() + 4].copy_from_slice(&2u32.to_le_bytes());
+        old.extend_from_slice(&data[len..data.len() - 32]);
+        let sum = BodyHash::of(&old);
+        old.extend_from_slice(sum.as_bytes());
+        let (back, _) = decode(&old).unwrap();
+        assert_eq!(back.format, 2);
+        same(
+            &Index {
+                format: FORMAT_VERSION,
+                ..back
+            },
+            &index,
+        );
+        // Its head cannot be trusted alone.
+        assert_eq!(head_len(&old), None);
     }
 
     #[test]
