@@ -133,8 +133,10 @@ pub async fn check<S: Store>(
             store.small_bodies(&hashes).await?.into_iter().collect();
         for (index, path, content_type, hash) in group {
             let body = match small.remove(hash) {
-                Some(data) => Some((data.to_vec(), true)),
-                None => read_body(store, hash).await?,
+                Some(data) => Some((data, true)),
+                None => read_body(store, hash)
+                    .await?
+                    .map(|(body, whole)| (bytes::Bytes::from(body), whole)),
             };
             let Some((body, whole)) = body else {
                 continue; // The store reports a body that was not uploaded.
@@ -150,18 +152,17 @@ pub async fn check<S: Store>(
                 _ => continue,
             };
             if whole {
-                let parent_props = match path.parent() {
-                    None => None,
-                    Some(parent) => {
-                        if !folder_props.contains_key(&parent) {
-                            let p = store.object(&parent).await?.map(|o| o.props);
-                            folder_props.insert(parent.clone(), p);
-                        }
-                        folder_props.get(&parent).cloned().flatten()
-                    }
-                };
+                let parent = path.parent();
+                if let Some(parent) = &parent
+                    && !folder_props.contains_key(parent)
+                {
+                    let p = store.object(parent).await?.map(|o| o.props);
+                    folder_props.insert(parent.clone(), p);
+                }
                 let ctx = ValidationContext {
-                    parent_props: parent_props.as_ref(),
+                    parent_props: parent
+                        .and_then(|p| folder_props.get(&p))
+                        .and_then(Option::as_ref),
                 };
                 for d in content_type.validate_in(&body, props, &ctx) {
                     problems.push((
