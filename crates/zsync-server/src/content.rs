@@ -26,6 +26,7 @@ const PREFETCH: usize = 64;
 pub async fn check<S: Store>(
     store: &S,
     types: &Registry,
+    text_bodies: &TextBodies,
     request: &mut CommitRequest,
 ) -> Result<(), Error> {
     let mut problems = Vec::new();
@@ -124,6 +125,10 @@ pub async fn check<S: Store>(
             // Nothing to check or derive: no need to read the body at all.
             continue;
         }
+        if content_type.text_is_enough() && text_bodies.contains(&hash) {
+            // Seen to be text on its way in: nothing to find in it.
+            continue;
+        }
         jobs.push((index, path, content_type, hash));
     }
 
@@ -196,6 +201,34 @@ pub async fn check<S: Store>(
         Ok(())
     } else {
         Err(Error::Invalid(problems))
+    }
+}
+
+/// Bodies this process saw were text ([`zsync_types::is_text`]) as they
+/// were uploaded, so a commit need not read them back to check a type for
+/// which that is enough ([`ContentType::text_is_enough`]): a large checkin
+/// spent a third of its commit reading its text back. Per process and
+/// bounded; a body not noted here is read and checked as always.
+#[derive(Default)]
+pub struct TextBodies(std::sync::Mutex<std::collections::HashSet<BodyHash>>);
+
+/// Bodies noted before the set starts over (32 bytes each, ~4 MiB).
+const MAX_TEXT_BODIES: usize = 100_000;
+
+impl TextBodies {
+    pub fn note(&self, hashes: Vec<BodyHash>) {
+        if hashes.is_empty() {
+            return;
+        }
+        let Ok(mut set) = self.0.lock() else { return };
+        if set.len() + hashes.len() > MAX_TEXT_BODIES {
+            set.clear();
+        }
+        set.extend(hashes);
+    }
+
+    pub fn contains(&self, hash: &BodyHash) -> bool {
+        self.0.lock().is_ok_and(|set| set.contains(hash))
     }
 }
 

@@ -5,7 +5,9 @@
 //! per path and inherited downward), and answers every failure with a JSON
 //! [`zsync_format::ApiError`]. The server keeps no state between requests
 //! outside the store, so several servers can share one database — except
-//! the failed-login limiter, which is per process for now.
+//! the failed-login limiter, which is per process for now, and a cache of
+//! the uploaded bodies seen to be text (`content::TextBodies`), which
+//! another process simply does not have.
 
 use std::future::Future;
 use std::io;
@@ -89,6 +91,8 @@ pub struct ServerState<S> {
     pub(crate) logins: Arc<limit::LoginLimiter>,
     /// The content types commits are validated with.
     pub types: Arc<zsync_types::Registry>,
+    /// Bodies this process saw were text as they were uploaded.
+    pub(crate) text_bodies: Arc<content::TextBodies>,
 }
 
 impl<S: Store> ServerState<S> {
@@ -103,6 +107,7 @@ impl<S: Store> ServerState<S> {
             config: Arc::new(config),
             logins: Arc::new(logins),
             types: Arc::new(zsync_types::Registry::builtin()),
+            text_bodies: Arc::default(),
         }
     }
 
@@ -122,6 +127,7 @@ impl<S: Clone> Clone for ServerState<S> {
             config: Arc::clone(&self.config),
             logins: Arc::clone(&self.logins),
             types: Arc::clone(&self.types),
+            text_bodies: Arc::clone(&self.text_bodies),
         }
     }
 }

@@ -815,6 +815,49 @@ async fn a_batch_of_bodies_is_stored_whole_or_not_at_all() {
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
 }
 
+/// A body uploaded in a batch and seen to be text is not read back by a
+/// commit that adds it as a document; every other body, and the same body
+/// as another kind, is still checked.
+#[tokio::test(flavor = "multi_thread")]
+async fn bodies_seen_as_text_on_upload_are_still_checked_by_their_kind() {
+    let server = start().await;
+    let text: &[u8] = b"plain text\n";
+    let nul: &[u8] = b"text\0with a NUL\n";
+    let latin1: &[u8] = b"caf\xe9\n";
+    let response = server
+        .post("/bodies", EDITOR)
+        .header("content-type", batch::CONTENT_TYPE)
+        .body(batch_of(&[text, nul, latin1]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let add = |path: &str, kind: &str, body: &[u8]| json!({"op": "add", "path": path, "kind": kind, "hash": BodyHash::of(body)});
+    let response = server
+        .commit(json!({"message": "Bad", "ops": [
+            {"op": "add", "path": "t", "kind": "folder"},
+            add("t/nul.txt", "document", nul),
+            add("t/latin1.txt", "document", latin1),
+            add("t/text.png", "image", text),
+            add("t/text.txt", "document", text),
+        ]}))
+        .await;
+    let error = api_error(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let paths: Vec<_> = error.paths.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        ["t/nul.txt", "t/latin1.txt", "t/text.png"],
+        "{error:?}"
+    );
+    let response = server
+        .commit(json!({"message": "Good", "ops": [
+            {"op": "add", "path": "t", "kind": "folder"},
+            add("t/text.txt", "document", text),
+        ]}))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn bodies_larger_than_a_chunk_stream_in_and_out() {
     let server = start().await;

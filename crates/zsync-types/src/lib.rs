@@ -63,6 +63,20 @@ pub trait ContentType: Send + Sync {
     fn reads_body(&self) -> bool {
         true
     }
+
+    /// Whether a body that [`is_text`] is all this type asks for: such a
+    /// body has no problem for [`ContentType::validate_in`] to report and
+    /// no [`ContentType::derived_props`], whatever the properties. The
+    /// server then need not read back a body it saw was text when it was
+    /// uploaded.
+    fn text_is_enough(&self) -> bool {
+        false
+    }
+}
+
+/// Whether `body` is UTF-8 text without NUL bytes.
+pub fn is_text(body: &[u8]) -> bool {
+    !body.contains(&0) && std::str::from_utf8(body).is_ok()
 }
 
 /// What the server knows around an object it validates.
@@ -330,6 +344,10 @@ impl ContentType for Document {
         }
     }
 
+    fn text_is_enough(&self) -> bool {
+        true
+    }
+
     fn validate(&self, body: &[u8], _props: &Props) -> Vec<Diagnostic> {
         // Report each invalid sequence, not only the first.
         let mut out = Vec::new();
@@ -416,6 +434,39 @@ mod tests {
         assert!(reads(Kind::document()));
         assert!(reads(Kind::image()));
         assert!(reads(Kind::record()));
+    }
+
+    /// A type for which text is enough finds nothing in any text and
+    /// derives nothing from it: the server skips reading such bodies.
+    #[test]
+    fn text_is_enough_only_where_text_has_nothing_to_find() {
+        let types = Registry::builtin();
+        let props = Props::from([("schema".to_owned(), "x".to_owned())]);
+        let bodies: [&[u8]; 6] = [
+            b"",
+            b"plain\n",
+            "caf\u{e9}".as_bytes(),
+            b"a\0b",
+            b"\xff",
+            b"\xe2\x82",
+        ];
+        for kind in types.kinds() {
+            let t = types.get(&kind).unwrap();
+            if !t.text_is_enough() {
+                continue;
+            }
+            for body in bodies {
+                let found = t.validate_in(body, &props, &ValidationContext::default());
+                assert_eq!(found.is_empty(), is_text(body), "{kind} {body:?}");
+                if is_text(body) {
+                    assert!(t.derived_props(body).is_empty(), "{kind} {body:?}");
+                }
+            }
+        }
+        let enough = |k: Kind| types.get(&k).unwrap().text_is_enough();
+        assert!(enough(Kind::document()));
+        assert!(!enough(Kind::image()));
+        assert!(!enough(Kind::record()));
     }
 
     #[test]

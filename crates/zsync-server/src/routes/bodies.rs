@@ -18,7 +18,7 @@ use futures_util::StreamExt as _;
 use tokio_util::io::StreamReader;
 use zsync_format::HashList;
 use zsync_format::batch::{self, BatchError};
-use zsync_model::Role;
+use zsync_model::{BodyHash, Role};
 use zsync_store::{Store, StoreError};
 
 use crate::ServerState;
@@ -112,11 +112,24 @@ pub async fn put_batch<S: Store>(
         BatchError::BodyTooLarge { .. } | BatchError::TooMany(_) => Error::TooLarge(e.to_string()),
         e => Error::BadRequest(e.to_string()),
     })?;
-    let bodies = frames
+    let bodies: Vec<_> = frames
         .into_iter()
         .map(|(hash, range)| (hash, received.slice(range)))
         .collect();
+    // Which are text, seen while they are stored (CPU work: off the async
+    // threads); noted only once stored, which checks each against its hash.
+    let scanned = bodies.clone();
+    let text = tokio::task::spawn_blocking(move || {
+        scanned
+            .into_iter()
+            .filter(|(_, data)| zsync_types::is_text(data))
+            .map(|(hash, _)| hash)
+            .collect::<Vec<BodyHash>>()
+    });
     state.store.put_bodies(bodies).await?;
+    if let Ok(text) = text.await {
+        state.text_bodies.note(text);
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 

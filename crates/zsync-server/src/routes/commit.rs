@@ -84,7 +84,7 @@ pub async fn commit_as<S: Store>(
         })
         .collect();
     caller.require_all(checked.iter().map(|(p, c)| (*p, c)), Role::Editor, "change")?;
-    crate::content::check(&state.store, &state.types, &mut request).await?;
+    crate::content::check(&state.store, &state.types, &state.text_bodies, &mut request).await?;
     let response = state.store.commit(&caller.name, &request).await?;
     tracing::info!(user = %caller.name, rev = response.rev, objects = response.objects.len(), "committed");
     Ok(response)
