@@ -234,6 +234,144 @@ fn needs_lock_files_are_read_only_until_locked() {
     assert!(read_only(&a.path("a/demo/images/data.bin")));
 }
 
+/// Sets `needs-lock` on the demo's logo from copy `a` and commits it; `b`
+/// checks out after, so both copies hold it read-only.
+#[cfg(unix)]
+fn logo_needing_a_lock(server: &Server, a: &Client, b: &Client) {
+    a.run(&["checkout", &server.url("demo"), "a"]).ok();
+    a.run(&["propset", "needs-lock", "*", "a/demo/images/logo.png"])
+        .ok();
+    a.run(&["commit", "-m", "needs lock", "a"]).ok();
+    b.run(&["checkout", &server.url("demo"), "b"]).ok();
+    assert!(read_only(&a.path("a/demo/images/logo.png")));
+    assert!(read_only(&b.path("b/demo/images/logo.png")));
+}
+
+#[cfg(unix)]
+#[test]
+fn deleting_needs_lock_here_makes_the_file_writable() {
+    let server = Server::demo();
+    let (a, b) = (Client::new(), Client::new());
+    logo_needing_a_lock(&server, &a, &b);
+    let logo = a.path("a/demo/images/logo.png");
+
+    // svn's rule: a needs-lock deleted here frees the file at once, and a
+    // revert of that takes it back.
+    a.run(&["propdel", "needs-lock", "a/demo/images/logo.png"])
+        .ok();
+    assert!(!read_only(&logo), "writable once needs-lock is deleted");
+    assert_eq!(
+        a.run(&["status", "a"]).ok().stdout,
+        " M      a/demo/images/logo.png\n"
+    );
+    a.run(&["revert", "a/demo/images/logo.png"]).ok();
+    assert!(read_only(&logo), "read-only again after the revert");
+    assert_eq!(a.run(&["status", "a"]).ok().stdout, "");
+
+    a.run(&["propdel", "needs-lock", "a/demo/images/logo.png"])
+        .ok();
+    a.run(&["commit", "-m", "no lock needed", "a"]).ok();
+    assert!(!read_only(&logo), "writable after the commit");
+    assert_eq!(a.run(&["status", "a"]).ok().stdout, "");
+}
+
+#[cfg(unix)]
+#[test]
+fn an_update_that_removes_needs_lock_makes_the_file_writable() {
+    let server = Server::demo();
+    let (a, b) = (Client::new(), Client::new());
+    logo_needing_a_lock(&server, &a, &b);
+    a.run(&["propdel", "needs-lock", "a/demo/images/logo.png"])
+        .ok();
+    a.run(&["commit", "-m", "no lock needed", "a"]).ok();
+
+    // The other copy's update brings the deletion, and the file is freed
+    // without showing as changed.
+    let theirs = b.path("b/demo/images/logo.png");
+    b.run(&["update", "b"]).ok();
+    assert!(!read_only(&theirs), "writable after the update");
+    assert_eq!(b.run(&["status", "b"]).ok().stdout, "");
+    let mut png = std::fs::read(&theirs).unwrap();
+    png.extend_from_slice(b"\0");
+    std::fs::write(&theirs, &png).unwrap();
+    b.run(&["commit", "-m", "edit", "b"]).ok();
+    assert!(!read_only(&theirs));
+}
+
+#[cfg(unix)]
+#[test]
+fn needs_lock_set_here_waits_for_its_commit_and_an_update_brings_it() {
+    let server = Server::demo();
+    let (a, b) = (Client::new(), Client::new());
+    a.run(&["checkout", &server.url("demo"), "a"]).ok();
+    b.run(&["checkout", &server.url("demo"), "b"]).ok();
+    let notes = a.path("a/demo/notes.txt");
+
+    // Set here, the file stays writable until the commit (svn's rule), and
+    // a revert of the set leaves it writable.
+    a.run(&["propset", "needs-lock", "*", "a/demo/notes.txt"])
+        .ok();
+    assert!(!read_only(&notes));
+    a.run(&["revert", "a/demo/notes.txt"]).ok();
+    assert!(!read_only(&notes));
+    a.run(&["propset", "needs-lock", "*", "a/demo/notes.txt"])
+        .ok();
+    a.run(&["commit", "-m", "needs lock", "a"]).ok();
+    assert!(read_only(&notes));
+
+    // An update brings it to the other copy's unlocked file ...
+    let theirs = b.path("b/demo/notes.txt");
+    b.run(&["update", "b"]).ok();
+    assert!(read_only(&theirs), "read-only after the update");
+    assert_eq!(b.run(&["status", "b"]).ok().stdout, "");
+    // ... and the update that takes it away, while this copy holds the
+    // lock, keeps the file writable and the lock.
+    b.run(&["lock", "b/demo/notes.txt"]).ok();
+    assert!(!read_only(&theirs));
+    a.run(&["update", "a"]).ok();
+    a.run(&["propdel", "needs-lock", "a/demo/notes.txt"]).ok();
+    a.run(&["commit", "-m", "no lock needed", "a"]).ok();
+    b.run(&["update", "b"]).ok();
+    assert!(!read_only(&theirs));
+    assert_eq!(
+        b.run(&["status", "b"]).ok().stdout,
+        format!("{}\n", status_line(' ', 'K', "b/demo/notes.txt"))
+    );
+    // Unlocked without needs-lock, it stays writable.
+    b.run(&["unlock", "b/demo/notes.txt"]).ok();
+    assert!(!read_only(&theirs));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_needs_lock_conflict_settles_the_files_mode() {
+    let server = Server::demo();
+    let (a, b) = (Client::new(), Client::new());
+    logo_needing_a_lock(&server, &a, &b);
+    let logo = a.path("a/demo/images/logo.png");
+    // b changes the value; a deletes it: a property conflict in a.
+    b.run(&["propset", "needs-lock", "yes", "b/demo/images/logo.png"])
+        .ok();
+    b.run(&["commit", "-m", "value", "b"]).ok();
+    a.run(&["propdel", "needs-lock", "a/demo/images/logo.png"])
+        .ok();
+    assert!(!read_only(&logo));
+    a.run(&["update", "--accept", "postpone", "a"]).fails(1);
+    let st = a.run(&["status", "a"]).ok().stdout;
+    assert!(st.starts_with(" C"), "{st}");
+    // Keeping the deletion keeps it writable; taking theirs locks it.
+    assert!(!read_only(&logo));
+    a.run(&[
+        "resolve",
+        "--accept",
+        "theirs-full",
+        "a/demo/images/logo.png",
+    ])
+    .ok();
+    assert!(read_only(&logo), "read-only with their needs-lock");
+    assert_eq!(a.run(&["status", "a"]).ok().stdout, "");
+}
+
 /// Runs `zsync` with a private HOME (for SSH's known hosts and keys).
 fn run_ssh(client: &Client, home: &Path, args: &[&str]) -> Run {
     let out = Command::new(zsync_bin())

@@ -153,6 +153,13 @@ fn propedit_schedules_changes_and_refuses_bad_or_read_only_edits() {
             .stdout,
         "Ann \"A\" Smith\n"
     );
+    // A change of properties alone keeps what the server derived from the
+    // body, which did not change.
+    for (client, path) in [(&other, "x/demo/images/pic.png"), (&c, LOGO)] {
+        client.run(&["up", path]).ok();
+        let width = client.run(&["propget", "width", path]).ok().stdout;
+        assert_eq!(width, "16\n", "{path}");
+    }
 }
 
 #[test]

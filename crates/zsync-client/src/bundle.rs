@@ -18,7 +18,7 @@ use flate2::write::GzEncoder;
 use zsync_format::archive::{self, ArchiveReader, Header};
 use zsync_format::bundle::{self, BundleInfo};
 use zsync_format::{CommitOp, CommitRequest, Manifest, ManifestEntry};
-use zsync_model::{BodyHash, BodyHasher, CommitId, RepoPath, Rev};
+use zsync_model::{BodyHash, BodyHasher, CommitId, Props, RepoPath, Rev};
 
 use crate::commit::{BATCH_BODIES, BATCH_BODY, BATCH_BYTES};
 use crate::error::{ClientError, Result};
@@ -377,14 +377,31 @@ pub fn import(
                 "/{path} is a {} on the server but a {} in the bundle",
                 old.kind, entry.kind
             )),
-            Some(old) if old.hash == entry.hash && old.props == entry.props => {}
             Some(old) => {
+                // Derived properties are the server's to compute from the
+                // body: they differ only where one side is stale, which
+                // overwrites nothing the user set.
+                let derived = ctx
+                    .registry
+                    .get(&entry.kind)
+                    .map_or(&[][..], |t| t.read_only_props());
+                let set_by_users = |props: &Props| -> Props {
+                    props
+                        .iter()
+                        .filter(|(k, _)| !derived.contains(&k.as_str()))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect()
+                };
+                let same_props = set_by_users(&old.props) == set_by_users(&entry.props);
+                if old.hash == entry.hash && same_props {
+                    continue;
+                }
                 replaced += 1;
                 ops.push(CommitOp::Modify {
                     path,
                     oid: old.oid.clone(),
                     base_rev: old.rev,
-                    props: (old.props != entry.props).then(|| entry.props.clone()),
+                    props: (!same_props).then(|| entry.props.clone()),
                     hash: if old.hash == entry.hash {
                         None
                     } else {

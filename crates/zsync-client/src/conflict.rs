@@ -81,8 +81,12 @@ pub fn resolve(ctx: &Context, paths: &[PathBuf], accept: Accept) -> Result<()> {
     for (key, rel) in &victims {
         check_applies(ctx, &wc, key, rel, accept)?;
     }
-    for (key, rel) in victims {
-        resolve_entry(ctx, &mut wc, &key, &rel, accept)?;
+    for (key, rel) in &victims {
+        resolve_entry(ctx, &mut wc, key, rel, accept)?;
+    }
+    // A chosen file is written anew, a chosen `needs-lock` may come or go.
+    for (key, _) in &victims {
+        crate::locks::fit_permissions(&mut wc, key)?;
     }
     wc.save()
 }

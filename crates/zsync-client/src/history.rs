@@ -264,6 +264,7 @@ pub fn restore(ctx: &Context, paths: &[PathBuf], rev: Rev) -> Result<()> {
             ctx.display(&abs)
         )));
     }
+    crate::locks::fit_all(&mut wc)?;
     wc.save()
 }
 

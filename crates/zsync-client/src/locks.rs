@@ -209,25 +209,48 @@ pub fn list(ctx: &Context, target: &Target) -> Result<Vec<ListedLock>> {
         .collect())
 }
 
-/// Whether an item's file is to be read-only: it needs a lock (by its base
-/// properties, as the server has them) and this copy holds none.
-fn wants_read_only(entry: &Entry) -> Option<bool> {
-    if entry.is_folder() || !entry.props.contains_key(NEEDS_LOCK) {
-        return None;
-    }
-    Some(entry.lock_token.is_none())
+/// Whether `needs-lock` has a say on an item's file: a file whose base or
+/// working properties carry it. Only these are ever made read-only, so
+/// only these (now, or before an update changed their base) are refitted;
+/// others keep whatever mode the user gave them.
+fn governed(entry: &Entry) -> bool {
+    !entry.is_folder()
+        && (entry.props.contains_key(NEEDS_LOCK) || entry.working_props().contains_key(NEEDS_LOCK))
+}
+
+/// Whether an item's file is to be read-only (svn's rule): `needs-lock` is
+/// in both its base and working properties, it is neither added nor
+/// deleted, and this copy holds no lock. So a `needs-lock` set here takes
+/// effect with its commit, and one deleted here frees the file at once.
+fn wants_read_only(entry: &Entry) -> bool {
+    governed(entry)
+        && entry.schedule == Schedule::Normal
+        && entry.props.contains_key(NEEDS_LOCK)
+        && entry.working_props().contains_key(NEEDS_LOCK)
+        && entry.lock_token.is_none()
 }
 
 /// Makes the file of the item at `key` read-only or writable as
-/// [`NEEDS_LOCK`] and this copy's lock say. The stat data, if the file
-/// matched it, is refreshed, so a permission change is not an edit.
+/// [`NEEDS_LOCK`] and this copy's lock say, if `needs-lock` has a say on
+/// it.
 pub(crate) fn fit_permissions(wc: &mut WorkingCopy, key: &str) -> Result<()> {
+    if wc.index.entries.get(key).is_some_and(governed) {
+        fit_mode(wc, key)?;
+    }
+    Ok(())
+}
+
+/// Makes the file of the item at `key` read-only or writable as
+/// [`wants_read_only`] says. The stat data, if the file matched it, is
+/// refreshed, so a permission change is not an edit.
+fn fit_mode(wc: &mut WorkingCopy, key: &str) -> Result<()> {
     let Some(entry) = wc.index.entries.get(key) else {
         return Ok(());
     };
-    let Some(read_only) = wants_read_only(entry) else {
+    if entry.is_folder() {
         return Ok(());
-    };
+    }
+    let read_only = wants_read_only(entry);
     let rel = parse_key(wc, key)?;
     let path = wc.abs(&rel);
     let Ok(meta) = std::fs::symlink_metadata(&path) else {
@@ -269,18 +292,37 @@ fn set_read_only(perms: &mut std::fs::Permissions, read_only: bool) {
     perms.set_readonly(read_only);
 }
 
-/// [`fit_permissions`] for every item that needs a lock; run after
-/// checkout, update and commit wrote files or changed locks.
-pub(crate) fn fit_all(wc: &mut WorkingCopy) -> Result<()> {
-    let keys: Vec<String> = wc
-        .index
+/// The items `needs-lock` has a say on now: taken before an update, whose
+/// new base may take the property away, so that [`fit_all_since`] frees
+/// their files too.
+pub(crate) fn governed_keys(wc: &WorkingCopy) -> Vec<String> {
+    wc.index
         .entries
         .iter()
-        .filter(|(_, e)| wants_read_only(e).is_some())
+        .filter(|(_, e)| governed(e))
         .map(|(k, _)| k.clone())
-        .collect();
+        .collect()
+}
+
+/// [`fit_permissions`] for every item `needs-lock` has a say on; run after
+/// checkout, commit, revert and the like wrote files or changed locks or
+/// properties. (They change no base property that could take
+/// `needs-lock` away unseen: a commit's new base is the working
+/// properties, which already decided the mode.)
+pub(crate) fn fit_all(wc: &mut WorkingCopy) -> Result<()> {
+    fit_all_since(wc, Vec::new())
+}
+
+/// [`fit_all`], and the files of the items `needs-lock` had a say on
+/// `before` (from [`governed_keys`]) but no longer has: they become
+/// writable. Only those whose property went away cost more than before.
+pub(crate) fn fit_all_since(wc: &mut WorkingCopy, before: Vec<String>) -> Result<()> {
+    let mut keys = before;
+    keys.extend(governed_keys(wc));
+    keys.sort_unstable();
+    keys.dedup();
     for key in keys {
-        fit_permissions(wc, &key)?;
+        fit_mode(wc, &key)?;
     }
     Ok(())
 }

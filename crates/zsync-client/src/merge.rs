@@ -360,6 +360,9 @@ impl Merger<'_, '_> {
                 resolve_entry(self.ctx, &mut self.wc, &key, &rel, accept)?;
             }
         }
+        // Merged files are written anew and `needs-lock` may come or go;
+        // the base, which decides with it, is as it was.
+        crate::locks::fit_all(&mut self.wc)?;
         self.summary.conflicts = self
             .wc
             .index

@@ -85,6 +85,9 @@ pub fn set(ctx: &Context, name: &str, value: Option<&str>, paths: &[PathBuf]) ->
         } else {
             None
         };
+        if name == crate::locks::NEEDS_LOCK {
+            crate::locks::fit_permissions(&mut wc, rel.as_str())?;
+        }
         let action = if value.is_some() { "set" } else { "deleted" };
         ctx.ui.notify(Notification::Text(format!(
             "property '{name}' {action} on '{}'\n",
@@ -257,6 +260,7 @@ pub fn edit(ctx: &Context, path: &Path) -> Result<Edited> {
     } else {
         None
     };
+    crate::locks::fit_permissions(&mut wc, rel.as_str())?;
     wc.save()?;
     for name in &set {
         ctx.ui.notify(Notification::Text(format!(

@@ -108,6 +108,8 @@ pub fn update(ctx: &Context, target: &Target, accept: Option<Accept>) -> Result<
             ..UpdateSummary::default()
         });
     }
+    // The incoming base may take `needs-lock` away: those files are freed.
+    let needed_lock = crate::locks::governed_keys(&wc);
     let moves = wc.index.entries.values().any(|e| e.moved_from.is_some());
     let mut u = Updater {
         ctx,
@@ -170,7 +172,7 @@ pub fn update(ctx: &Context, target: &Target, accept: Option<Accept>) -> Result<
     } else if target.paths.iter().any(RepoPath::is_root) {
         u.wc.index.incomplete = false;
     }
-    crate::locks::fit_all(&mut u.wc)?;
+    crate::locks::fit_all_since(&mut u.wc, needed_lock)?;
     u.wc.save()?;
     Ok(u.summary)
 }

@@ -56,6 +56,9 @@ pub async fn check<S: Store>(
     // waiting on the store for seconds.
     let mut jobs = Vec::new();
     for (index, op) in request.ops.iter_mut().enumerate() {
+        // The properties the object has now, for a change of properties
+        // alone: its body, and so what is derived from it, stays.
+        let mut kept = Props::new();
         let (path, kind, props, hash) = match op {
             CommitOp::Add {
                 path,
@@ -73,6 +76,7 @@ pub async fn check<S: Store>(
                 if props.is_none() && hash.is_some() {
                     *props = Some(current.props.clone());
                 }
+                kept = current.props;
                 (path.clone(), current.kind, props.as_mut(), *hash)
             }
             // A move may change the moved object as a modify would.
@@ -89,6 +93,7 @@ pub async fn check<S: Store>(
                 if props.is_none() && hash.is_some() {
                     *props = Some(current.props.clone());
                 }
+                kept = current.props;
                 (to.clone(), current.kind, props.as_mut(), *hash)
             }
             CommitOp::Delete { .. } | CommitOp::Move { .. } => continue,
@@ -105,15 +110,15 @@ pub async fn check<S: Store>(
         };
         let Some(props) = props else { continue };
         let Some(hash) = hash else {
+            let names = content_type.read_only_props();
+            let derived: Props = kept
+                .into_iter()
+                .filter(|(k, _)| names.contains(&k.as_str()))
+                .collect();
             let mut found = Vec::new();
-            reject_read_only(
-                &path.to_string(),
-                content_type.read_only_props(),
-                props,
-                &Props::new(),
-                &mut found,
-            );
+            reject_read_only(&path.to_string(), names, props, &derived, &mut found);
             problems.extend(found.into_iter().map(|p| (index, p)));
+            props.extend(derived);
             continue;
         };
         if !content_type.reads_body() {
