@@ -14,7 +14,6 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
 use zsync_model::RepoPath;
 
@@ -100,16 +99,12 @@ impl Glance {
         // By parent folder: each folder is statted from its parent's open
         // folder, so the kernel walks one name rather than the whole path
         // (most of a no-op update of a large tree).
-        let mut groups: Vec<(Option<&str>, Vec<&str>)> = Vec::new();
-        let mut group_of: HashMap<Option<&str>, usize> = HashMap::default();
-        for key in self.folders.iter().filter(|k| under(k)) {
-            let parent = (!key.is_empty()).then(|| key.rsplit_once('/').map_or("", |(p, _)| p));
-            let g = *group_of.entry(parent).or_insert_with(|| {
-                groups.push((parent, Vec::new()));
-                groups.len() - 1
-            });
-            groups[g].1.push(key);
-        }
+        let groups = crate::index::by_parent(
+            self.folders
+                .iter()
+                .filter(|k| under(k))
+                .map(|k| (k.as_str(), k.as_str())),
+        );
         let after = self.since_ns - self.racy_ns;
         let ok = crate::fsutil::parallel_map(&groups, 4, |(parent, keys)| {
             let changed = changed_in(root, *parent, keys, after);

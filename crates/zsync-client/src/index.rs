@@ -436,6 +436,26 @@ pub enum MergeRecord {
     Revisions(Vec<(Rev, Rev)>),
 }
 
+/// `items` (index keys with a value each) grouped by their parent
+/// folder's key, in order of first appearance; the top (`""`) has no
+/// parent and goes alone under `None`. For work done folder by folder
+/// from the parent's open folder (status's stat, a glance's check).
+pub(crate) fn by_parent<'k, T>(
+    items: impl IntoIterator<Item = (&'k str, T)>,
+) -> Vec<(Option<&'k str>, Vec<T>)> {
+    let mut groups: Vec<(Option<&str>, Vec<T>)> = Vec::new();
+    let mut group_of: rustc_hash::FxHashMap<Option<&str>, usize> = Default::default();
+    for (key, item) in items {
+        let parent = (!key.is_empty()).then(|| key.rsplit_once('/').map_or("", |(p, _)| p));
+        let g = *group_of.entry(parent).or_insert_with(|| {
+            groups.push((parent, Vec::new()));
+            groups.len() - 1
+        });
+        groups[g].1.push(item);
+    }
+    groups
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -113,17 +113,12 @@ pub(crate) fn local_states_by_key(
     wc: &WorkingCopy,
     walked: &[(&String, &Entry)],
 ) -> Result<Vec<(LocalState, Option<StatData>)>> {
-    // By parent folder; the top folder has none here, and goes alone.
-    let mut groups: Vec<(Option<&str>, Vec<usize>)> = Vec::new();
-    let mut group_of: HashMap<Option<&str>, usize> = HashMap::new();
-    for (i, (key, _)) in walked.iter().enumerate() {
-        let parent = (!key.is_empty()).then(|| key.rsplit_once('/').map_or("", |(p, _)| p));
-        let g = *group_of.entry(parent).or_insert_with(|| {
-            groups.push((parent, Vec::new()));
-            groups.len() - 1
-        });
-        groups[g].1.push(i);
-    }
+    let groups = crate::index::by_parent(
+        walked
+            .iter()
+            .enumerate()
+            .map(|(i, (key, _))| (key.as_str(), i)),
+    );
     let done = fsutil::parallel_map(&groups, stat_threads(), |(parent, members)| {
         in_folder(wc, parent, members, walked)
     })?;
