@@ -324,6 +324,14 @@ pub fn read_head(path: &Path, limit: usize) -> Result<Vec<u8>> {
     Ok(head)
 }
 
+/// The part of `data` before its last 32 bytes, if those are the BLAKE3
+/// hash of it: how the index, the pack indexes and the folder listings
+/// refuse a damaged file.
+pub(crate) fn checked_payload(data: &[u8]) -> Option<&[u8]> {
+    let (payload, sum) = data.split_at_checked(data.len().checked_sub(32)?)?;
+    (BodyHash::of(payload).as_bytes()[..] == sum[..]).then_some(payload)
+}
+
 /// Reads a whole file (for diffs and merges of text).
 pub fn read(path: &Path) -> Result<Vec<u8>> {
     fs::read(path).map_err(ClientError::io(path))

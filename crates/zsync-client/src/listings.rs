@@ -162,10 +162,7 @@ fn encode(by_folder: &HashMap<String, Listing>) -> Vec<u8> {
 }
 
 fn decode(data: &[u8]) -> Option<HashMap<String, Listing>> {
-    let (payload, sum) = data.split_at_checked(data.len().checked_sub(32)?)?;
-    if BodyHash::of(payload).as_bytes()[..] != sum[..] {
-        return None;
-    }
+    let payload = crate::fsutil::checked_payload(data)?;
     let mut reader = Reader(payload.strip_prefix(MAGIC)?);
     if reader.u32()? != VERSION {
         return None;

@@ -226,10 +226,8 @@ pub fn head_len(start: &[u8]) -> Option<usize> {
 pub fn decode_head(start: &[u8]) -> Result<Head, String> {
     let len = head_len(start).ok_or("not an index whose header can be read alone")?;
     let head = start.get(..len).ok_or("the index file is truncated")?;
-    let (payload, sum) = head.split_at(len - 32);
-    if BodyHash::of(payload).as_bytes()[..] != sum[..] {
-        return Err("the index file is damaged (its header's checksum does not match)".into());
-    }
+    let payload = crate::fsutil::checked_payload(head)
+        .ok_or("the index file is damaged (its header's checksum does not match)")?;
     let (header, _) = header(payload)?;
     let usable = header.pending_commit.is_none() && !header.incomplete;
     Ok(Head {
@@ -247,14 +245,11 @@ fn verified(data: &[u8]) -> Result<&[u8], String> {
         .checked_sub(32)
         .filter(|&n| n >= MAGIC.len() + 4)
         .ok_or("the index file is truncated")?;
-    let (payload, sum) = data.split_at(payload_len);
-    if !is_binary(payload) {
+    if !is_binary(&data[..payload_len]) {
         return Err("not a zsync index file".into());
     }
-    if BodyHash::of(payload).as_bytes()[..] != sum[..] {
-        return Err("the index file is damaged (its checksum does not match)".into());
-    }
-    Ok(payload)
+    crate::fsutil::checked_payload(data)
+        .ok_or_else(|| "the index file is damaged (its checksum does not match)".into())
 }
 
 fn header(payload: &[u8]) -> Result<(Header, Reader<'_>), String> {
