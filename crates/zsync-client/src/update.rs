@@ -992,25 +992,16 @@ fn at_a_glance(ctx: &Context, target: &Target) -> Result<Glanced> {
 
 /// The index file's header (see [`disk::decode_head`]).
 fn read_head(path: &Path) -> Result<disk::Head> {
-    use std::io::Read;
     let corrupt = |detail: String| ClientError::Corrupt {
         root: path.to_path_buf(),
         detail,
     };
-    // Enough for the header of most copies; a larger one is read on.
-    const FIRST: usize = 64 * 1024;
-    let mut file = std::fs::File::open(path).map_err(ClientError::io(path))?;
-    let mut start = Vec::with_capacity(FIRST);
-    (&mut file)
-        .take(FIRST as u64)
-        .read_to_end(&mut start)
-        .map_err(ClientError::io(path))?;
+    // Enough for the header of most copies; a larger one is read again,
+    // as far as it goes.
+    let mut start = fsutil::read_head(path, 64 * 1024)?;
     let len = disk::head_len(&start).ok_or_else(|| corrupt("no header to read alone".into()))?;
     if len > start.len() {
-        (&mut file)
-            .take((len - start.len()) as u64)
-            .read_to_end(&mut start)
-            .map_err(ClientError::io(path))?;
+        start = fsutil::read_head(path, len)?;
     }
     disk::decode_head(&start).map_err(corrupt)
 }
