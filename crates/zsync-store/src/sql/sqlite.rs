@@ -32,6 +32,14 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// at 8 MiB (4.1-4.5 s against 4.1-4.2 s, and 40 MiB less RSS).
 const CACHE_SIZE: &str = "-8192";
 
+/// The page size of a new database; an existing one keeps its own. Bodies
+/// are stored as 1 MiB chunks, each a chain of overflow pages that SQLite
+/// reads a page per `pread`: at 16 KiB rather than the default 4 KiB, a
+/// 20,000-file checkin took 3.6 s instead of 4.4 (median of 3, fresh
+/// servers) and the checkout's archive ~10% less, while a commit of 10
+/// files (a few pages of rows) took as long.
+const PAGE_SIZE: u32 = 16384;
+
 /// SQLite allows one writer at a time anyway; a few connections let reads
 /// proceed while a commit runs.
 const MAX_CONNECTIONS: u32 = 8;
@@ -87,6 +95,7 @@ pub(crate) async fn connect(db_file: &Path) -> Result<Pool, StoreError> {
     let options = SqliteConnectOptions::new()
         .filename(db_file)
         .create_if_missing(true)
+        .page_size(PAGE_SIZE)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
@@ -210,6 +219,46 @@ pub(crate) async fn scratch_pool() -> (tempfile::TempDir, Pool) {
         .await
         .expect("sqlite store");
     (dir, pool)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn page_size(pool: &Pool) -> i64 {
+        sqlx::query_scalar("PRAGMA page_size")
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_new_database_has_big_pages_and_an_old_one_keeps_its_own() {
+        let (_dir, pool) = scratch_pool().await;
+        assert_eq!(page_size(&pool).await, i64::from(PAGE_SIZE));
+
+        // A database made before the page size was set (SQLite's default
+        // of 4 KiB, already in WAL mode) opens and migrates as it is.
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("zsync.db");
+        let old = SqliteConnectOptions::new()
+            .filename(&file)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal);
+        let mut conn = sqlx::SqliteConnection::connect_with(&old).await.unwrap();
+        sqlx::query("CREATE TABLE early (x INTEGER)")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+        let pool = connect(&file).await.unwrap();
+        assert_eq!(page_size(&pool).await, 4096);
+        let objects: i64 = sqlx::query_scalar("SELECT count(*) FROM objects")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(objects, 0);
+    }
 }
 
 #[path = "bodies.rs"]
