@@ -272,3 +272,80 @@ fn a_local_move_receives_incoming_edits() {
     assert_eq!(a.read("w/demo/p/new.txt"), "new in a\n");
     assert_eq!(a.read("w/demo/todo.txt"), "Notes from a\n");
 }
+
+#[test]
+fn a_moved_folder_commits_with_changes_inside_it() {
+    let server = Server::demo();
+    let a = Client::new();
+    let b = Client::new();
+    a.run(&["co", &server.url("demo"), "w"]).ok();
+    a.write("w/demo/pages/gone.txt", "gone\n");
+    a.write("w/demo/pages/old.txt", "renamed\n");
+    a.run(&["mkdir", "w/demo/pages/sub"]).ok();
+    a.write("w/demo/pages/sub/deep.txt", "deep\n");
+    a.run(&["add", "w/demo/pages/gone.txt", "w/demo/pages/old.txt"])
+        .ok();
+    a.run(&["add", "w/demo/pages/sub/deep.txt"]).ok();
+    a.run(&["ci", "-m", "content", "w"]).ok();
+    b.run(&["co", &server.url("demo"), "w"]).ok();
+    let about_oid = oid(&a, "w/demo/pages/about.html");
+    let old_oid = oid(&a, "w/demo/pages/old.txt");
+
+    // Everything svn allows in one commit with a moved folder: edit, add,
+    // remove and rename inside it, and edit deeper down.
+    a.run(&["mv", "w/demo/pages", "w/demo/site"]).ok();
+    a.write("w/demo/site/about.html", "<p>edited after the move</p>\n");
+    a.write("w/demo/site/new.txt", "new\n");
+    a.run(&["add", "w/demo/site/new.txt"]).ok();
+    a.run(&["rm", "w/demo/site/gone.txt"]).ok();
+    a.run(&["mv", "w/demo/site/old.txt", "w/demo/site/renamed.txt"])
+        .ok();
+    a.write("w/demo/site/sub/deep.txt", "deep, edited\n");
+    let out = a.run(&["ci", "-m", "reorganise", "w"]).ok().stdout;
+    assert!(contains_line(&out, "Moving         w/demo/site"), "{out}");
+    assert!(
+        contains_line(&out, "Sending        w/demo/site/about.html"),
+        "{out}"
+    );
+    assert_eq!(a.run(&["status", "w"]).ok().stdout, "");
+    assert_eq!(oid(&a, "w/demo/site/about.html"), about_oid);
+    assert_eq!(oid(&a, "w/demo/site/renamed.txt"), old_oid);
+
+    // Another copy receives all of it, and so does a fresh checkout.
+    for (client, wc) in [(&b, "w"), (&Client::new(), "fresh")] {
+        if wc == "w" {
+            client.run(&["up", "w"]).ok();
+        } else {
+            client.run(&["co", &server.url("demo"), wc]).ok();
+        }
+        let at = |p: &str| format!("{wc}/demo/{p}");
+        assert_eq!(
+            client.read(&at("site/about.html")),
+            "<p>edited after the move</p>\n"
+        );
+        assert_eq!(client.read(&at("site/new.txt")), "new\n");
+        assert_eq!(client.read(&at("site/renamed.txt")), "renamed\n");
+        assert_eq!(client.read(&at("site/sub/deep.txt")), "deep, edited\n");
+        assert!(!client.exists(&at("site/gone.txt")));
+        assert!(!client.exists(&at("site/old.txt")));
+        assert!(!client.exists(&at("pages")));
+        assert_eq!(client.run(&["status", wc]).ok().stdout, "");
+        assert_eq!(oid(client, &at("site/about.html")), about_oid);
+    }
+
+    // The edited file's log and diff show the move and the edit as one
+    // revision.
+    let log = a.run(&["log", "-v", "w/demo/site/about.html"]).ok().stdout;
+    assert!(
+        contains_line(
+            &log,
+            "   R /demo/site/about.html (from /demo/pages/about.html)"
+        ),
+        "{log}"
+    );
+    let diff = a
+        .run(&["diff", "-r", "2:3", "w/demo/site/about.html"])
+        .ok()
+        .stdout;
+    assert!(diff.contains("+<p>edited after the move</p>"), "{diff}");
+}

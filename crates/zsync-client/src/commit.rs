@@ -45,9 +45,10 @@ pub fn commit_with(
     let mut ops = Vec::new();
     let mut planned = Vec::new();
     let mut conflicts = Vec::new();
+    // Operations go in the order of their paths here, which is the order
+    // the server applies them in: a folder is added or moved to its place
+    // before anything goes into it.
     let mut deleted: Vec<RepoPath> = Vec::new();
-    // Moves go after every add, so they can go into new folders.
-    let mut moves = Vec::new();
 
     // Finding what changed stats every file and hashes those whose stat
     // data moved; the bytes are not known before.
@@ -162,24 +163,22 @@ pub fn commit_with(
                     None
                 };
                 if move_root {
-                    moves.push((
-                        CommitOp::Move {
-                            from: base_path,
-                            to: server_path,
-                            oid: entry.oid.clone().ok_or_else(|| corrupt(&wc, key))?,
-                            base_rev: entry.rev,
-                            props: entry
-                                .props_modified()
-                                .then(|| entry.working_props().clone()),
-                            hash: body.map(|b| b.0),
-                        },
-                        Planned {
-                            key: key.clone(),
-                            rel: rel.clone(),
-                            body,
-                            moved: true,
-                        },
-                    ));
+                    ops.push(CommitOp::Move {
+                        from: base_path,
+                        to: server_path,
+                        oid: entry.oid.clone().ok_or_else(|| corrupt(&wc, key))?,
+                        base_rev: entry.rev,
+                        props: entry
+                            .props_modified()
+                            .then(|| entry.working_props().clone()),
+                        hash: body.map(|b| b.0),
+                    });
+                    planned.push(Planned {
+                        key: key.clone(),
+                        rel: rel.clone(),
+                        body,
+                        moved: true,
+                    });
                     continue;
                 }
                 if body.is_none() && !entry.props_modified() {
@@ -209,10 +208,6 @@ pub fn commit_with(
             conflicts.join(", "),
             "remains in conflict; fix the file and run `zsync resolved PATH` first",
         ));
-    }
-    for (op, p) in moves {
-        ops.push(op);
-        planned.push(p);
     }
     if ops.is_empty() {
         return Ok(None);

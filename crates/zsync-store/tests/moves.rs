@@ -205,18 +205,19 @@ async fn bad_moves_are_refused_and_change_nothing<S: Store>(_dir: Fixture, store
         .unwrap_err();
     assert!(invalid(e)[0].contains("root"));
 
-    // Anything else touching what a move takes away, in the same commit.
+    // A second change to what a move takes, or a new name where it takes
+    // it from, in the same commit.
     let h = BodyHash::of(b"one");
     let e = try_commit(
         &store,
         vec![
             mv("a/sub", "b/sub", &sub, sub_rev),
             CommitOp::Modify {
-                path: p("a/sub/f"),
-                oid: f.clone(),
-                base_rev: f_rev,
-                props: None,
-                hash: Some(h),
+                path: p("a/sub"),
+                oid: sub.clone(),
+                base_rev: sub_rev,
+                props: Some(Props::new()),
+                hash: None,
             },
         ],
     )
@@ -240,6 +241,15 @@ async fn bad_moves_are_refused_and_change_nothing<S: Store>(_dir: Fixture, store
     .await
     .unwrap_err();
     assert!(invalid(e)[0].contains("which this commit moves"));
+    // A name in a moved folder that one of its children brings along.
+    let e = try_commit(
+        &store,
+        vec![mv("a/sub", "b/sub", &sub, sub_rev), doc("b/sub/f", h)],
+    )
+    .await
+    .unwrap_err();
+    let message = &invalid(e)[0];
+    assert!(message.contains("taken by /a/sub/f"), "{message}");
 
     assert_eq!(store.head().await.unwrap(), 3);
     assert_eq!(at(&store, "a/sub/f").await, (f, f_rev));
@@ -290,8 +300,127 @@ async fn a_move_can_change_the_moved_object<S: Store>(_dir: Fixture, store: S) {
     assert!(matches!(e, StoreError::Invalid(ref l) if l[0].message.contains("no body")));
 }
 
+fn modify(path: &str, oid: &Oid, base_rev: u64, hash: BodyHash) -> CommitOp {
+    CommitOp::Modify {
+        path: p(path),
+        oid: oid.clone(),
+        base_rev,
+        props: None,
+        hash: Some(hash),
+    }
+}
+
+/// Operations apply in order: what is inside a moved folder can be
+/// changed, deleted or moved out by old path before or after the move,
+/// and new things go into the folder's new place.
+async fn a_moved_folder_takes_changes_inside_it<S: Store>(_dir: Fixture, store: S) {
+    let h = fixture(&store).await;
+    let h3 = BodyHash::of(b"three");
+    store.put_body(h3, &b"three"[..], MAX).await.unwrap();
+    try_commit(
+        &store,
+        vec![doc("a/sub/g", h), folder("a/sub/d"), doc("a/sub/d/x", h)],
+    )
+    .await
+    .unwrap();
+    let (sub, sub_rev) = at(&store, "a/sub").await;
+    let (f, f_rev) = at(&store, "a/sub/f").await;
+    let (g, g_rev) = at(&store, "a/sub/g").await;
+    let (x, x_rev) = at(&store, "a/sub/d/x").await;
+
+    let response = try_commit(
+        &store,
+        vec![
+            modify("a/sub/f", &f, f_rev, h3),
+            mv("a/sub", "b/sub", &sub, sub_rev),
+            CommitOp::Delete {
+                path: p("a/sub/g"),
+                oid: g.clone(),
+                base_rev: g_rev,
+                known: vec![],
+            },
+            mv("a/sub/d/x", "b/sub/y", &x, x_rev),
+            doc("b/sub/new", h),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.rev, 5);
+    let now = store.object(&p("b/sub/f")).await.unwrap().unwrap();
+    assert_eq!((now.oid, now.rev, now.hash), (f.clone(), 5, Some(h3)));
+    assert_eq!(at(&store, "b/sub/y").await.0, x);
+    assert!(store.object(&p("b/sub/d")).await.unwrap().is_some());
+    assert!(store.object(&p("b/sub/d/x")).await.unwrap().is_none());
+    assert!(store.object(&p("b/sub/g")).await.unwrap().is_none());
+    assert!(store.object(&p("b/sub/new")).await.unwrap().is_some());
+    assert!(store.manifest(&p("a")).await.unwrap().entries.len() == 1);
+    // The answer names each object once, where it ended up.
+    let mut oids: Vec<_> = response.objects.iter().map(|o| &o.oid).collect();
+    oids.sort();
+    let n = oids.len();
+    oids.dedup();
+    assert_eq!(oids.len(), n, "{:?}", response.objects);
+    let listed = |oid: &Oid| {
+        response
+            .objects
+            .iter()
+            .find(|o| o.oid == *oid)
+            .map(|o| o.path.to_string())
+    };
+    assert_eq!(listed(&f).as_deref(), Some("b/sub/f"));
+    assert_eq!(listed(&x).as_deref(), Some("b/sub/y"));
+
+    // History has one row per object for the revision, with its end state.
+    let tree = |m: zsync_format::Manifest| {
+        m.entries
+            .into_iter()
+            .map(|e| (e.path.to_string(), e.hash))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    let r4 = tree(store.manifest_at(&RepoPath::root(), 4).await.unwrap());
+    assert_eq!(r4.get("a/sub/f"), Some(&Some(BodyHash::of(b"two"))));
+    assert!(r4.contains_key("a/sub/g") && r4.contains_key("a/sub/d/x"));
+    let r5 = tree(store.manifest_at(&RepoPath::root(), 5).await.unwrap());
+    let paths: Vec<&str> = r5.keys().map(String::as_str).collect();
+    assert_eq!(
+        paths,
+        [
+            "",
+            "a",
+            "b",
+            "b/sub",
+            "b/sub/d",
+            "b/sub/f",
+            "b/sub/new",
+            "b/sub/y"
+        ]
+    );
+    assert_eq!(r5["b/sub/f"], Some(h3));
+    let log = store.log(&p("b/sub/f"), None).await.unwrap();
+    assert_eq!(log.iter().map(|e| e.rev).collect::<Vec<_>>(), [5, 3, 2]);
+    assert_eq!(log[0].changes[0].from, Some(p("a/sub/f")));
+
+    // The other order: the move first, then an edit by the old path.
+    let (sub, sub_rev) = at(&store, "b/sub").await;
+    try_commit(
+        &store,
+        vec![
+            mv("b/sub", "moved", &sub, sub_rev),
+            modify("b/sub/f", &f, 5, h),
+        ],
+    )
+    .await
+    .unwrap();
+    let now = store.object(&p("moved/f")).await.unwrap().unwrap();
+    assert_eq!((now.oid, now.rev, now.hash), (f, 6, Some(h)));
+    // Every object equals its newest history row.
+    let report = store.check().await.unwrap();
+    assert!(report.is_sound(), "{:?}", report.problems);
+}
+
 engine_tests!(
     move_keeps_oids_and_moves_descendants,
+    a_moved_folder_takes_changes_inside_it,
     log_follows_the_object_across_moves,
     bad_moves_are_refused_and_change_nothing,
     a_move_can_change_the_moved_object,

@@ -231,37 +231,40 @@ async fn check(tx: &mut Tx, ops: &[CommitOp]) -> Result<Vec<Step>, StoreError> {
             _ => None,
         })
         .collect();
-    // Sources of moves. Everything is checked against the state before the
-    // commit, so no other operation may touch what a move takes away: its
-    // history row would clash with the move's, or it would be left behind.
-    let moved: Vec<&RepoPath> = ops
+    // Sources of moves. Operations are checked against the state before
+    // the commit but applied in order, so an edit, delete or move of
+    // something inside a moved folder follows the object wherever the
+    // move took it. A new name at or below a source would land in the
+    // vacated place, and a second operation on a source itself would
+    // compete with the move: both are refused.
+    let moved: Vec<(usize, &RepoPath)> = ops
         .iter()
-        .filter_map(|op| match op {
-            CommitOp::Move { from, .. } => Some(from),
+        .enumerate()
+        .filter_map(|(i, op)| match op {
+            CommitOp::Move { from, .. } => Some((i, from)),
             _ => None,
         })
         .collect();
     let mut reported_twice = HashSet::new();
-    for op in ops {
-        let own_source = match op {
-            CommitOp::Move { from, .. } => Some(from),
-            _ => None,
+    for (i, op) in ops.iter().enumerate() {
+        let (existing, new_name) = match op {
+            CommitOp::Move { from, to, .. } => (Some(from), Some(to)),
+            CommitOp::Add { path, .. } => (None, Some(path)),
+            CommitOp::Modify { path, .. } | CommitOp::Delete { path, .. } => (Some(path), None),
         };
-        let touched = own_source.into_iter().chain([op.path()]);
-        for t in touched {
-            if let Some(m) = moved
-                .iter()
-                .find(|m| Some(**m) != own_source && m.contains(t))
-            {
-                problems.invalid(
-                    op.path(),
-                    format!(
-                        "touches {}, which this commit moves; commit the move first",
-                        shown(m)
-                    ),
-                );
-                break;
-            }
+        let clash = moved.iter().find_map(|&(j, m)| {
+            let clashes = i != j
+                && (existing.is_some_and(|e| e == m) || new_name.is_some_and(|n| m.contains(n)));
+            clashes.then_some(m)
+        });
+        if let Some(m) = clash {
+            problems.invalid(
+                op.path(),
+                format!(
+                    "touches {}, which this commit moves; commit the move first",
+                    shown(m)
+                ),
+            );
         }
         let path = op.path();
         if counts.get(path).is_some_and(|&n| n > 1) && reported_twice.insert(path) {
@@ -319,6 +322,8 @@ async fn check(tx: &mut Tx, ops: &[CommitOp]) -> Result<Vec<Step>, StoreError> {
     let mut names = SiblingNames::default();
     // Objects added earlier in this request: their kind and new oid.
     let mut added: HashMap<&RepoPath, (&Kind, Oid)> = HashMap::new();
+    // Where moves earlier in this request put existing objects.
+    let mut moved_to: HashMap<&RepoPath, (Kind, Oid)> = HashMap::new();
     let mut steps = Vec::with_capacity(ops.len());
     for op in ops {
         let step = match op {
@@ -334,7 +339,7 @@ async fn check(tx: &mut Tx, ops: &[CommitOp]) -> Result<Vec<Step>, StoreError> {
                 let mut parent_ok = true;
                 let parent_oid = match path.parent() {
                     None => Oid::root(),
-                    Some(parent) => match parent_folder(tx, &added, &parent).await? {
+                    Some(parent) => match parent_folder(tx, &added, &moved_to, &parent).await? {
                         Ok(oid) => oid,
                         Err(message) => {
                             problems.invalid(path, message);
@@ -447,7 +452,7 @@ async fn check(tx: &mut Tx, ops: &[CommitOp]) -> Result<Vec<Step>, StoreError> {
                 }
                 let parent_oid = match to.parent() {
                     None => Oid::root(),
-                    Some(parent) => match parent_folder(tx, &added, &parent).await? {
+                    Some(parent) => match parent_folder(tx, &added, &moved_to, &parent).await? {
                         Ok(oid) => oid,
                         Err(message) => {
                             problems.invalid(to, message);
@@ -475,6 +480,7 @@ async fn check(tx: &mut Tx, ops: &[CommitOp]) -> Result<Vec<Step>, StoreError> {
                     }
                 }
                 let descendants = descendants(tx, from).await?;
+                moved_to.insert(to, (current.kind.clone(), current.oid.clone()));
                 Step::Move {
                     current,
                     descendants,
@@ -512,9 +518,14 @@ async fn current(
 async fn parent_folder(
     tx: &mut Tx,
     added: &HashMap<&RepoPath, (&Kind, Oid)>,
+    moved_to: &HashMap<&RepoPath, (Kind, Oid)>,
     parent: &RepoPath,
 ) -> Result<Result<Oid, String>, StoreError> {
-    if let Some((kind, oid)) = added.get(parent) {
+    let earlier = added
+        .get(parent)
+        .map(|(kind, oid)| (*kind, oid))
+        .or_else(|| moved_to.get(parent).map(|(kind, oid)| (kind, oid)));
+    if let Some((kind, oid)) = earlier {
         return Ok(if kind.is_folder() {
             Ok(oid.clone())
         } else {
@@ -602,6 +613,15 @@ impl SiblingNames {
                 format!(
                     "the name differs from {} only by case or Unicode normalization; \
                      names in one folder must differ by more",
+                    shown(other)
+                ),
+            ),
+            // Only in a folder this commit moves are siblings known by
+            // another path: their old one.
+            Some(other) if other != path => problems.invalid(
+                path,
+                format!(
+                    "the name is taken by {}, which moves here with its folder",
                     shown(other)
                 ),
             ),
@@ -738,7 +758,11 @@ async fn apply(
         .execute(&mut **tx)
         .await?;
 
-    let mut objects = Vec::with_capacity(steps.len());
+    let mut written = Written {
+        objects: Vec::with_capacity(steps.len()),
+        by_oid: HashMap::new(),
+        rev,
+    };
     // Consecutive adds go in with multi-row INSERTs; anything else first
     // writes those before it, so every statement sees what came earlier.
     let mut adds: Vec<(ObjectRecord, Oid)> = Vec::new();
@@ -746,7 +770,7 @@ async fn apply(
         if !matches!(op, CommitOp::Add { .. }) {
             insert_added(tx, &mut adds).await?;
         }
-        let record = match (op, step) {
+        match (op, step) {
             (
                 CommitOp::Add {
                     path,
@@ -769,7 +793,9 @@ async fn apply(
                     size,
                     props: props.clone(),
                 };
-                objects.push(CommittedObject {
+                // Nothing later in the request can touch a new object, so
+                // it needs no entry in `by_oid`.
+                written.objects.push(CommittedObject {
                     path: record.path.clone(),
                     oid: record.oid.clone(),
                     rev,
@@ -779,10 +805,10 @@ async fn apply(
                 if adds.len() >= rows::INSERT_ROWS {
                     insert_added(tx, &mut adds).await?;
                 }
-                continue;
             }
             (CommitOp::Modify { props, hash, .. }, Step::Modify { current, new_size }) => {
                 let record = ObjectRecord {
+                    path: written.path_now(&current),
                     rev,
                     hash: hash.or(current.hash),
                     size: new_size.unwrap_or(current.size),
@@ -790,36 +816,40 @@ async fn apply(
                     ..current
                 };
                 update_object(tx, &record).await?;
-                insert_history(tx, &record, "M").await?;
-                record
+                written.put(tx, &record, "M", true).await?;
             }
             (CommitOp::Delete { .. }, Step::Delete { subtree }) => {
-                let mut deleted = subtree.into_iter().map(|o| ObjectRecord { rev, ..o });
-                let Some(top) = deleted.next() else {
+                let Some(top) = subtree.into_iter().next() else {
                     return Err(StoreError::Corrupt("delete of nothing".into()));
                 };
-                insert_history(tx, &top, "D").await?;
-                for below in deleted {
-                    insert_history(tx, &below, "D").await?;
+                let top = ObjectRecord {
+                    path: written.path_now(&top),
+                    rev,
+                    ..top
+                };
+                // As they are now: an earlier operation may have moved or
+                // changed them.
+                let below = descendants(tx, &top.path).await?;
+                written.put(tx, &top, "D", true).await?;
+                for o in below {
+                    written
+                        .put(tx, &ObjectRecord { rev, ..o }, "D", false)
+                        .await?;
                 }
                 delete_subtree(tx, &top.path).await?;
-                top
             }
             (
                 CommitOp::Move {
-                    from,
-                    to,
-                    props,
-                    hash,
-                    ..
+                    to, props, hash, ..
                 },
                 Step::Move {
                     current,
-                    descendants,
                     parent_oid,
                     new_size,
+                    ..
                 },
             ) => {
+                let from = written.path_now(&current);
                 let top = ObjectRecord {
                     path: to.clone(),
                     rev,
@@ -828,31 +858,33 @@ async fn apply(
                     props: props.clone().unwrap_or(current.props),
                     ..current
                 };
+                // Read before the move, as they are now.
+                let below = descendants(tx, &from).await?;
                 move_object(tx, &top, &parent_oid).await?;
                 if hash.is_some() || props.is_some() {
                     update_object(tx, &top).await?;
                 }
-                insert_history(tx, &top, "M").await?;
                 // Stored as 'M' with the new path (the table's CHECK allows
                 // only A, M, D); `log` tells a move by the changed path.
+                written.put(tx, &top, "M", true).await?;
                 // Every descendant's path changes with it, so each gets a
                 // history row: the tree as of a revision is read from them.
-                for below in descendants {
+                for o in below {
                     let new_path = from
-                        .relative(&below.path)
+                        .relative(&o.path)
                         .and_then(|rest| to.join_path(&rest).ok())
                         .ok_or_else(|| {
                             StoreError::Corrupt(format!(
                                 "{} cannot move from below {} to below {}",
-                                below.path,
-                                shown(from),
+                                o.path,
+                                shown(&from),
                                 shown(to)
                             ))
                         })?;
                     let moved = ObjectRecord {
                         path: new_path,
                         rev,
-                        ..below
+                        ..o
                     };
                     sqlx::query("UPDATE objects SET path = $1, rev = $2 WHERE oid = $3")
                         .bind(moved.path.as_str())
@@ -860,31 +892,84 @@ async fn apply(
                         .bind(moved.oid.as_str())
                         .execute(&mut **tx)
                         .await?;
-                    insert_history(tx, &moved, "M").await?;
-                    objects.push(CommittedObject {
-                        path: moved.path,
-                        oid: moved.oid,
-                        rev,
-                        props: Some(moved.props),
-                    });
+                    written.put(tx, &moved, "M", true).await?;
                 }
-                top
             }
             _ => {
                 return Err(StoreError::Corrupt(
                     "commit steps do not match the operations".into(),
                 ));
             }
-        };
-        objects.push(CommittedObject {
-            path: record.path,
-            oid: record.oid,
-            rev,
-            props: Some(record.props),
-        });
+        }
     }
     insert_added(tx, &mut adds).await?;
-    Ok(CommitResponse { rev, objects })
+    Ok(CommitResponse {
+        rev,
+        objects: written.objects,
+    })
+}
+
+/// What a revision has written so far. Operations apply in order and an
+/// object can be touched by several (edited, and moved with its folder),
+/// so each gets one history row, holding its state after the last.
+struct Written {
+    /// What the commit's answer lists, in the order first written.
+    objects: Vec<CommittedObject>,
+    /// Index into `objects` of each object with a history row at `rev`
+    /// that a later operation may still touch.
+    by_oid: HashMap<Oid, usize>,
+    rev: Rev,
+}
+
+impl Written {
+    /// Where `o` (as it was before the commit) is now.
+    fn path_now(&self, o: &ObjectRecord) -> RepoPath {
+        self.by_oid
+            .get(&o.oid)
+            .map_or_else(|| o.path.clone(), |&i| self.objects[i].path.clone())
+    }
+
+    /// Records `o` as of this revision: a new history row, or an update of
+    /// the row an earlier operation wrote. `listed`: whether the answer
+    /// lists it, which also lets later operations find it.
+    async fn put(
+        &mut self,
+        tx: &mut Tx,
+        o: &ObjectRecord,
+        action: &str,
+        listed: bool,
+    ) -> Result<(), StoreError> {
+        let Some(&i) = self.by_oid.get(&o.oid) else {
+            insert_history(tx, o, action).await?;
+            if listed {
+                self.by_oid.insert(o.oid.clone(), self.objects.len());
+                self.objects.push(CommittedObject {
+                    path: o.path.clone(),
+                    oid: o.oid.clone(),
+                    rev: self.rev,
+                    props: Some(o.props.clone()),
+                });
+            }
+            return Ok(());
+        };
+        sqlx::query(
+            "UPDATE history SET path = $1, hash = $2, size = $3, props = $4, action = $5 \
+             WHERE oid = $6 AND rev = $7",
+        )
+        .bind(o.path.as_str())
+        .bind(o.hash.map(|h| h.to_hex()))
+        .bind(rows::to_i64(o.size)?)
+        .bind(rows::props_json(&o.props)?)
+        .bind(action)
+        .bind(o.oid.as_str())
+        .bind(rows::to_i64(self.rev)?)
+        .execute(&mut **tx)
+        .await?;
+        let listed = &mut self.objects[i];
+        listed.path = o.path.clone();
+        listed.props = Some(o.props.clone());
+        Ok(())
+    }
 }
 
 /// Inserts the added objects and their history rows, a statement per
