@@ -124,6 +124,8 @@ struct Bench {
     samples: BTreeMap<(&'static str, &'static str), Vec<Sample>>,
     /// Allocated bytes of each tool's working copy, per run.
     disk: BTreeMap<&'static str, Vec<u64>>,
+    /// Set up once the tree's size is known.
+    trash: Option<fsutil::Trash>,
     started: Instant,
 }
 
@@ -204,6 +206,7 @@ fn main() -> Result<()> {
         edited: Vec::new(),
         samples: BTreeMap::new(),
         disk: BTreeMap::new(),
+        trash: None,
         started: Instant::now(),
     };
     bench.run()
@@ -227,6 +230,10 @@ impl Bench {
             .collect();
         // Measured now, while the tree is in the page cache.
         let tree_disk = disk_usage(&self.tree)?;
+        // Room for the biggest step (two working copies and a server) to
+        // come after the trash took what it may.
+        let reserve = 6 * tree_disk + (1 << 30);
+        self.trash = Some(fsutil::Trash::new(self.work.join("trash"), reserve)?);
         // git's steps need no server and no cold cache: all runs first, so
         // its repository is removed while still cached.
         if self.git {
@@ -240,20 +247,28 @@ impl Bench {
         for run in 0..self.args.runs {
             eprintln!("== run {}/{}", run + 1, self.args.runs);
             let dir = self.work.join("run");
-            remove_tree(&dir)?;
+            self.cleanup(&dir)?;
             fs::create_dir_all(&dir)?;
             self.zsync_run(&dir)?;
             if self.svn {
                 self.svn_run(&dir)?;
             }
             self.floor_run(&dir)?;
-            remove_tree(&dir)?;
+            self.cleanup(&dir)?;
         }
         let report = self.report(stats, tree_disk)?;
         let json = serde_json::to_string_pretty(&report)?;
         fs::write(&self.args.out, json + "\n")
             .with_context(|| format!("cannot write {}", self.args.out.display()))?;
         print_tables(&report);
+        if let Some(trash) = &mut self.trash {
+            let start = Instant::now();
+            trash.empty().context("cannot empty the trash")?;
+            eprintln!(
+                "(deleted the runs' trees in {:.1} s)",
+                start.elapsed().as_secs_f64()
+            );
+        }
         eprintln!(
             "wrote {} ({:.0} s in all)",
             self.args.out.display(),
@@ -345,17 +360,14 @@ impl Bench {
         Ok(())
     }
 
-    /// Removes a directory right after its steps, while its metadata is
-    /// still cached: on a cold cache, unlinking costs milliseconds a file.
-    fn cleanup(&self, path: &Path) -> Result<()> {
-        let start = Instant::now();
-        remove_tree(path).with_context(|| format!("cannot remove {}", path.display()))?;
-        eprintln!(
-            "  (removed {} in {:.1} s)",
-            path.file_name().unwrap_or_default().to_string_lossy(),
-            start.elapsed().as_secs_f64()
-        );
-        Ok(())
+    /// Puts a directory its steps are done with in the trash (see
+    /// [`fsutil::Trash`]), or removes it if there is no trash yet.
+    fn cleanup(&mut self, path: &Path) -> Result<()> {
+        match &mut self.trash {
+            Some(trash) => trash.discard(path),
+            None => remove_tree(path),
+        }
+        .with_context(|| format!("cannot remove {}", path.display()))
     }
 
     fn edit(&self, wc: &Path) -> Result<()> {
@@ -804,6 +816,11 @@ impl Bench {
             files: stats.files,
             bytes: stats.bytes,
             runs: self.args.runs,
+            deletes: if self.trash.as_ref().is_some_and(|t| t.deleted_early) {
+                "some trees deleted between steps (the disk was short of space): on ext4 without a journal, creating files within minutes of that is slower"
+            } else {
+                "trees deleted after the last step"
+            },
             caches: if self.drop_caches {
                 "cold checkouts: page cache dropped (after sync) before each checkout and tar x; import input read once after dropping (warm); status, commit, update warm"
             } else {
@@ -847,6 +864,7 @@ struct Report {
     bytes: u64,
     runs: usize,
     caches: &'static str,
+    deletes: &'static str,
     zsync_import: &'static str,
     zsync_auth: &'static str,
     server_rss: &'static str,
@@ -943,6 +961,9 @@ fn print_tables(r: &Report) {
         r.machine.nproc,
         r.caches
     );
+    if r.deletes.starts_with("some") {
+        println!("note: {}", r.deletes);
+    }
     println!();
     println!("| step | zsync | svn | git | floor | zsync/svn | zsync/floor |");
     println!("|---|---:|---:|---:|---:|---:|---:|");

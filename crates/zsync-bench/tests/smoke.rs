@@ -92,6 +92,10 @@ fn bench_runs_at_200_files() {
     );
     assert!(checkout["tools"]["floor"]["median_secs"].as_f64().unwrap() > 0.0);
     assert!(report["disk"]["zsync_wc_bytes"].as_u64().unwrap() > 0);
+    // Every tree waited in the trash until the end, and is gone now.
+    assert_eq!(report["deletes"], "trees deleted after the last step");
+    assert!(!work.path().join("work/trash").exists());
+    assert!(!work.path().join("work/run").exists());
     if svn {
         assert!(report["disk"]["svn_wc_bytes"].as_u64().unwrap() > 0);
     }
