@@ -41,7 +41,7 @@ pub fn commit_with(
         settle_pending(ctx, &mut wc, transport.as_ref())?;
     }
 
-    let selected = select(&wc, target)?;
+    let scanned = select(&wc, target)?;
     let mut ops = Vec::new();
     let mut planned = Vec::new();
     let mut conflicts = Vec::new();
@@ -52,12 +52,8 @@ pub fn commit_with(
 
     // Finding what changed stats every file and hashes those whose stat
     // data moved; the bytes are not known before.
-    let scanning = Progress::start(ctx.ui, Phase::Scanning, selected.len() as u64, 0);
+    let scanning = Progress::start(ctx.ui, Phase::Scanning, scanned.len() as u64, 0);
     // The local state of every item that may be edited, found at once.
-    let scanned: Vec<(&String, &Entry)> = selected
-        .into_iter()
-        .map(|key| (key, &wc.index.entries[key.as_str()]))
-        .collect();
     let editable = |e: &Entry| e.schedule == Schedule::Normal && !e.in_conflict();
     let keyed: Vec<(&String, &Entry)> = scanned
         .iter()
@@ -537,10 +533,10 @@ fn read_batch(wc: &WorkingCopy, bodies: &[(BodyHash, u64)]) -> Result<Vec<u8>> {
 /// Index keys to commit, in order: everything under the target paths,
 /// plus added folders above added items (a new file cannot go in without
 /// its folder).
-fn select<'a>(wc: &'a WorkingCopy, target: &Target) -> Result<Vec<&'a String>> {
-    // The whole copy: every key, none parsed (most are clean, and skipped).
+fn select<'a>(wc: &'a WorkingCopy, target: &Target) -> Result<Vec<(&'a String, &'a Entry)>> {
+    // The whole copy: every item, none parsed (most are clean, and skipped).
     if target.paths.iter().any(RepoPath::is_root) {
-        return Ok(wc.index.entries.keys().collect());
+        return Ok(wc.index.entries.iter().collect());
     }
     let mut out = BTreeSet::new();
     for (key, entry) in &wc.index.entries {
@@ -569,7 +565,10 @@ fn select<'a>(wc: &'a WorkingCopy, target: &Target) -> Result<Vec<&'a String>> {
         }
         out.insert(key);
     }
-    Ok(out.into_iter().collect())
+    Ok(out
+        .into_iter()
+        .map(|key| (key, &wc.index.entries[key.as_str()]))
+        .collect())
 }
 
 /// Copies a working file into the pristine store (the commit sends exactly

@@ -17,13 +17,13 @@
 //! [`MAX_PACKS`] packs, all but the largest are merged into one, so many
 //! updates do not leave ever more packs to open.
 
-use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use rustc_hash::FxHashMap;
 use zsync_model::BodyHash;
 
 use crate::error::{ClientError, Result};
@@ -81,7 +81,9 @@ struct Pack {
 
 #[derive(Default)]
 struct State {
-    bodies: HashMap<BodyHash, Location>,
+    /// Fx: the keys are already uniform, and a checkout's pack names
+    /// every body, so SipHash showed in each command that stores one.
+    bodies: FxHashMap<BodyHash, Location>,
     writer: Option<PackWriter>,
 }
 
@@ -615,6 +617,7 @@ fn load_packs(dir: &Path) -> Result<State> {
     let mut state = State::default();
     for idx in idx_files(dir)? {
         let loaded = load_pack(&idx)?;
+        state.bodies.reserve(loaded.entries.len());
         for (hash, offset, len) in loaded.entries {
             state.bodies.insert(
                 hash,
