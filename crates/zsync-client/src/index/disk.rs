@@ -136,6 +136,11 @@ pub fn encode(index: &Index, glance: Option<&Glance>) -> Result<Vec<u8>, String>
     out.extend_from_slice(head_sum.as_bytes());
 
     let mut strings = Strings::default();
+    // Entries share a few property maps (see `decode_payload`) and mostly
+    // one author and a few kinds: each is looked up once, not per entry.
+    let mut props_ids: HashMap<*const Props, Vec<u64>> = HashMap::default();
+    let mut last_author: Option<(&str, u64)> = None;
+    let mut last_kind: Option<(&str, u64)> = None;
     let mut body = Vec::with_capacity(index.entries.len() * 96);
     put_varint(&mut body, index.entries.len() as u64);
     let mut previous = "";
@@ -158,7 +163,10 @@ pub fn encode(index: &Index, glance: Option<&Glance>) -> Result<Vec<u8>, String>
             | bit(extra.is_some(), HAS_EXTRA)
             | (schedule << SCHEDULE_SHIFT);
         body.push(flags);
-        put_varint(&mut body, strings.id(entry.kind.as_str()));
+        put_varint(
+            &mut body,
+            cached_id(&mut strings, &mut last_kind, entry.kind.as_str()),
+        );
         if let Some(oid) = &entry.oid {
             let raw = oid
                 .to_bytes()
@@ -166,15 +174,26 @@ pub fn encode(index: &Index, glance: Option<&Glance>) -> Result<Vec<u8>, String>
             body.extend_from_slice(&raw);
         }
         put_varint(&mut body, entry.rev);
-        put_varint(&mut body, strings.id(&entry.author));
+        put_varint(
+            &mut body,
+            cached_id(&mut strings, &mut last_author, &entry.author),
+        );
         if let Some(hash) = &entry.hash {
             body.extend_from_slice(hash.as_bytes());
         }
         put_varint(&mut body, entry.size);
+        let ids = props_ids
+            .entry(Arc::as_ptr(&entry.props))
+            .or_insert_with(|| {
+                entry
+                    .props
+                    .iter()
+                    .flat_map(|(name, value)| [strings.id(name), strings.id(value)])
+                    .collect()
+            });
         put_varint(&mut body, entry.props.len() as u64);
-        for (name, value) in entry.props.iter() {
-            put_varint(&mut body, strings.id(name));
-            put_varint(&mut body, strings.id(value));
+        for &id in ids.iter() {
+            put_varint(&mut body, id);
         }
         if let Some(stat) = &entry.stat {
             put_varint(&mut body, stat.size);
@@ -422,6 +441,18 @@ impl<'a> Strings<'a> {
             self.list.push(s);
             self.list.len() as u64 - 1
         })
+    }
+}
+
+/// The string's id, asked of `strings` only when it is not `last`'s.
+fn cached_id<'a>(strings: &mut Strings<'a>, last: &mut Option<(&'a str, u64)>, s: &'a str) -> u64 {
+    match *last {
+        Some((l, id)) if l == s => id,
+        _ => {
+            let id = strings.id(s);
+            *last = Some((s, id));
+            id
+        }
     }
 }
 
