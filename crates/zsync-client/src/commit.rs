@@ -158,42 +158,38 @@ pub fn commit_with(
                 } else {
                     None
                 };
-                if move_root {
-                    ops.push(CommitOp::Move {
+                let props = entry
+                    .props_modified()
+                    .then(|| entry.working_props().clone());
+                if !move_root && body.is_none() && props.is_none() {
+                    continue;
+                }
+                let oid = entry.oid.clone().ok_or_else(|| corrupt(&wc, key))?;
+                let base_rev = entry.rev;
+                let hash = body.map(|b| b.0);
+                ops.push(if move_root {
+                    CommitOp::Move {
                         from: base_path,
                         to: server_path,
-                        oid: entry.oid.clone().ok_or_else(|| corrupt(&wc, key))?,
-                        base_rev: entry.rev,
-                        props: entry
-                            .props_modified()
-                            .then(|| entry.working_props().clone()),
-                        hash: body.map(|b| b.0),
-                    });
-                    planned.push(Planned {
-                        key: key.clone(),
-                        rel: rel.clone(),
-                        body,
-                        moved: true,
-                    });
-                    continue;
-                }
-                if body.is_none() && !entry.props_modified() {
-                    continue;
-                }
-                ops.push(CommitOp::Modify {
-                    path: base_path,
-                    oid: entry.oid.clone().ok_or_else(|| corrupt(&wc, key))?,
-                    base_rev: entry.rev,
-                    props: entry
-                        .props_modified()
-                        .then(|| entry.working_props().clone()),
-                    hash: body.map(|b| b.0),
+                        oid,
+                        base_rev,
+                        props,
+                        hash,
+                    }
+                } else {
+                    CommitOp::Modify {
+                        path: base_path,
+                        oid,
+                        base_rev,
+                        props,
+                        hash,
+                    }
                 });
                 planned.push(Planned {
                     key: key.clone(),
                     rel: rel.clone(),
                     body,
-                    moved: false,
+                    moved: move_root,
                 });
             }
         }
