@@ -767,6 +767,13 @@ fn restore_ops(
     };
     let then_by_oid: HashMap<_, _> = then.iter().map(|e| (&e.oid, e)).collect();
     let now_by_oid: HashMap<_, _> = now.iter().map(|e| (&e.oid, e)).collect();
+    let then_by_path: HashMap<_, _> = then.iter().map(|e| (&e.path, e)).collect();
+    let now_by_path: HashMap<_, _> = now.iter().map(|e| (&e.path, e)).collect();
+    let parent_oid = |by_path: &HashMap<&RepoPath, &ManifestEntry>, e: &ManifestEntry| {
+        e.path
+            .parent()
+            .and_then(|parent| by_path.get(&parent).map(|p| p.oid.clone()))
+    };
     let mut deletes = Vec::new();
     let mut moves = Vec::new();
     let mut modifies = Vec::new();
@@ -807,7 +814,12 @@ fn restore_ops(
                 hash: old.hash,
             }),
             Some(cur) => {
-                if cur.path != old.path {
+                // Moved back only if it moved other than with its folder,
+                // which moves back as one (`then` lists folders first).
+                let moved_itself = cur.path != old.path
+                    && (cur.path.name() != old.path.name()
+                        || parent_oid(&now_by_path, cur) != parent_oid(&then_by_path, old));
+                if moved_itself {
                     moves.push(CommitOp::Move {
                         from: full(&cur.path)?,
                         to: full(&old.path)?,
@@ -818,8 +830,10 @@ fn restore_ops(
                     });
                 }
                 if cur.hash != old.hash || cur.props != old.props {
+                    // Named where it is now: the store checks every
+                    // operation against the tree before the commit.
                     modifies.push(CommitOp::Modify {
-                        path: full(&old.path)?,
+                        path: full(&cur.path)?,
                         oid: cur.oid.clone(),
                         base_rev: cur.rev,
                         props: Some(old.props.clone()),

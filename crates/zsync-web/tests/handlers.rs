@@ -511,3 +511,106 @@ async fn locks_show_on_the_object_page_and_managers_break_them() {
         .unwrap();
     assert_eq!(again.status(), StatusCode::NOT_FOUND);
 }
+
+/// Restoring a folder moves back only what moved by itself (a moved
+/// folder takes its contents along) and names each edit by where the
+/// object is now.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_moves_a_folder_back_with_the_edits_inside_it() {
+    let server = TestServer::start().await;
+    let store = &server.store;
+    let commit = |ops: Vec<CommitOp>| async move {
+        let request = CommitRequest {
+            message: "change".into(),
+            id: None,
+            keep_locks: false,
+            ops,
+        };
+        store.commit("mia", &request).await.unwrap().rev
+    };
+    let put = |text: &'static [u8]| async move {
+        let hash = BodyHash::of(text);
+        store.put_body(hash, text, 1 << 20).await.unwrap();
+        hash
+    };
+    let (bee, bee_edited) = (put(b"bee\n").await, put(b"bee, edited\n").await);
+    let before = commit(vec![
+        CommitOp::Add {
+            path: p("docs/sub"),
+            kind: zsync_model::Kind::folder(),
+            props: Default::default(),
+            hash: None,
+        },
+        CommitOp::Add {
+            path: p("docs/sub/b.txt"),
+            kind: zsync_model::Kind::document(),
+            props: Default::default(),
+            hash: Some(bee),
+        },
+    ])
+    .await;
+    let sub = store.object(&p("docs/sub")).await.unwrap().unwrap();
+    let b = store.object(&p("docs/sub/b.txt")).await.unwrap().unwrap();
+    let a = store.object(&p("docs/a.txt")).await.unwrap().unwrap();
+    // The folder moves, a file inside it is edited, and another file
+    // moves into it, all in one commit.
+    commit(vec![
+        CommitOp::Move {
+            from: p("docs/sub"),
+            to: p("docs/moved"),
+            oid: sub.oid.clone(),
+            base_rev: sub.rev,
+            props: None,
+            hash: None,
+        },
+        CommitOp::Modify {
+            path: p("docs/sub/b.txt"),
+            oid: b.oid.clone(),
+            base_rev: b.rev,
+            props: None,
+            hash: Some(bee_edited),
+        },
+        CommitOp::Move {
+            from: p("docs/a.txt"),
+            to: p("docs/moved/a.txt"),
+            oid: a.oid.clone(),
+            base_rev: a.rev,
+            props: None,
+            hash: None,
+        },
+    ])
+    .await;
+    assert_eq!(
+        server.text_of("docs/moved/b.txt").await.unwrap(),
+        "bee, edited\n"
+    );
+
+    let (client, csrf) = server.login("eddie").await;
+    let response = client
+        .post(server.url("/manage/restore/docs"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("rev", &before.to_string()),
+            ("message", "back"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        response.text().await.unwrap()
+    );
+    assert_eq!(server.text_of("docs/sub/b.txt").await.unwrap(), "bee\n");
+    assert_eq!(server.text_of("docs/a.txt").await.unwrap(), "one\ntwo\n");
+    assert!(store.object(&p("docs/moved")).await.unwrap().is_none());
+    // The same objects, back in their places.
+    let oid =
+        |path: &'static str| async move { store.object(&p(path)).await.unwrap().unwrap().oid };
+    assert_eq!(oid("docs/sub").await, sub.oid);
+    assert_eq!(oid("docs/sub/b.txt").await, b.oid);
+    assert_eq!(oid("docs/a.txt").await, a.oid);
+    let report = store.check().await.unwrap();
+    assert!(report.is_sound(), "{:?}", report.problems);
+}
