@@ -42,12 +42,12 @@ pub fn commit_with(
     }
 
     let scanned = select(&wc, target)?;
-    let mut ops = Vec::new();
-    let mut planned = Vec::new();
-    let mut conflicts = Vec::new();
     // Operations go in the order of their paths here, which is the order
     // the server applies them in: a folder is added or moved to its place
     // before anything goes into it.
+    let mut ops = Vec::new();
+    let mut planned = Vec::new();
+    let mut conflicts = Vec::new();
     let mut deleted: Vec<RepoPath> = Vec::new();
 
     // Finding what changed stats every file and hashes those whose stat
@@ -526,7 +526,7 @@ fn read_batch(wc: &WorkingCopy, bodies: &[(BodyHash, u64)]) -> Result<Vec<u8>> {
     Ok(batch.finish())
 }
 
-/// Index keys to commit, in order: everything under the target paths,
+/// Index entries to commit, in key order: everything under the target paths,
 /// plus added folders above added items (a new file cannot go in without
 /// its folder).
 fn select<'a>(wc: &'a WorkingCopy, target: &Target) -> Result<Vec<(&'a String, &'a Entry)>> {
