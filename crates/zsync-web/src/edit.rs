@@ -769,11 +769,13 @@ fn restore_ops(
     let now_by_oid: HashMap<_, _> = now.iter().map(|e| (&e.oid, e)).collect();
     let then_by_path: HashMap<_, _> = then.iter().map(|e| (&e.path, e)).collect();
     let now_by_path: HashMap<_, _> = now.iter().map(|e| (&e.path, e)).collect();
-    let parent_oid = |by_path: &HashMap<&RepoPath, &ManifestEntry>, e: &ManifestEntry| {
-        e.path
-            .parent()
-            .and_then(|parent| by_path.get(&parent).map(|p| p.oid.clone()))
-    };
+    fn parent_oid<'a>(
+        by_path: &HashMap<&RepoPath, &'a ManifestEntry>,
+        e: &ManifestEntry,
+    ) -> Option<&'a zsync_model::Oid> {
+        let parent = e.path.parent()?;
+        by_path.get(&parent).map(|p| &p.oid)
+    }
     let mut deletes = Vec::new();
     let mut moves = Vec::new();
     let mut modifies = Vec::new();
